@@ -1,0 +1,47 @@
+# glancedash: `make run` for the demo, `make test` for everything. Needs only Python 3.11+.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+# The PostgreSQL run of the suite; pytest-django creates and drops test_glancedash in it.
+TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/glancedash
+
+.PHONY: install run test test-sqlite test-postgres lint demo-password clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(PY) scripts/run_demo.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+
+test-sqlite: $(STAMP)
+	env -u DATABASE_URL $(PY) -m pytest
+
+# Runs when PostgreSQL answers; with REQUIRE_POSTGRES=1 (as .ci/run sets) an unreachable one fails.
+test-postgres: $(STAMP)
+	@if $(PY) scripts/postgres_ready.py "$(TEST_POSTGRES_URL)"; then \
+		DATABASE_URL="$(TEST_POSTGRES_URL)" $(PY) -m pytest; \
+	elif [ "$(REQUIRE_POSTGRES)" = "1" ]; then \
+		echo "PostgreSQL at $(TEST_POSTGRES_URL) is unreachable and REQUIRE_POSTGRES=1"; exit 1; \
+	else \
+		echo "SKIPPED the PostgreSQL run: $(TEST_POSTGRES_URL) is unreachable (set TEST_POSTGRES_URL)"; \
+	fi
+
+test: lint test-sqlite test-postgres
+
+demo-password: $(STAMP)
+	$(PY) manage.py setup_demo --reset-password
+
+clean:
+	rm -rf $(VENV) data staticfiles .pytest_cache .ruff_cache

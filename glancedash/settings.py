@@ -1,0 +1,190 @@
+"""glancedash settings: one file, every value from the environment with a laptop default.
+
+A development run (DEBUG on, the default) needs no configuration at all. A production run
+(DEBUG=False) refuses to start until it is given a real SECRET_KEY and FIELD_ENCRYPTION_KEY,
+and is configured so that `manage.py check --deploy` is clean. README.md, "Configuration",
+lists every variable.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# An optional .env file beside manage.py, for operators who prefer a file to exported variables.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=True)
+
+DATA_DIR = Path(env.str("GLANCEDASH_DATA_DIR", default=str(BASE_DIR / "data")))
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+# Development-only secrets. They are public (they are in this file), so production refuses them.
+_DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production-glancedash"  # noqa: S105
+_DEV_ENCRYPTION_KEY = "ZGV2LW9ubHktZ2xhbmNlZGFzaC1lbmNyeXB0aW9uLWs="
+
+SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY)
+# Fernet keys, comma-separated: the first encrypts, all decrypt (rotation; README "Credentials").
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEY", default=[_DEV_ENCRYPTION_KEY])
+
+if not DEBUG:
+    if SECRET_KEY == _DEV_SECRET_KEY:
+        raise ImproperlyConfigured("DEBUG is off: set SECRET_KEY to a long random value.")
+    if _DEV_ENCRYPTION_KEY in FIELD_ENCRYPTION_KEYS:
+        raise ImproperlyConfigured(
+            "DEBUG is off: set FIELD_ENCRYPTION_KEY to a Fernet key; make one with "
+            "`DEBUG=True python manage.py generate_encryption_key`."
+        )
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_q",
+    "sessions_app",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "glancedash.urls"
+WSGI_APPLICATION = "glancedash.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'glancedash.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server read while a sync writes; IMMEDIATE takes the write lock at BEGIN,
+    # so two writers queue on the busy timeout instead of failing with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+    # A file, not memory, so tests can run a sync in a thread or a worker in a subprocess.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-glancedash.sqlite3")}
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+REDIS_URL = env.str("REDIS_URL", default="")
+
+# django-q2 runs the scheduled syncs. Without REDIS_URL its queue lives in the default database,
+# so a laptop needs nothing else; with it, Redis is the broker and workers can run on many hosts.
+Q_CLUSTER = {
+    "name": "glancedash",
+    "workers": env.int("Q_WORKERS", default=2),
+    "timeout": env.int("Q_TASK_TIMEOUT", default=3600),  # a long backfill runs this long at most
+    "retry": env.int("Q_TASK_TIMEOUT", default=3600) + 300,  # must exceed timeout
+    "max_attempts": 1,  # a failed sync is retried by the next scheduled run, which resumes
+    "catch_up": False,  # after downtime, one sync catches up; no burst of missed runs
+    "save_limit": 1000,
+    "ack_failures": True,
+    "label": "Background tasks",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# The Glance Activity Service. Defaults are what the real service is known or assumed to accept.
+GLANCE_API_URL = env.str(
+    "GLANCE_API_URL", default="https://www.glance.net/services/activityservice.asmx"
+)
+GLANCE_PAGE_SIZE = env.int("GLANCE_PAGE_SIZE", default=500)
+GLANCE_WINDOW_DAYS = env.int("GLANCE_WINDOW_DAYS", default=31)  # the service's range cap
+GLANCE_LOOKBACK_HOURS = env.int("GLANCE_LOOKBACK_HOURS", default=48)
+GLANCE_DEFAULT_BACKFILL_DAYS = env.int("GLANCE_DEFAULT_BACKFILL_DAYS", default=30)
+GLANCE_CONNECT_TIMEOUT = env.float("GLANCE_CONNECT_TIMEOUT", default=10.0)
+GLANCE_READ_TIMEOUT = env.float("GLANCE_READ_TIMEOUT", default=120.0)
+GLANCE_MAX_RETRIES = env.int("GLANCE_MAX_RETRIES", default=5)
+GLANCE_BACKOFF_BASE = env.float("GLANCE_BACKOFF_BASE", default=1.0)  # seconds; doubles per retry
+GLANCE_BACKOFF_MAX = env.float("GLANCE_BACKOFF_MAX", default=60.0)
+GLANCE_SYNC_LEASE_SECONDS = env.int("GLANCE_SYNC_LEASE_SECONDS", default=600)
+GLANCE_DEFAULT_SYNC_MINUTES = env.int("GLANCE_DEFAULT_SYNC_MINUTES", default=15)
+GLANCE_MAX_IMPORT_BYTES = env.int("GLANCE_MAX_IMPORT_BYTES", default=200 * 1024 * 1024)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django_q": {"level": env.str("Q_LOG_LEVEL", default="WARNING")}},
+}
+
+# Production hardening; every value can be relaxed from the environment (e.g. behind a TLS proxy).
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    if env.bool("USE_X_FORWARDED_PROTO", default=False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True

@@ -1,0 +1,36 @@
+"""What Glance's one-letter codes mean, as far as its documentation says. The sets are open:
+a code not listed here is shown exactly as it came, never guessed at."""
+
+SESSION_TYPES = {"C": "Cobrowse", "G": "Screen share", "V": "Video"}
+
+SESSION_STATUSES = {
+    "A": "Active",
+    "C": "Completed",
+    "D": "Dropped",
+    "E": "Error",
+    "J": "Setting up",
+    "K": "Killed",
+    "L": "Locked",
+    "Q": "Quit before joined",
+    "T": "Timed out",
+    "U": "Unknown",
+    "W": "Waiting",
+    "X": "Completed, no clean close",
+}
+
+# Both count as a session in which the two sides connected (Glance's status documentation).
+CONNECTED_STATUSES = ("C", "X")
+
+
+def label(table: dict, code: str | None) -> str:
+    if not code:
+        return "(none)"
+    return table.get(code, code)
+
+
+def format_duration(seconds: int | None) -> str:
+    if seconds is None:
+        return "—"
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -1,0 +1,271 @@
+"""The Glance Activity Service client: all of glancedash's outbound HTTP lives here.
+
+JSON mode exactly as the seed document shows it: POST `<endpoint>/<Operation>` with a JSON body,
+the answer under `{"d": …}`. Every call has timeouts; connection errors, 429 and 5xx are retried
+with exponential backoff and jitter (honouring Retry-After); authentication failures are not.
+Whatever goes wrong ends as one GlanceError naming the partner, the operation and what the
+server said. The API key is sent in the body only and scrubbed from every message.
+"""
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+import orjson
+import requests
+from django.conf import settings
+from django.utils import timezone
+
+from sessions_app.glance_records import (
+    Page,
+    RecordError,
+    SessionCount,
+    SessionRecord,
+    counts_from_answer,
+    page_from_answer,
+)
+
+log = logging.getLogger(__name__)
+
+COMPLETED_SESSIONS = "PartnerCompletedSessions"
+SESSION_COUNTS = "PartnerSessionCounts"
+
+# Glance does not document its authentication failure; these are the words it and ASMX use.
+_AUTH_WORDS = re.compile(
+    r"api ?key|partner ?id|unauthori[sz]ed|not authori[sz]ed|authenticat|credential|access denied",
+    re.IGNORECASE,
+)
+# ASMX exception types that mean the request itself was wrong: retrying cannot help.
+_REQUEST_FAULTS = ("ArgumentException", "FormatException", "InvalidOperationException")
+_RETRY_STATUSES = {429, 500, 502, 503, 504}
+
+
+class GlanceError(Exception):
+    """A call to the Activity Service failed; the message is meant for an operator."""
+
+    def __init__(self, detail: str, *, partner: str = "", operation: str = ""):
+        self.detail = detail
+        self.partner = partner
+        self.operation = operation
+        where = " ".join(part for part in (partner, operation) if part)
+        super().__init__(f"{where}: {detail}" if where else detail)
+
+
+class GlanceAuthError(GlanceError):
+    """The partner id or API key was refused."""
+
+
+class GlanceUnavailable(GlanceError):
+    """The service could not be reached or kept failing after every retry."""
+
+
+class GlanceBadResponse(GlanceError):
+    """The service answered, but not with what the operation returns."""
+
+
+def format_range_value(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def split_windows(start: datetime, end: datetime, days: int) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut into consecutive windows of at most `days` (the service's range cap)."""
+    windows, step = [], timedelta(days=days)
+    while start < end:
+        windows.append((start, min(start + step, end)))
+        start = windows[-1][1]
+    return windows
+
+
+class GlanceClient:
+    def __init__(
+        self,
+        endpoint: str,
+        partner_id: int,
+        api_key: str,
+        *,
+        label: str = "",
+        http: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.endpoint = endpoint.rstrip("/")
+        self.partner_id = int(partner_id)
+        self._api_key = api_key
+        self.label = label or f"partner {partner_id}"
+        self.http = http or requests.Session()
+        self.http.headers["User-Agent"] = "glancedash (+https://github.com/glancedash)"
+        self.sleep = sleep
+        self.timeout = (settings.GLANCE_CONNECT_TIMEOUT, settings.GLANCE_READ_TIMEOUT)
+        self.max_retries = settings.GLANCE_MAX_RETRIES
+        self.backoff_base = settings.GLANCE_BACKOFF_BASE
+        self.backoff_max = settings.GLANCE_BACKOFF_MAX
+
+    @classmethod
+    def for_partner(cls, partner, **kwargs) -> "GlanceClient":
+        return cls(
+            partner.api_url,
+            partner.glance_partner_id,
+            partner.api_key,
+            label=f"{partner.name} ({partner.glance_partner_id})",
+            **kwargs,
+        )
+
+    def __repr__(self):  # never the key
+        return f"<GlanceClient {self.label} {self.endpoint}>"
+
+    # --- operations -----------------------------------------------------------------------
+
+    def completed_session_pages(
+        self, start: datetime, end: datetime, *, session_key: str = "", page_size: int = 0
+    ) -> Iterator[Page]:
+        """PartnerCompletedSessions for [start, end) (at most the range cap), page by page."""
+        params = {
+            "startRange": format_range_value(start),
+            "endRange": format_range_value(end),
+            "sessionKey": session_key,
+            "nResults": page_size or settings.GLANCE_PAGE_SIZE,
+            "nextId": 0,
+        }
+        seen_cursors = set()
+        while True:
+            page = self._parse(
+                COMPLETED_SESSIONS, page_from_answer, self.call(COMPLETED_SESSIONS, params)
+            )
+            yield page
+            if not page.next_id:
+                return
+            if page.next_id in seen_cursors:
+                raise self._error(
+                    GlanceBadResponse,
+                    COMPLETED_SESSIONS,
+                    f"paging loops: nextId {page.next_id} came back twice",
+                )
+            seen_cursors.add(page.next_id)
+            params["nextId"] = page.next_id
+
+    def completed_sessions(self, start: datetime, end: datetime, **kwargs) -> list[SessionRecord]:
+        """Every completed session in [start, end), any length of range, merged across pages and
+        windows; a session seen twice (the data moves while we page) is kept once, latest wins."""
+        merged: dict[int, SessionRecord] = {}
+        for window_start, window_end in split_windows(start, end, settings.GLANCE_WINDOW_DAYS):
+            for page in self.completed_session_pages(window_start, window_end, **kwargs):
+                merged.update((session.glance_id, session) for session in page.sessions)
+        return sorted(merged.values(), key=lambda s: (s.start_time, s.glance_id))
+
+    def session_counts(
+        self, start: datetime, end: datetime, *, session_type: str = "", status: str = "C"
+    ) -> list[SessionCount]:
+        params = {
+            "type": session_type,
+            "status": status,
+            "startRange": format_range_value(start),
+            "endRange": format_range_value(end),
+        }
+        return self._parse(SESSION_COUNTS, counts_from_answer, self.call(SESSION_COUNTS, params))
+
+    # --- transport ------------------------------------------------------------------------
+
+    def call(self, operation: str, params: dict) -> bytes:
+        """POSTs one operation and returns the raw 200 body, after retries where they help."""
+        body = orjson.dumps({"partnerId": self.partner_id, "apiKey": self._api_key, **params})
+        url = f"{self.endpoint}/{operation}"
+        headers = {"Content-Type": "application/json; charset=utf-8", "Accept": "application/json"}
+        for attempt in range(self.max_retries + 1):
+            last_try = attempt == self.max_retries
+            try:
+                response = self.http.post(url, data=body, headers=headers, timeout=self.timeout)
+            except requests.RequestException as exc:
+                failure, retry_after = self._describe_exception(operation, exc), None
+            else:
+                if response.status_code == 200:
+                    return response.content
+                failure = self._describe_response(operation, response)
+                if not isinstance(failure, GlanceUnavailable):
+                    raise failure
+                retry_after = _retry_after_seconds(response)
+            if last_try:
+                raise self._error(
+                    GlanceUnavailable,
+                    operation,
+                    f"{failure.detail} (gave up after {attempt + 1} tries)",
+                )
+            delay = self._backoff(attempt, retry_after)
+            log.warning("%s; retrying in %.1fs", self._scrub(str(failure)), delay)
+            self.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _describe_exception(self, operation: str, exc: requests.RequestException) -> GlanceError:
+        if isinstance(exc, requests.Timeout):
+            what = f"no answer within {self.timeout[1]:g}s (timeout)"
+        elif isinstance(exc, requests.ConnectionError):
+            what = f"cannot connect to {self.endpoint} ({type(exc).__name__})"
+        else:
+            what = f"request failed ({type(exc).__name__})"
+        return self._error(GlanceUnavailable, operation, what)
+
+    def _describe_response(self, operation: str, response: requests.Response) -> GlanceError:
+        message, exception_type = _server_message(response)
+        said = f"HTTP {response.status_code}" + (f": {message}" if message else "")
+        if response.status_code in (401, 403) or (message and _AUTH_WORDS.search(message)):
+            return self._error(
+                GlanceAuthError, operation, f"the partner id or API key was refused ({said})"
+            )
+        if exception_type.endswith(_REQUEST_FAULTS):
+            return self._error(GlanceError, operation, f"the service rejected the request ({said})")
+        if response.status_code not in _RETRY_STATUSES:
+            return self._error(
+                GlanceError, operation, f"unexpected answer from {response.url} ({said})"
+            )
+        return self._error(GlanceUnavailable, operation, said)
+
+    def _parse(self, operation, parser, body: bytes):
+        try:
+            return parser(body)
+        except RecordError as exc:
+            raise self._error(GlanceBadResponse, operation, f"malformed answer: {exc}") from None
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.backoff_max)
+        ceiling = min(self.backoff_max, self.backoff_base * 2**attempt)
+        return random.uniform(ceiling / 2, ceiling)  # jitter spreads out many partners' retries
+
+    def _error(self, cls, operation: str, detail: str) -> GlanceError:
+        return cls(self._scrub(detail), partner=self.label, operation=operation)
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._api_key, "••••") if self._api_key else text
+
+
+def _server_message(response: requests.Response) -> tuple[str, str]:
+    """What the server said: an ASMX JSON fault's Message, or the start of a text body."""
+    try:
+        fault = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        fault = None
+    if isinstance(fault, dict) and isinstance(fault.get("Message"), str):
+        return fault["Message"].strip(), str(fault.get("ExceptionType") or "")
+    content_type = response.headers.get("Content-Type", "")
+    if content_type.startswith("text/plain"):
+        first_line = response.text.strip().splitlines()[0] if response.text.strip() else ""
+        exception_type, _, message = first_line.partition(": ")
+        return (message or first_line)[:300], exception_type if message else ""
+    return (response.reason or "").strip(), ""
+
+
+def _retry_after_seconds(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - timezone.now()).total_seconds())

@@ -1,0 +1,163 @@
+"""Writing Glance session records into the database: one bulk upsert path for syncs and imports.
+
+A batch is written in one transaction: its agents upserted, its sessions upserted on
+(partner, Glance id), and each session's guests replaced together. Writing the same batch twice
+leaves exactly the same rows, which is what makes a re-run or a resumed sync safe.
+"""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from sessions_app.glance_records import AgentRecord, SessionRecord
+from sessions_app.models import Agent, Guest, Partner, Session
+
+# SQLite allows 32766 bound parameters per statement; a session row binds 16.
+_SESSION_BATCH = 1000
+_GUEST_BATCH = 1000
+_ID_CHUNK = 2000
+
+SESSION_FIELDS = [
+    "session_type",
+    "status",
+    "start_time",
+    "end_time",
+    "key",
+    "width",
+    "height",
+    "duration",
+    "kbytes",
+    "is_reverse",
+    "agent",
+    "guest_count",
+    "synced_at",
+]
+
+
+@dataclass
+class WriteResult:
+    created: int = 0
+    updated: int = 0
+
+    def __iadd__(self, other):
+        self.created += other.created
+        self.updated += other.updated
+        return self
+
+
+def store_sessions(partner: Partner, records: list[SessionRecord]) -> WriteResult:
+    """Upserts a batch of sessions (with their agents and guests) in one transaction."""
+    latest = {record.glance_id: record for record in records}  # a repeated id: the last wins
+    if not latest:
+        return WriteResult()
+    with transaction.atomic():
+        agents = _upsert_agents(partner, {r.agent for r in latest.values() if r.agent})
+        existing = _session_pks(partner, list(latest))
+        now = timezone.now()
+        rows = [_session_row(partner, record, agents, now) for record in latest.values()]
+        Session.objects.bulk_create(
+            rows,
+            batch_size=_SESSION_BATCH,
+            update_conflicts=True,
+            unique_fields=["partner", "glance_id"],
+            update_fields=SESSION_FIELDS,
+        )
+        _replace_guests(partner, latest)
+    return WriteResult(created=len(latest) - len(existing), updated=len(existing))
+
+
+def _upsert_agents(partner: Partner, identities: set[AgentRecord]) -> dict[tuple, int]:
+    if not identities:
+        return {}
+    now = timezone.now()
+    Agent.objects.bulk_create(
+        [
+            Agent(
+                partner=partner,
+                user_name=a.user_name[:255],
+                partner_user_id=a.partner_user_id[:255],
+                valid_user=a.valid_user,
+                invalid_reason=a.invalid_reason,
+                updated_at=now,
+            )
+            for a in identities
+        ],
+        update_conflicts=True,
+        unique_fields=["partner", "user_name", "partner_user_id"],
+        update_fields=["valid_user", "invalid_reason", "updated_at"],
+    )
+    names = {a.user_name[:255] for a in identities}
+    found = Agent.objects.filter(partner=partner, user_name__in=names).values_list(
+        "user_name", "partner_user_id", "pk"
+    )
+    return {(name, puid): pk for name, puid, pk in found}
+
+
+def _session_pks(partner: Partner, glance_ids: list[int]) -> dict[int, int]:
+    """Glance id -> our primary key, for those of `glance_ids` already stored."""
+    found = {}
+    for i in range(0, len(glance_ids), _ID_CHUNK):
+        chunk = glance_ids[i : i + _ID_CHUNK]
+        found.update(
+            Session.objects.filter(partner=partner, glance_id__in=chunk).values_list(
+                "glance_id", "pk"
+            )
+        )
+    return found
+
+
+def _session_row(partner, record: SessionRecord, agents: dict, now) -> Session:
+    agent = record.agent
+    return Session(
+        partner=partner,
+        glance_id=record.glance_id,
+        session_type=record.session_type,
+        status=record.status,
+        start_time=record.start_time,
+        end_time=record.end_time,
+        key=record.key,
+        width=record.width,
+        height=record.height,
+        duration=record.duration,
+        kbytes=record.kbytes,
+        is_reverse=record.is_reverse,
+        agent_id=agents.get((agent.user_name[:255], agent.partner_user_id[:255]))
+        if agent
+        else None,
+        guest_count=len(record.guests),
+        synced_at=now,
+    )
+
+
+def _replace_guests(partner: Partner, records: dict[int, SessionRecord]) -> None:
+    session_pks = _session_pks(partner, list(records))
+    pks = list(session_pks.values())
+    for i in range(0, len(pks), _ID_CHUNK):
+        Guest.objects.filter(session_id__in=pks[i : i + _ID_CHUNK]).delete()
+    guests = [
+        Guest(session_id=session_pks[glance_id], position=position, **_guest_fields(guest))
+        for glance_id, record in records.items()
+        for position, guest in enumerate(record.guests)
+    ]
+    Guest.objects.bulk_create(guests, batch_size=_GUEST_BATCH)
+
+
+def _guest_fields(guest) -> dict:
+    return {
+        "guest_type": guest.guest_type[:64] if guest.guest_type is not None else None,
+        "status": guest.status[:32] if guest.status is not None else None,
+        "start_time": guest.start_time,
+        "duration": guest.duration,
+        "kbytes": guest.kbytes,
+        "ip": guest.ip,
+        "client_version": guest.client_version,
+        "protocol_version": guest.protocol_version,
+        "city": guest.city,
+        "region": guest.region,
+        "country_code": guest.country_code,
+        "name": guest.name,
+        "email": guest.email,
+        "phone": guest.phone,
+        "error": guest.error,
+    }

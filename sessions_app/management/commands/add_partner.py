@@ -1,0 +1,56 @@
+import os
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError
+
+from sessions_app.models import Partner
+
+
+class Command(BaseCommand):
+    help = "Create or update a Glance partner (matched on its partner id) and its API key."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--name", required=True)
+        parser.add_argument("--partner-id", type=int, required=True, help="Glance group id")
+        key = parser.add_mutually_exclusive_group()
+        key.add_argument("--api-key", help="visible in the process list; prefer --api-key-env")
+        key.add_argument("--api-key-env", metavar="VAR", help="read the key from this variable")
+        parser.add_argument("--api-url", help="Activity Service endpoint (default: Glance's)")
+        parser.add_argument("--backfill-from", type=date.fromisoformat, metavar="YYYY-MM-DD")
+        parser.add_argument("--interval", type=int, metavar="MINUTES", help="sync interval")
+        parser.add_argument("--disabled", action="store_true", help="store it without syncing")
+
+    def handle(self, *args, **options):
+        api_key = self._api_key(options)
+        partner = Partner.objects.filter(glance_partner_id=options["partner_id"]).first()
+        created = partner is None
+        if created:
+            if not api_key:
+                raise CommandError("a new partner needs --api-key or --api-key-env")
+            partner = Partner(glance_partner_id=options["partner_id"])
+        partner.name = options["name"]
+        if api_key:
+            partner.set_api_key(api_key)
+        if options["api_url"]:
+            partner.api_url = options["api_url"]
+        if options["backfill_from"]:
+            partner.backfill_start = options["backfill_from"]
+        if options["interval"]:
+            partner.sync_interval_minutes = options["interval"]
+        partner.enabled = not options["disabled"]
+        partner.full_clean(exclude=["api_key_encrypted"])
+        partner.save()
+        verb = "Created" if created else "Updated"
+        self.stdout.write(
+            f"{verb} partner {partner} (key {partner.api_key_hint}, {partner.api_url})"
+        )
+
+    def _api_key(self, options) -> str:
+        if options["api_key_env"]:
+            value = os.environ.get(options["api_key_env"], "")
+            if not value:
+                raise CommandError(
+                    f"environment variable {options['api_key_env']} is empty or unset"
+                )
+            return value
+        return options["api_key"] or ""

@@ -1,0 +1,236 @@
+"""What glancedash stores: partners (Glance groups and their credentials), the agents who own
+sessions, the sessions and their guests as Glance reported them, and a record of every sync.
+
+Codes from Glance (session type and status, guest type and status) are stored exactly as they
+came: the documented sets are open, so an unknown letter is data, not an error.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from sessions_app import codes, crypto
+
+
+def default_api_url():
+    return settings.GLANCE_API_URL
+
+
+def default_sync_minutes():
+    return settings.GLANCE_DEFAULT_SYNC_MINUTES
+
+
+class Partner(models.Model):
+    """A Glance group (its "partner id") whose sessions we pull with its API key."""
+
+    name = models.CharField(max_length=200)
+    glance_partner_id = models.PositiveBigIntegerField(
+        "Glance partner (group) id", help_text="The Group ID Glance assigned to this account."
+    )
+    api_key_encrypted = models.TextField(editable=False, default="")
+    api_url = models.URLField("API endpoint", max_length=500, default=default_api_url)
+    enabled = models.BooleanField(default=True)
+    sync_interval_minutes = models.PositiveIntegerField(default=default_sync_minutes)
+    backfill_start = models.DateField(
+        null=True, blank=True, help_text="The first day to fetch; empty = a default look-back."
+    )
+    sync_watermark = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Sessions before this are fully synced."
+    )
+    # A sync claims the partner by setting these in one conditional UPDATE; the lease expires on
+    # its own, so a worker killed mid-sync never blocks the partner for good.
+    sync_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    sync_claim_token = models.CharField(max_length=32, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            # add_partner matches on it; Glance ids are global.
+            models.UniqueConstraint(fields=["glance_partner_id"], name="uniq_partner_glance_id"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.glance_partner_id})"
+
+    @property
+    def api_key(self):
+        return crypto.decrypt(self.api_key_encrypted) if self.api_key_encrypted else ""
+
+    def set_api_key(self, raw_key):
+        self.api_key_encrypted = crypto.encrypt(raw_key)
+
+    @property
+    def api_key_hint(self):
+        """What may be shown of the key: its last four characters, never more."""
+        key = self.api_key
+        return f"••••{key[-4:]}" if len(key) > 8 else ("••••" if key else "")
+
+
+class Agent(models.Model):
+    """A Glance user who owns sessions, as named in a `userSessions` group."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="agents")
+    # Stored as "" when Glance sends null, so the identity constraint below can match them.
+    user_name = models.CharField(max_length=255, blank=True)
+    partner_user_id = models.CharField(max_length=255, blank=True)
+    valid_user = models.BooleanField(default=True)
+    invalid_reason = models.TextField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["user_name"]
+        constraints = [
+            # The sync's agent upsert conflicts on it.
+            models.UniqueConstraint(
+                fields=["partner", "user_name", "partner_user_id"], name="uniq_agent_identity"
+            ),
+        ]
+
+    def __str__(self):
+        return self.user_name or self.partner_user_id or f"agent {self.pk}"
+
+
+class SessionQuerySet(models.QuerySet):
+    def for_partners(self, partners):
+        return self.filter(partner__in=partners)
+
+    def in_range(self, start, end):
+        """Sessions that started in [start, end)."""
+        return self.filter(start_time__gte=start, start_time__lt=end)
+
+
+class Session(models.Model):
+    """One Glance session as PartnerCompletedSessions (or an imported file) reported it."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="sessions")
+    glance_id = models.BigIntegerField()
+    session_type = models.CharField(max_length=32)
+    status = models.CharField(max_length=32)
+    start_time = models.DateTimeField()
+    # Glance sends no end time; it is start + duration, kept so ranges on it can use an index.
+    end_time = models.DateTimeField()
+    key = models.TextField(null=True, blank=True)  # a string even when it looks numeric
+    width = models.IntegerField(null=True)
+    height = models.IntegerField(null=True)
+    duration = models.IntegerField(help_text="seconds")
+    kbytes = models.BigIntegerField(null=True)  # the seed's XML records carry none
+    is_reverse = models.BooleanField(null=True)
+    agent = models.ForeignKey(
+        Agent, on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions"
+    )
+    guest_count = models.PositiveSmallIntegerField(default=0)
+    synced_at = models.DateTimeField(default=timezone.now)
+
+    objects = SessionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-start_time", "-glance_id"]
+        constraints = [
+            # The sync's upsert conflicts on it: one row per Glance session and partner.
+            models.UniqueConstraint(fields=["partner", "glance_id"], name="uniq_session_glance_id"),
+        ]
+        indexes = [
+            # Session list and every date-range filter within a partner, newest first.
+            models.Index(fields=["partner", "-start_time"], name="session_partner_start_idx"),
+            # An agent's own page: their sessions by date.
+            models.Index(fields=["agent", "-start_time"], name="session_agent_start_idx"),
+        ]
+
+    def __str__(self):
+        return f"session {self.glance_id}"
+
+    def get_type_label(self):
+        return codes.label(codes.SESSION_TYPES, self.session_type)
+
+    def get_status_label(self):
+        return codes.label(codes.SESSION_STATUSES, self.status)
+
+    @property
+    def duration_display(self):
+        return codes.format_duration(self.duration)
+
+
+class Guest(models.Model):
+    """A participant of a session; the agent or host appears here too, as Glance reports it."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="guests")
+    position = models.PositiveSmallIntegerField(help_text="order in Glance's guest list")
+    guest_type = models.CharField(max_length=64, null=True, blank=True)
+    status = models.CharField(max_length=32, null=True, blank=True)
+    start_time = models.DateTimeField(null=True)
+    duration = models.IntegerField(null=True)
+    kbytes = models.BigIntegerField(null=True)
+    ip = models.TextField(null=True, blank=True)
+    client_version = models.TextField(null=True, blank=True)
+    protocol_version = models.TextField(null=True, blank=True)
+    city = models.TextField(null=True, blank=True)
+    region = models.TextField(null=True, blank=True)
+    country_code = models.TextField(null=True, blank=True)
+    name = models.TextField(null=True, blank=True)
+    email = models.TextField(null=True, blank=True)
+    phone = models.TextField(null=True, blank=True)
+    error = models.TextField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["session", "position"]
+        constraints = [
+            # A session's guests are replaced together; this makes a half-replaced set impossible.
+            models.UniqueConstraint(fields=["session", "position"], name="uniq_guest_position"),
+        ]
+
+    def __str__(self):
+        return f"guest {self.position} of {self.session_id}"
+
+
+class SyncRun(models.Model):
+    """One sync (or file import) of one partner: what it covered, how far it got, how it ended."""
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule"
+        MANUAL = "manual"
+        COMMAND = "command"
+        IMPORT = "import"
+
+    class State(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="sync_runs")
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.RUNNING)
+    window_start = models.DateTimeField(null=True)
+    window_end = models.DateTimeField(null=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True)
+    windows_total = models.PositiveIntegerField(default=0)
+    windows_done = models.PositiveIntegerField(default=0)
+    pages = models.PositiveIntegerField(default=0)
+    sessions_created = models.PositiveIntegerField(default=0)
+    sessions_updated = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [
+            # Sync status: the latest runs of each partner.
+            models.Index(fields=["partner", "-started_at"], name="syncrun_partner_started_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(window_end__isnull=True) | Q(window_end__gte=F("window_start")),
+                name="syncrun_window_ordered",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.partner} {self.trigger} {self.state} {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def progress_percent(self):
+        if not self.windows_total:
+            return 0
+        return round(100 * self.windows_done / self.windows_total)

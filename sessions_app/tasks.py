@@ -1,0 +1,32 @@
+"""Background tasks run by the django-q2 cluster. They take ids, not objects, so a queued task
+always works on the partner as it is when the task runs."""
+
+import logging
+
+from sessions_app.models import Partner, SyncRun
+from sessions_app.sync import SyncBusy, sync_partner
+
+log = logging.getLogger(__name__)
+
+
+def sync_partner_task(partner_pk: int, trigger: str = SyncRun.Trigger.SCHEDULE) -> str:
+    partner = Partner.objects.filter(pk=partner_pk, enabled=True).first()
+    if partner is None:
+        return f"partner {partner_pk}: not found or disabled, nothing to do"
+    try:
+        run = sync_partner(partner, trigger=trigger)
+    except SyncBusy as busy:
+        return f"skipped: {busy}"
+    summary = sync_summary(run)
+    if run.state == SyncRun.State.FAILED:
+        log.error(summary)
+    return summary
+
+
+def sync_summary(run: SyncRun) -> str:
+    seconds = (run.finished_at - run.started_at).total_seconds() if run.finished_at else 0
+    text = (
+        f"{run.partner}: {run.state}: {run.sessions_created} new, {run.sessions_updated} updated "
+        f"in {run.pages} pages, {run.windows_done}/{run.windows_total} windows, {seconds:.1f}s"
+    )
+    return f"{text}: {run.error}" if run.error else text

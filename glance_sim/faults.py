@@ -1,0 +1,44 @@
+"""Fault switches (mutable at any time) and the per-call request record."""
+
+from dataclasses import dataclass, field, fields
+
+MALFORMED_KINDS = ("truncated", "not_json", "wrong_shape")
+
+
+@dataclass
+class Faults:
+    error_rate: float = 0.0
+    error_status: int = 503
+    fail_next: int = 0
+    retry_after: int | None = None
+    latency: float = 0.0
+    auth_failure: bool = False
+    malformed_calls: set[int] = field(default_factory=set)
+    malformed_kind: str = "truncated"
+    fail_after_calls: int | None = None
+    mutate_between_calls: bool = False
+
+    def update(self, values):
+        """Set fields from a JSON-ish mapping (control API); unknown names raise KeyError."""
+        known = {f.name for f in fields(self)}
+        for name, value in values.items():
+            if name not in known:
+                raise KeyError(name)
+            if name == "malformed_calls":
+                value = {int(v) for v in value or ()}
+            elif name == "malformed_kind" and value not in MALFORMED_KINDS:
+                raise ValueError(f"malformed_kind must be one of {MALFORMED_KINDS}")
+            setattr(self, name, value)
+
+    def as_dict(self):
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["malformed_calls"] = sorted(d["malformed_calls"])
+        return d
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    operation: str
+    params: dict
+    status: int  # HTTP status answered; 0 when the connection was dropped
+    content_type: str  # the request's media type, e.g. "application/json"

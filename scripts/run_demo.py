@@ -3,7 +3,8 @@
 Migrates, starts the Glance simulator, registers a demo partner served by it and a demo login,
 runs a first sync so there is data when the browser opens, then runs the django-q2 cluster and
 the web server until Ctrl-C, and stops them all (each in its own process group, so Ctrl-C reaches
-only this script and the shutdown order is ours; the cluster gets a time limit, then SIGKILL).
+only this script and the shutdown order is ours; each gets a time limit, then its whole group
+is killed).
 """
 
 import os
@@ -47,7 +48,8 @@ def stop(processes):
         if proc.poll() is not None:
             continue
         print(f"· stopping {name}")
-        os.killpg(proc.pid, signal.SIGTERM)
+        # The leader only: django-q2 stops its own workers, and hangs if they are signalled too.
+        proc.terminate()
         try:
             proc.wait(STOP_SECONDS)
         except subprocess.TimeoutExpired:
@@ -59,17 +61,29 @@ def stop(processes):
 def main():
     processes = []
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # Ctrl-C must reach us even when started from a shell that ignores SIGINT for background jobs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         manage("migrate", "--noinput", "-v", "0")
         processes.append(
-            start("Glance simulator", "-m", "glance_sim", "--port", str(SIM_PORT), "--partner", "12345:demo-key:300")
+            start(
+                "Glance simulator",
+                "-m",
+                "glance_sim",
+                "--port",
+                str(SIM_PORT),
+                "--partner",
+                "12345:demo-key:300",
+            )
         )
         wait_for(f"{SIM_URL}/_sim/health")
         manage("setup_demo", "--api-url", f"{SIM_URL}/services/activityservice.asmx")
         print("· first sync from the simulator")
         manage("sync_glance", "--partner", "12345")
         processes.append(start("django-q2 cluster", "manage.py", "qcluster"))
-        processes.append(start("web server", "manage.py", "runserver", f"127.0.0.1:{WEB_PORT}", "--noreload"))
+        processes.append(
+            start("web server", "manage.py", "runserver", f"127.0.0.1:{WEB_PORT}", "--noreload")
+        )
         wait_for(f"http://127.0.0.1:{WEB_PORT}/healthz")
         print(f"\nglancedash is running: http://127.0.0.1:{WEB_PORT}/  (Ctrl-C stops everything)\n")
         while all(proc.poll() is None for _, proc in processes):

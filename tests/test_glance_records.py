@@ -60,9 +60,18 @@ def test_it_reads_the_seed_json_cobrowse_session_and_guest_pii():
     assert isinstance(session.key, str)
     assert (session.width, session.height, session.duration, session.kbytes) == (0, 0, 9, 30)
     visitor, agent = session.guests
-    assert (visitor.guest_type, visitor.status, visitor.duration, visitor.kbytes) == ("visitor", "C", 9, 30)
+    assert (visitor.guest_type, visitor.status, visitor.duration, visitor.kbytes) == (
+        "visitor",
+        "C",
+        9,
+        30,
+    )
     assert (visitor.city, visitor.region, visitor.country_code) == ("Seekonk", "MA", "US")
-    assert (visitor.name, visitor.email, visitor.phone) == ("Test guy", "jsmith@email.net", "314-555-1212")
+    assert (visitor.name, visitor.email, visitor.phone) == (
+        "Test guy",
+        "jsmith@email.net",
+        "314-555-1212",
+    )
     assert visitor.start_time == datetime(2020, 2, 13, 18, 34, 15, tzinfo=UTC)
     assert (agent.guest_type, agent.duration, agent.kbytes, agent.name) == ("agent", 6, 18, None)
 
@@ -76,10 +85,25 @@ def test_it_reads_the_seed_xml_records():
     assert cobrowse.kbytes is None and cobrowse.agent is None  # the XML carries neither
     visitor, agent = cobrowse.guests
     assert (visitor.guest_type, visitor.status, visitor.duration) == ("visitor", "C", 147)
-    assert (visitor.ip, visitor.client_version, visitor.protocol_version) == ("108.49.96.66", "iOs 3", "3")
+    assert (visitor.ip, visitor.client_version, visitor.protocol_version) == (
+        "108.49.96.66",
+        "iOs 3",
+        "3",
+    )
     assert (visitor.city, visitor.region, visitor.country_code) == ("Newburyport", "MA", "US")
-    assert (agent.guest_type, agent.duration, agent.city, agent.client_version) == ("agent", 118, "Alexandria", None)
-    assert (share.glance_id, share.session_type, share.key, share.width, share.height) == (12442276, "G", "7734", 1920, 1080)
+    assert (agent.guest_type, agent.duration, agent.city, agent.client_version) == (
+        "agent",
+        118,
+        "Alexandria",
+        None,
+    )
+    assert (share.glance_id, share.session_type, share.key, share.width, share.height) == (
+        12442276,
+        "G",
+        "7734",
+        1920,
+        1080,
+    )
 
 
 def test_it_reads_the_seed_xml_guest_contact_and_error():
@@ -87,7 +111,11 @@ def test_it_reads_the_seed_xml_guest_contact_and_error():
     host, guest = share.guests
     assert (host.guest_type, host.duration, host.name) == ("host", 259, None)
     assert (guest.guest_type, guest.duration) == ("guest", 244)
-    assert (guest.name, guest.email, guest.phone) == ("Greta Guest", "sales@glance.net", "781-646-8505")
+    assert (guest.name, guest.email, guest.phone) == (
+        "Greta Guest",
+        "sales@glance.net",
+        "781-646-8505",
+    )
     assert guest.error == "Session ended by other side"
 
 
@@ -107,13 +135,24 @@ def test_it_accepts_the_date_forms_the_service_may_send(text, expected):
 
 
 def test_it_keeps_unknown_codes_and_ignores_unknown_fields():
-    body = b'{"d":{"nextId":0,"extra":1,"users":[{"userName":null,"partnerUserId":null,"validUser":false,' \
-        b'"invalidReason":"User deleted","sessions":[{"id":"7","type":"Z","status":"?","startTime":' \
+    body = (
+        b'{"d":{"nextId":0,"extra":1,"users":[{"userName":null,"partnerUserId":null,"validUser":false,'
+        b'"invalidReason":"User deleted","sessions":[{"id":"7","type":"Z","status":"?","startTime":'
         b'"2024-01-01T00:00:00Z","key":1234,"duration":5,"new":"x","guests":null}]}]}}'
+    )
     (session,) = page_from_answer(body).sessions
-    assert (session.glance_id, session.session_type, session.status, session.key) == (7, "Z", "?", "1234")
+    assert (session.glance_id, session.session_type, session.status, session.key) == (
+        7,
+        "Z",
+        "?",
+        "1234",
+    )
     assert session.guests == [] and session.width is None
-    assert (session.agent.user_name, session.agent.valid_user, session.agent.invalid_reason) == ("", False, "User deleted")
+    assert (session.agent.user_name, session.agent.valid_user, session.agent.invalid_reason) == (
+        "",
+        False,
+        "User deleted",
+    )
 
 
 @pytest.mark.parametrize(
@@ -122,10 +161,14 @@ def test_it_keeps_unknown_codes_and_ignores_unknown_fields():
         (b'{"d":{"nextId":0,"users":[{"sessions":[{"id":1,"type":"C"', "not valid JSON"),
         (b'{"Message":"boom"}', 'no "d" member'),
         (b'{"d":{"unexpected":1}}', "no 'users' list"),
-        (b'{"d":{"nextId":0,"users":[{"sessions":[{"id":1,"startTime":"yesterday"}]}]}}',
-         "d.users[0].sessions[0].startTime: not a date"),
-        (b'{"d":{"nextId":0,"users":[{"sessions":[{"type":"C","startTime":"2024-01-01T00:00:00Z"}]}]}}',
-         "d.users[0].sessions[0].id: missing"),
+        (
+            b'{"d":{"nextId":0,"users":[{"sessions":[{"id":1,"startTime":"yesterday"}]}]}}',
+            "d.users[0].sessions[0].startTime: not a date",
+        ),
+        (
+            b'{"d":{"nextId":0,"users":[{"sessions":[{"type":"C","startTime":"2024-01-01T00:00:00Z"}]}]}}',
+            "d.users[0].sessions[0].id: missing",
+        ),
     ],
 )
 def test_it_names_where_a_page_is_malformed(body, where):
@@ -134,7 +177,10 @@ def test_it_names_where_a_page_is_malformed(body, where):
 
 
 def test_it_refuses_xml_entity_expansion():
-    bomb = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]><session><id>&b;</id></session>'
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]>'
+        b"<session><id>&b;</id></session>"
+    )
     with pytest.raises(RecordError, match="XML refused"):
         sessions_from_xml(bomb)
 
@@ -147,11 +193,21 @@ def test_it_reads_a_grouped_xml_answer_with_its_agents():
 <key>42</key><width>1920</width><height>1080</height><duration>60</duration><kbytes>99</kbytes>
 <isReverse>true</isReverse><guests /></session></sessions></userSessions></users></groupSessions>"""
     (session,) = sessions_from_file_bytes(body)
-    assert (session.agent.user_name, session.agent.partner_user_id) == ("jane.acme.glance.net", "EMP-1")
-    assert (session.glance_id, session.status, session.kbytes, session.is_reverse) == (5, "X", 99, True)
+    assert (session.agent.user_name, session.agent.partner_user_id) == (
+        "jane.acme.glance.net",
+        "EMP-1",
+    )
+    assert (session.glance_id, session.status, session.kbytes, session.is_reverse) == (
+        5,
+        "X",
+        99,
+        True,
+    )
 
 
 def test_it_strips_nul_characters_no_database_can_store():
-    body = b'{"d":{"nextId":0,"users":[{"sessions":[{"id":1,"type":"C","status":"C","startTime":' \
+    body = (
+        b'{"d":{"nextId":0,"users":[{"sessions":[{"id":1,"type":"C","status":"C","startTime":'
         b'"2024-01-01T00:00:00Z","duration":1,"guests":[{"name":"Eve\\u0000<script>"}]}]}]}}'
+    )
     assert page_from_answer(body).sessions[0].guests[0].name == "Eve<script>"

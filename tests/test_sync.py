@@ -1,0 +1,240 @@
+"""The sync against the simulator over real HTTP: exact, idempotent, resumable, exclusive."""
+
+import threading
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from sessions_app.glance_client import GlanceClient
+from sessions_app.models import Agent, Guest, Partner, Session, SyncRun
+from sessions_app.sync import SyncBusy, claim, sync_partner
+from tests.conftest import PARTNER_ID, SIM_NOW, make_partner
+
+
+def origin(partner):
+    return datetime.combine(partner.backfill_start, time.min, tzinfo=UTC)
+
+
+def served(glance, partner):
+    return glance.served(partner.glance_partner_id, origin(partner), SIM_NOW + timedelta(days=1))
+
+
+def stored(partner):
+    return {s.glance_id: s for s in Session.objects.filter(partner=partner).select_related("agent")}
+
+
+def test_it_stores_exactly_what_the_simulator_serves(glance, partner):
+    run = sync_partner(partner)
+    truth, rows = served(glance, partner), stored(partner)
+    assert run.state == "succeeded" and len(truth) > 300
+    assert rows.keys() == truth.keys()
+    assert run.sessions_created == len(truth) and run.sessions_updated == 0
+    assert Guest.objects.filter(session__partner=partner).count() == sum(
+        len(s["guests"]) for s in truth.values()
+    )
+    for glance_id in list(truth)[::37]:
+        source, row = truth[glance_id], rows[glance_id]
+        assert (row.session_type, row.status, row.key, row.duration) == (
+            source["type"],
+            source["status"],
+            source["key"],
+            source["duration"],
+        )
+        assert row.agent.user_name == source["_user"]["userName"]
+        assert row.end_time == row.start_time + timedelta(seconds=source["duration"])
+
+
+def test_it_stores_guests_in_order_with_their_locations(glance, partner):
+    sync_partner(partner)
+    truth = served(glance, partner)
+    glance_id = next(i for i, s in truth.items() if len(s["guests"]) >= 3)
+    guests = list(Guest.objects.filter(session__glance_id=glance_id).order_by("position"))
+    for guest, source in zip(guests, truth[glance_id]["guests"], strict=True):
+        location = source["location"] or {}
+        assert (guest.guest_type, guest.status, guest.ip, guest.name) == (
+            source["type"],
+            source["status"],
+            source["ip"],
+            source["name"],
+        )
+        assert (guest.city, guest.country_code) == (
+            location.get("city"),
+            location.get("countryCode"),
+        )
+
+
+def test_it_merges_an_agent_whose_sessions_span_pages(glance, partner):
+    client = GlanceClient.for_partner(partner)
+    pages = list(client.completed_session_pages(origin(partner), SIM_NOW))
+    pages_of = {}
+    for number, page in enumerate(pages):
+        for session in page.sessions:
+            pages_of.setdefault(session.agent.user_name, set()).add(number)
+    spanning = next(name for name, numbers in pages_of.items() if len(numbers) > 1)
+    sync_partner(partner)
+    agent = Agent.objects.get(partner=partner, user_name=spanning)
+    expected = sum(1 for p in pages for s in p.sessions if s.agent.user_name == spanning)
+    assert agent.sessions.count() == expected
+    assert Agent.objects.filter(partner=partner).count() == len(pages_of)
+
+
+def test_it_cuts_a_100_day_backfill_into_windows_of_31_days(glance, db):
+    partner = make_partner(glance, backfill_days=100)
+    run = sync_partner(partner)
+    ranges = sorted({(c.params["startRange"], c.params["endRange"]) for c in glance.calls()})
+    bounds = [(datetime.fromisoformat(a), datetime.fromisoformat(b)) for a, b in ranges]
+    assert run.windows_total == len(bounds) == 4 and run.windows_done == 4
+    assert bounds[0][0] == origin(partner)
+    assert all(end - start <= timedelta(days=31) for start, end in bounds)
+    assert all(bounds[i][1] == bounds[i + 1][0] for i in range(3))  # no gap, no overlap
+    assert stored(partner).keys() == served(glance, partner).keys()
+
+
+def test_it_retries_after_injected_server_errors(glance, partner):
+    glance.sim.faults.fail_next = 2
+    run = sync_partner(partner)
+    statuses = [c.status for c in glance.calls()]
+    assert statuses[:3] == [503, 503, 200]
+    assert run.state == "succeeded"
+    assert stored(partner).keys() == served(glance, partner).keys()
+
+
+def test_it_honours_retry_after_on_429(glance, partner, settings):
+    settings.GLANCE_BACKOFF_MAX = 1.0
+    glance.sim.faults.fail_next, glance.sim.faults.error_status, glance.sim.faults.retry_after = (
+        1,
+        429,
+        1,
+    )
+    started = timezone.now()
+    run = sync_partner(partner)
+    assert run.state == "succeeded"
+    assert (timezone.now() - started).total_seconds() >= 1.0  # waited as told, not 10 ms
+    assert [c.status for c in glance.calls()][:2] == [429, 200]
+
+
+def test_it_fails_clearly_on_a_bad_key_and_changes_nothing(glance, db):
+    partner = make_partner(glance, key="wrong-key-123")
+    run = sync_partner(partner)
+    partner.refresh_from_db()
+    assert run.state == "failed"
+    assert "API key was refused" in run.error and "Invalid partnerId or apiKey" in run.error
+    assert str(PARTNER_ID) in run.error and "PartnerCompletedSessions" in run.error
+    assert "wrong-key-123" not in run.error
+    assert len(glance.calls()) == 1  # an authentication failure is not retried
+    assert not Session.objects.exists() and partner.sync_watermark is None
+
+
+def test_it_keeps_pages_before_a_malformed_one_and_resumes(glance, partner):
+    glance.sim.faults.malformed_calls = {3}
+    first = sync_partner(partner)
+    partner.refresh_from_db()
+    assert first.state == "failed" and "malformed answer" in first.error
+    assert Session.objects.count() == 100 and first.pages == 2  # two pages of 50 kept
+    assert partner.sync_watermark is None
+    glance.sim.faults.malformed_calls = set()
+    second = sync_partner(partner)
+    assert second.state == "succeeded"
+    assert stored(partner).keys() == served(glance, partner).keys()
+
+
+def test_it_resumes_after_the_endpoint_goes_away_between_pages(glance, partner):
+    glance.sim.faults.fail_after_calls = 2
+    first = sync_partner(partner)
+    assert first.state == "failed" and "gave up after 4 tries" in first.error
+    assert Session.objects.count() == 100
+    glance.sim.faults.fail_after_calls = None
+    assert sync_partner(partner).state == "succeeded"
+    assert stored(partner).keys() == served(glance, partner).keys()
+
+
+def test_a_second_run_changes_nothing_and_duplicates_nothing(glance, partner):
+    sync_partner(partner)
+    before = (Session.objects.count(), Guest.objects.count(), Agent.objects.count())
+    again = sync_partner(partner, since=origin(partner))
+    assert again.sessions_created == 0 and again.sessions_updated == before[0]
+    assert (Session.objects.count(), Guest.objects.count(), Agent.objects.count()) == before
+
+
+def test_a_session_that_changes_status_is_updated_not_duplicated(glance, partner):
+    sync_partner(partner)
+    count = Session.objects.count()
+    statuses = dict(Session.objects.values_list("glance_id", "status"))
+    glance.sim.bump_version()
+    sync_partner(partner, since=origin(partner))
+    changed = {
+        i
+        for i, status in Session.objects.values_list("glance_id", "status")
+        if status != statuses[i]
+    }
+    truth = served(glance, partner)
+    assert changed and all(stored(partner)[i].status == truth[i]["status"] for i in changed)
+    assert Session.objects.count() == count
+
+
+def test_the_look_back_picks_up_sessions_that_completed_late(glance, partner):
+    glance.sim.now = SIM_NOW - timedelta(hours=40)  # inside the 48 h look-back
+    sync_partner(partner)
+    early = Session.objects.count()
+    glance.sim.now = SIM_NOW
+    run = sync_partner(partner)  # from the watermark less the 48 h look-back
+    assert run.window_start >= timezone.now() - timedelta(hours=49)
+    assert Session.objects.count() > early
+    assert stored(partner).keys() == served(glance, partner).keys()
+
+
+def test_the_watermark_moves_only_past_complete_windows(glance, db):
+    partner = make_partner(glance, backfill_days=70)
+    first_window_calls = len(
+        list(
+            GlanceClient.for_partner(partner).completed_session_pages(
+                origin(partner), origin(partner) + timedelta(days=31)
+            )
+        )
+    )
+    glance.sim.reset()
+    glance.sim.faults.malformed_calls = {first_window_calls + 1}  # first page of window two
+    run = sync_partner(partner)
+    partner.refresh_from_db()
+    assert run.state == "failed" and run.windows_done == 1
+    assert partner.sync_watermark == origin(partner) + timedelta(days=31)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_syncs_of_one_partner_never_run_at_once(glance):
+    partner = make_partner(glance)
+    glance.sim.faults.latency = 0.05
+    outcomes = []
+
+    def attempt():
+        try:
+            outcomes.append(sync_partner(Partner.objects.get(pk=partner.pk)).state)
+        except SyncBusy:
+            outcomes.append("busy")
+        finally:
+            connection.close()  # the thread's own connection, or the test database stays in use
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["busy", "succeeded"]
+    assert SyncRun.objects.count() == 1
+    assert stored(partner).keys() == served(glance, partner).keys()
+
+
+def test_an_expired_claim_is_taken_over_and_its_run_closed(glance, partner):
+    claim(partner)
+    SyncRun.objects.create(partner=partner, trigger="schedule")  # left by a killed worker
+    with pytest.raises(SyncBusy):
+        sync_partner(partner)
+    Partner.objects.filter(pk=partner.pk).update(
+        sync_claimed_until=timezone.now() - timedelta(seconds=1)
+    )
+    run = sync_partner(partner)
+    abandoned = SyncRun.objects.exclude(pk=run.pk).get()
+    assert run.state == "succeeded"
+    assert abandoned.state == "failed" and "interrupted" in abandoned.error

@@ -1,0 +1,79 @@
+"""The pages of this first capability: login, the plain session list, the health check."""
+
+import pytest
+from django.contrib.auth.models import User
+
+from sessions_app.glance_records import AgentRecord
+from sessions_app.ingest import store_sessions
+from sessions_app.sync import sync_partner
+from tests.test_glance_records import seed_page
+
+
+@pytest.fixture
+def admin_user(db):
+    return User.objects.create_superuser("alice", "alice@example.com", "pw-alice-123")
+
+
+@pytest.fixture
+def outsider(db):
+    return User.objects.create_user("charlie", "charlie@example.com", "pw-charlie-123")
+
+
+def test_the_login_page_is_public(client, db):
+    response = client.get("/login/")
+    assert response.status_code == 200
+    assert b"Log in" in response.content and b'name="password"' in response.content
+
+
+def test_pages_send_anonymous_users_to_login(client, db):
+    response = client.get("/sessions/")
+    assert response.status_code == 302 and response["Location"].startswith(
+        "/login/?next=/sessions/"
+    )
+
+
+def test_logging_in_leads_to_the_sessions(client, admin_user):
+    response = client.post(
+        "/login/", {"username": "alice", "password": "pw-alice-123"}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == "/sessions/"
+    assert b"No Glance partner is set up yet" in response.content
+
+
+def test_the_session_list_shows_stored_sessions_newest_first(client, admin_user, glance, partner):
+    sync_partner(partner)
+    newest = partner.sessions.order_by("-start_time").first()
+    client.force_login(admin_user)
+    body = client.get("/sessions/").content.decode()
+    assert f"{partner.sessions.count()} sessions" in body
+    assert body.index(str(newest.glance_id)) < body.index("</tbody>")
+    assert newest.agent.user_name in body
+
+
+def test_an_admin_is_told_when_nothing_has_synced_yet(client, admin_user, partner):
+    client.force_login(admin_user)
+    assert b"No sessions stored yet" in client.get("/sessions/").content
+
+
+def test_a_user_without_partners_sees_no_sessions(client, outsider, glance, partner):
+    sync_partner(partner)
+    client.force_login(outsider)
+    body = client.get("/sessions/").content.decode()
+    assert "You have no partners yet" in body
+    assert str(partner.sessions.first().glance_id) not in body
+
+
+def test_guest_names_from_outside_are_escaped(client, admin_user, partner):
+    page = seed_page()
+    page.sessions[0].agent = AgentRecord("<script>alert(1)</script>", "p")
+    store_sessions(partner, page.sessions)
+    client.force_login(admin_user)
+    body = client.get("/sessions/").content.decode()
+    assert (
+        "<script>alert(1)</script>" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    )
+
+
+def test_the_health_check_answers_without_login(client, db):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.content == b"ok"

@@ -172,7 +172,7 @@ class GlanceClient:
         """POSTs one operation and returns the raw 200 body, after retries where they help."""
         body = orjson.dumps({"partnerId": self.partner_id, "apiKey": self._api_key, **params})
         url = f"{self.endpoint}/{operation}"
-        headers = {"Content-Type": "application/json; charset=utf-8", "Accept": "application/json"}
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}  # as the seed
         for attempt in range(self.max_retries + 1):
             last_try = attempt == self.max_retries
             try:

@@ -45,7 +45,7 @@ def test_the_session_list_shows_stored_sessions_newest_first(client, admin_user,
     newest = partner.sessions.order_by("-start_time").first()
     client.force_login(admin_user)
     body = client.get("/sessions/").content.decode()
-    assert f"{partner.sessions.count()} sessions" in body
+    assert f"{partner.sessions.count():,} sessions" in body
     assert body.index(str(newest.glance_id)) < body.index("</tbody>")
     assert newest.agent.user_name in body
 

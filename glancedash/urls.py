@@ -3,13 +3,58 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
-from sessions_app import views
+from sessions_app.views import accounts, audit_log, health, partners, sessions
+
+account_urls = [
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/password/", accounts.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "account/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path("account/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "account/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "account/reset/<uidb64>/<token>/",
+        accounts.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "account/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+]
+
+partner_urls = [
+    path("partners/", partners.partner_list, name="partner_list"),
+    path("partners/new/", partners.partner_create, name="partner_create"),
+    path("partners/<int:pk>/", partners.partner_detail, name="partner_detail"),
+    path("partners/<int:pk>/edit/", partners.partner_edit, name="partner_edit"),
+    path("partners/<int:pk>/test/", partners.partner_test, name="partner_test"),
+    path("partners/<int:pk>/sync/", partners.partner_sync, name="partner_sync"),
+    path("partners/<int:pk>/status.json", partners.partner_status, name="partner_status"),
+    path("partners/<int:pk>/access/", partners.access_grant, name="access_grant"),
+    path(
+        "partners/<int:pk>/access/<int:membership_pk>/revoke/",
+        partners.access_revoke,
+        name="access_revoke",
+    ),
+]
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="session_list"), name="home"),
-    path("sessions/", views.session_list, name="session_list"),
-    path("healthz", views.healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("sessions/", sessions.session_list, name="session_list"),
+    path("sessions/<int:pk>/", sessions.session_detail, name="session_detail"),
+    path("audit/", audit_log.audit_list, name="audit_list"),
+    path("healthz", health.healthz, name="healthz"),
+    *account_urls,
+    *partner_urls,
     path("admin/", admin.site.urls),
 ]

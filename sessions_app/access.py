@@ -1,34 +1,98 @@
 """Who may see what: the one place that scopes querysets to a user's partners.
 
-Every view, export and chart fetches through these helpers, so a permission check cannot be
-forgotten. Until per-partner grants exist (roles and memberships), superusers see every partner
-and everyone else sees none.
+Every view, export, chart and admin list fetches through these helpers, so a permission check
+cannot be forgotten. A user sees the partners granted to them (Membership), each with its role;
+superusers see everything, as admins. Objects of partners a user cannot see are a 404, never a
+403 that would confirm they exist.
 """
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 
-from sessions_app.models import Agent, Guest, Partner, Session, SyncRun
+from sessions_app.models import (
+    Agent,
+    AuditEvent,
+    Guest,
+    Membership,
+    Partner,
+    Role,
+    Session,
+    SyncRun,
+)
+
+# Each role may do everything the roles after it may.
+_AT_LEAST = {
+    Role.VIEWER: [Role.VIEWER, Role.ANALYST, Role.ADMIN],
+    Role.ANALYST: [Role.ANALYST, Role.ADMIN],
+    Role.ADMIN: [Role.ADMIN],
+}
 
 
-def partners_for(user) -> QuerySet[Partner]:
+def partners_for(user, role: str = Role.VIEWER) -> QuerySet[Partner]:
+    """The partners `user` holds at least `role` for."""
     if not user.is_authenticated or not user.is_active:
         return Partner.objects.none()
     if user.is_superuser:
         return Partner.objects.all()
-    return Partner.objects.none()
+    return Partner.objects.filter(memberships__user=user, memberships__role__in=_AT_LEAST[role])
 
 
-def sessions_for(user) -> QuerySet[Session]:
-    return Session.objects.filter(partner__in=partners_for(user))
+def role_for(user, partner: Partner) -> str | None:
+    if not user.is_authenticated or not user.is_active:
+        return None
+    if user.is_superuser:
+        return Role.ADMIN
+    membership = Membership.objects.filter(user=user, partner=partner).only("role").first()
+    return membership.role if membership else None
 
 
-def guests_for(user) -> QuerySet[Guest]:
-    return Guest.objects.filter(session__partner__in=partners_for(user))
+def has_role(user, partner: Partner, role: str) -> bool:
+    return role_for(user, partner) in _AT_LEAST[role]
 
 
-def agents_for(user) -> QuerySet[Agent]:
-    return Agent.objects.filter(partner__in=partners_for(user))
+def can_see_pii(user, partner: Partner) -> bool:
+    return has_role(user, partner, Role.ANALYST)
 
 
-def sync_runs_for(user) -> QuerySet[SyncRun]:
-    return SyncRun.objects.filter(partner__in=partners_for(user))
+def can_export(user, partner: Partner) -> bool:
+    return has_role(user, partner, Role.ANALYST)
+
+
+def is_any_admin(user) -> bool:
+    return partners_for(user, Role.ADMIN).exists() or (user.is_active and user.is_superuser)
+
+
+def sessions_for(user, role: str = Role.VIEWER) -> QuerySet[Session]:
+    return Session.objects.filter(partner__in=partners_for(user, role))
+
+
+def guests_for(user, role: str = Role.VIEWER) -> QuerySet[Guest]:
+    return Guest.objects.filter(session__partner__in=partners_for(user, role))
+
+
+def agents_for(user, role: str = Role.VIEWER) -> QuerySet[Agent]:
+    return Agent.objects.filter(partner__in=partners_for(user, role))
+
+
+def sync_runs_for(user, role: str = Role.VIEWER) -> QuerySet[SyncRun]:
+    return SyncRun.objects.filter(partner__in=partners_for(user, role))
+
+
+def audit_events_for(user) -> QuerySet[AuditEvent]:
+    """Superusers read every event; a partner's admins read that partner's events."""
+    if user.is_authenticated and user.is_active and user.is_superuser:
+        return AuditEvent.objects.all()
+    return AuditEvent.objects.filter(partner__in=partners_for(user, Role.ADMIN))
+
+
+def get_partner_for(user, pk, role: str = Role.VIEWER) -> Partner:
+    """The partner, or 404 if the user cannot see it, or 403 if their role is too low."""
+    partner = get_object_or_404(partners_for(user), pk=pk)
+    if not has_role(user, partner, role):
+        raise PermissionDenied(f"this needs the {role} role for {partner.name}")
+    return partner
+
+
+def get_session_for(user, pk) -> Session:
+    return get_object_or_404(sessions_for(user).select_related("partner", "agent"), pk=pk)

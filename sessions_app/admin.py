@@ -1,10 +1,28 @@
-from django.contrib import admin
+"""The Django admin, for staff. Every list goes through the access helper, so a staff member
+who is not a superuser sees only the partners they administer; API keys are write-only."""
 
-from sessions_app.models import Agent, Partner, SyncRun
+from django.contrib import admin
+from django.db import models
+
+from sessions_app import access
+from sessions_app.forms import PartnerForm
+from sessions_app.models import Agent, AuditEvent, Membership, Partner, Role, SyncRun
+
+
+class ScopedAdmin(admin.ModelAdmin):
+    """Limits a model's admin list to the partners the staff member administers."""
+
+    partner_path = "partner"
+
+    def get_queryset(self, request):
+        partners = access.partners_for(request.user, Role.ADMIN)
+        return super().get_queryset(request).filter(**{f"{self.partner_path}__in": partners})
 
 
 @admin.register(Partner)
-class PartnerAdmin(admin.ModelAdmin):
+class PartnerAdmin(ScopedAdmin):
+    form = PartnerForm
+    partner_path = "pk"
     list_display = [
         "name",
         "glance_partner_id",
@@ -12,19 +30,40 @@ class PartnerAdmin(admin.ModelAdmin):
         "sync_interval_minutes",
         "sync_watermark",
     ]
-    readonly_fields = ["sync_watermark", "created_at", "updated_at"]
-    exclude = ["api_key_encrypted"]
+    readonly_fields = ["key_on_file", "sync_watermark", "created_at", "updated_at"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    @admin.display(description="API key on file")
+    def key_on_file(self, obj):
+        return obj.api_key_hint or "not set"
+
+
+@admin.register(Membership)
+class MembershipAdmin(ScopedAdmin):
+    list_display = ["user", "partner", "role"]
+    list_filter = ["role", "partner"]
 
 
 @admin.register(Agent)
-class AgentAdmin(admin.ModelAdmin):
+class AgentAdmin(ScopedAdmin):
     list_display = ["user_name", "partner_user_id", "partner", "valid_user"]
     list_filter = ["partner", "valid_user"]
     search_fields = ["user_name", "partner_user_id"]
 
 
+class ReadOnlyAdmin(ScopedAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(SyncRun)
-class SyncRunAdmin(admin.ModelAdmin):
+class SyncRunAdmin(ReadOnlyAdmin):
     list_display = [
         "partner",
         "trigger",
@@ -37,8 +76,11 @@ class SyncRunAdmin(admin.ModelAdmin):
     ]
     list_filter = ["state", "trigger", "partner"]
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "actor_name", "action", "partner", "summary", "ip"]
+    list_filter = ["action"]
+
+    def get_queryset(self, request):
+        return access.audit_events_for(request.user)

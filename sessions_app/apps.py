@@ -6,4 +6,5 @@ class SessionsAppConfig(AppConfig):
     verbose_name = "Glance sessions"
 
     def ready(self):
-        from sessions_app import schedules  # noqa: F401  (connects the Partner signals)
+        # Importing them connects their signal receivers.
+        from sessions_app import audit, schedules  # noqa: F401

@@ -90,6 +90,7 @@ class GlanceClient:
         label: str = "",
         http: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        max_retries: int | None = None,
     ):
         self.endpoint = endpoint.rstrip("/")
         self.partner_id = int(partner_id)
@@ -99,7 +100,7 @@ class GlanceClient:
         self.http.headers["User-Agent"] = "glancedash (+https://github.com/glancedash)"
         self.sleep = sleep
         self.timeout = (settings.GLANCE_CONNECT_TIMEOUT, settings.GLANCE_READ_TIMEOUT)
-        self.max_retries = settings.GLANCE_MAX_RETRIES
+        self.max_retries = settings.GLANCE_MAX_RETRIES if max_retries is None else max_retries
         self.backoff_base = settings.GLANCE_BACKOFF_BASE
         self.backoff_max = settings.GLANCE_BACKOFF_MAX
 

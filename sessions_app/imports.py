@@ -19,7 +19,7 @@ class ImportRefused(Exception):
     """The file cannot be imported; the message says why and where."""
 
 
-def import_file(partner: Partner, path: Path) -> SyncRun:
+def import_file(partner: Partner, path: Path) -> tuple[SyncRun, WriteResult]:
     size = path.stat().st_size
     if size > settings.GLANCE_MAX_IMPORT_BYTES:
         raise ImportRefused(
@@ -36,7 +36,7 @@ def import_file(partner: Partner, path: Path) -> SyncRun:
         for i in range(0, len(records), _BATCH):
             total += store_sessions(partner, records[i : i + _BATCH])
     starts = [r.start_time for r in records]
-    return SyncRun.objects.create(
+    run = SyncRun.objects.create(
         partner=partner,
         trigger=SyncRun.Trigger.IMPORT,
         state=SyncRun.State.SUCCEEDED,
@@ -48,3 +48,4 @@ def import_file(partner: Partner, path: Path) -> SyncRun:
         sessions_created=total.created,
         sessions_updated=total.updated,
     )
+    return run, total

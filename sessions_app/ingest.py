@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from sessions_app.glance_records import AgentRecord, SessionRecord
 from sessions_app.models import Agent, Guest, Partner, Session
+from sessions_app.retention import Cutoffs
 
 # SQLite allows 32766 bound parameters per statement; a session row binds 16.
 _SESSION_BATCH = 1000
@@ -39,18 +40,25 @@ SESSION_FIELDS = [
 class WriteResult:
     created: int = 0
     updated: int = 0
+    skipped: int = 0  # older than the partner keeps sessions
 
     def __iadd__(self, other):
         self.created += other.created
         self.updated += other.updated
+        self.skipped += other.skipped
         return self
 
 
 def store_sessions(partner: Partner, records: list[SessionRecord]) -> WriteResult:
-    """Upserts a batch of sessions (with their agents and guests) in one transaction."""
-    latest = {record.glance_id: record for record in records}  # a repeated id: the last wins
+    """Upserts a batch of sessions (with their agents and guests) in one transaction, within the
+    partner's retention: what retention would remove is not written in the first place."""
+    cut = Cutoffs.for_partner(partner)
+    latest = {  # a repeated id: the last wins
+        record.glance_id: record for record in records if record.start_time >= cut.sessions
+    }
+    skipped = len({record.glance_id for record in records}) - len(latest)
     if not latest:
-        return WriteResult()
+        return WriteResult(skipped=skipped)
     with transaction.atomic():
         agents = _upsert_agents(partner, {r.agent for r in latest.values() if r.agent})
         existing = _session_pks(partner, list(latest))
@@ -63,8 +71,8 @@ def store_sessions(partner: Partner, records: list[SessionRecord]) -> WriteResul
             unique_fields=["partner", "glance_id"],
             update_fields=SESSION_FIELDS,
         )
-        _replace_guests(partner, latest)
-    return WriteResult(created=len(latest) - len(existing), updated=len(existing))
+        _replace_guests(partner, latest, cut)
+    return WriteResult(created=len(latest) - len(existing), updated=len(existing), skipped=skipped)
 
 
 def _upsert_agents(partner: Partner, identities: set[AgentRecord]) -> dict[tuple, int]:
@@ -130,34 +138,42 @@ def _session_row(partner, record: SessionRecord, agents: dict, now) -> Session:
     )
 
 
-def _replace_guests(partner: Partner, records: dict[int, SessionRecord]) -> None:
+def _replace_guests(partner: Partner, records: dict[int, SessionRecord], cut: Cutoffs) -> None:
     session_pks = _session_pks(partner, list(records))
     pks = list(session_pks.values())
     for i in range(0, len(pks), _ID_CHUNK):
         Guest.objects.filter(session_id__in=pks[i : i + _ID_CHUNK]).delete()
     guests = [
-        Guest(session_id=session_pks[glance_id], position=position, **_guest_fields(guest))
+        Guest(
+            session_id=session_pks[glance_id],
+            position=position,
+            **_guest_fields(
+                guest,
+                keep_ip=record.start_time >= cut.ip,
+                keep_contact=record.start_time >= cut.contact,
+            ),
+        )
         for glance_id, record in records.items()
         for position, guest in enumerate(record.guests)
     ]
     Guest.objects.bulk_create(guests, batch_size=_GUEST_BATCH)
 
 
-def _guest_fields(guest) -> dict:
+def _guest_fields(guest, *, keep_ip: bool, keep_contact: bool) -> dict:
     return {
         "guest_type": guest.guest_type[:64] if guest.guest_type is not None else None,
         "status": guest.status[:32] if guest.status is not None else None,
         "start_time": guest.start_time,
         "duration": guest.duration,
         "kbytes": guest.kbytes,
-        "ip": guest.ip,
+        "ip": guest.ip if keep_ip else None,
         "client_version": guest.client_version,
         "protocol_version": guest.protocol_version,
         "city": guest.city,
         "region": guest.region,
         "country_code": guest.country_code,
-        "name": guest.name,
-        "email": guest.email,
-        "phone": guest.phone,
+        "name": guest.name if keep_contact else None,
+        "email": guest.email if keep_contact else None,
+        "phone": guest.phone if keep_contact else None,
         "error": guest.error,
     }

@@ -35,6 +35,14 @@ class Partner(models.Model):
     backfill_start = models.DateField(
         null=True, blank=True, help_text="The first day to fetch; empty = a default look-back."
     )
+    # Retention, by default Glance's own policy; apply_retention enforces it daily.
+    retain_ip_days = models.PositiveIntegerField(
+        "clear guest IP addresses after (days)", default=90
+    )
+    retain_contact_days = models.PositiveIntegerField(
+        "clear guest name, email and phone after (days)", default=180
+    )
+    retain_sessions_days = models.PositiveIntegerField("delete sessions after (days)", default=730)
     sync_watermark = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="Sessions before this are fully synced."
     )
@@ -67,6 +75,35 @@ class Partner(models.Model):
         """What may be shown of the key: its last four characters, never more."""
         key = self.api_key
         return f"••••{key[-4:]}" if len(key) > 8 else ("••••" if key else "")
+
+
+class Role(models.TextChoices):
+    """What a user may do with one partner's data."""
+
+    ADMIN = "admin", "Admin"  # manages the partner, its credentials, users and retention
+    ANALYST = "analyst", "Analyst"  # every page and export, guest PII included
+    VIEWER = "viewer", "Viewer"  # every page, no exports, guest PII masked
+
+
+class Membership(models.Model):
+    """A user's access to one partner, with a role."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["partner", "user__username"]
+        constraints = [
+            # access.partners_for() joins on user; one role per user and partner.
+            models.UniqueConstraint(fields=["user", "partner"], name="uniq_membership"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} is {self.role} of {self.partner}"
 
 
 class Agent(models.Model):
@@ -234,3 +271,52 @@ class SyncRun(models.Model):
         if not self.windows_total:
             return 0
         return round(100 * self.windows_done / self.windows_total)
+
+
+class AuditEvent(models.Model):
+    """Who did what, when: written once, never edited (save refuses an update)."""
+
+    class Action(models.TextChoices):
+        LOGIN = "login"
+        LOGIN_FAILED = "login_failed"
+        LOGOUT = "logout"
+        PASSWORD_CHANGED = "password_changed"  # noqa: S105 (an action name)
+        PARTNER_CREATED = "partner_created"
+        PARTNER_CHANGED = "partner_changed"
+        API_KEY_CHANGED = "api_key_changed"
+        CONNECTION_TESTED = "connection_tested"
+        SYNC_REQUESTED = "sync_requested"
+        USER_CREATED = "user_created"
+        ACCESS_GRANTED = "access_granted"
+        ACCESS_REVOKED = "access_revoked"
+        EXPORT = "export"
+        PII_VIEWED = "pii_viewed"
+        RETENTION_APPLIED = "retention_applied"
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True)  # kept if the user is deleted
+    action = models.CharField(max_length=32, choices=Action.choices)
+    partner = models.ForeignKey(
+        Partner, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    summary = models.CharField(max_length=500)
+    details = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [
+            # The audit page of one partner's admin, newest first.
+            models.Index(fields=["partner", "-at"], name="audit_partner_at_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name or 'system'}: {self.summary}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("audit events are never edited")
+        super().save(*args, **kwargs)

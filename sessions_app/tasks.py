@@ -30,3 +30,9 @@ def sync_summary(run: SyncRun) -> str:
         f"in {run.pages} pages, {run.windows_done}/{run.windows_total} windows, {seconds:.1f}s"
     )
     return f"{text}: {run.error}" if run.error else text
+
+
+def apply_retention_task() -> str:
+    from sessions_app.retention import apply_retention
+
+    return "; ".join(str(result) for result in apply_retention()) or "no partners"

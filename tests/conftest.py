@@ -68,6 +68,8 @@ def _fast_glance_settings(settings):
     settings.GLANCE_BACKOFF_MAX = 0.05
     settings.GLANCE_MAX_RETRIES = 3
     settings.GLANCE_READ_TIMEOUT = 5
+    # Hashing test passwords slowly protects nothing and costs a quarter second a user.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def make_partner(glance, *, glance_id=PARTNER_ID, key=PARTNER_KEY, backfill_days=20, **extra):
@@ -86,3 +88,49 @@ def make_partner(glance, *, glance_id=PARTNER_ID, key=PARTNER_KEY, backfill_days
 @pytest.fixture
 def partner(glance, db):
     return make_partner(glance)
+
+
+@pytest.fixture
+def archive_partner(partner):
+    """A partner that keeps everything, for the seed's 2016 and 2020 records."""
+    partner.retain_ip_days = partner.retain_contact_days = partner.retain_sessions_days = 10_000
+    partner.save()
+    return partner
+
+
+@dataclass
+class World:
+    """Partner A and partner B with synced data, and the personas: an admin, an analyst and a
+    viewer of partner A, an outsider with no partner, and a superuser."""
+
+    a: Partner
+    b: Partner
+    users: dict
+
+    def session_of(self, partner):
+        return partner.sessions.order_by("pk").first()
+
+
+PERSONAS = ("admin", "analyst", "viewer", "outsider", "superuser")
+
+
+@pytest.fixture
+def world(glance, db):
+    from django.contrib.auth.models import User
+
+    from sessions_app.models import Membership
+    from sessions_app.sync import sync_partner
+
+    a = make_partner(glance, backfill_days=3)
+    b = make_partner(glance, glance_id=OTHER_ID, key=OTHER_KEY, backfill_days=3)
+    for partner in (a, b):
+        assert sync_partner(partner).state == "succeeded"
+    users = {
+        name: User.objects.create_user(name, f"{name}@example.com", f"pw-{name}-Xy9!")
+        for name in PERSONAS
+    }
+    users["superuser"].is_superuser = users["superuser"].is_staff = True
+    users["superuser"].save()
+    for role in ("admin", "analyst", "viewer"):
+        Membership.objects.create(user=users[role], partner=a, role=role)
+    return World(a=a, b=b, users=users)

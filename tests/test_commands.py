@@ -133,7 +133,7 @@ def database_url():
     return f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
 
 
-def test_import_glance_file_imports_the_seed_json(partner):
+def test_import_glance_file_imports_the_seed_json(archive_partner):
     output = run(
         "import_glance_file", str(FIXTURES / "seed_answer.json"), "--partner", str(PARTNER_ID)
     )
@@ -147,7 +147,7 @@ def test_import_glance_file_imports_the_seed_json(partner):
     assert SyncRun.objects.get().trigger == "import"
 
 
-def test_import_glance_file_imports_the_seed_xml_twice_without_duplicates(partner):
+def test_import_glance_file_imports_the_seed_xml_twice_without_duplicates(archive_partner):
     run("import_glance_file", str(FIXTURES / "seed_sessions.xml"))
     output = run("import_glance_file", str(FIXTURES / "seed_sessions.xml"))
     assert "0 new, 2 updated" in output
@@ -155,7 +155,7 @@ def test_import_glance_file_imports_the_seed_xml_twice_without_duplicates(partne
     assert Guest.objects.get(name="Greta Guest").error == "Session ended by other side"
 
 
-def test_import_glance_file_changes_nothing_when_the_file_is_malformed(partner, tmp_path):
+def test_import_glance_file_changes_nothing_when_the_file_is_malformed(archive_partner, tmp_path):
     good = (FIXTURES / "seed_answer.json").read_text()
     bad = tmp_path / "bad.json"
     bad.write_text(good.replace('"startTime": "2020-02-13T18:34:18Z"', '"startTime": "soon"'))
@@ -170,3 +170,10 @@ def test_import_glance_file_refuses_an_oversized_file(partner, tmp_path, setting
     settings.GLANCE_MAX_IMPORT_BYTES = 100
     with pytest.raises(CommandError, match="over the import limit"):
         run("import_glance_file", str(FIXTURES / "seed_answer.json"))
+
+
+def test_import_glance_file_skips_sessions_past_retention_and_says_so(partner):
+    output = run("import_glance_file", str(FIXTURES / "seed_answer.json"))
+    assert "0 new, 0 updated" in output
+    assert "Skipped 2 sessions older than" in output and "(730 days)" in output
+    assert not Session.objects.exists()

@@ -24,20 +24,20 @@ def test_saving_a_partner_updates_its_one_schedule(glance, db):
     partner.sync_interval_minutes = 60
     partner.save()
     partner.save()
-    assert list(Schedule.objects.values_list("name", "minutes")) == [
-        (schedule_name(partner.pk), 60)
-    ]
+    syncs = Schedule.objects.filter(name__startswith="glance-sync-")
+    assert list(syncs.values_list("name", "minutes")) == [(schedule_name(partner.pk), 60)]
 
 
 def test_disabling_or_deleting_a_partner_removes_its_schedule(glance, db):
     partner = make_partner(glance)
+    syncs = Schedule.objects.filter(name__startswith="glance-sync-")
     partner.enabled = False
     partner.save()
-    assert not Schedule.objects.exists()
+    assert not syncs.exists()
     partner.enabled = True
     partner.save()
     partner.delete()
-    assert not Schedule.objects.exists()
+    assert not syncs.exists()
 
 
 def test_the_scheduled_task_syncs_the_partner(glance, partner):

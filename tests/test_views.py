@@ -63,10 +63,10 @@ def test_a_user_without_partners_sees_no_sessions(client, outsider, glance, part
     assert str(partner.sessions.first().glance_id) not in body
 
 
-def test_guest_names_from_outside_are_escaped(client, admin_user, partner):
+def test_guest_names_from_outside_are_escaped(client, admin_user, archive_partner):
     page = seed_page()
     page.sessions[0].agent = AgentRecord("<script>alert(1)</script>", "p")
-    store_sessions(partner, page.sessions)
+    store_sessions(archive_partner, page.sessions)
     client.force_login(admin_user)
     body = client.get("/sessions/").content.decode()
     assert (

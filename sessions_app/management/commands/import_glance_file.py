@@ -18,13 +18,18 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: no such file")
         target = self._partner(partner)
         try:
-            run = import_file(target, path)
+            run, written = import_file(target, path)
         except ImportRefused as refused:
             raise CommandError(f"nothing imported: {refused}") from None
         self.stdout.write(
             f"Imported {path} into {target}: {run.sessions_created} new, "
             f"{run.sessions_updated} updated sessions"
         )
+        if written.skipped:
+            self.stdout.write(
+                f"Skipped {written.skipped} sessions older than {target.name} keeps sessions "
+                f"({target.retain_sessions_days} days)."
+            )
 
     def _partner(self, glance_id):
         if glance_id is not None:

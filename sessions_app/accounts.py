@@ -1,0 +1,104 @@
+"""Users and their access to partners: the one place that grants, revokes and creates, for the
+admin pages and the commands alike, each change written to the audit trail."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.tokens import default_token_generator
+from django.db import transaction
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from sessions_app import audit
+from sessions_app.models import Membership, Partner, Role
+
+Action = audit.Action
+
+
+class LastAdmin(Exception):
+    """Revoking this would leave the partner with no admin."""
+
+
+def create_user(username, email="", *, password=None, request=None, actor=None):
+    """A new user; without a password it has an unusable one until they set theirs."""
+    user = get_user_model().objects.create_user(username=username, email=email, password=password)
+    audit.record(
+        Action.USER_CREATED,
+        f"user {username} created",
+        request=request,
+        user=actor,
+        new_user=username,
+    )
+    return user
+
+
+def send_set_password_email(user, request):
+    """Emails a new user a link to set their password. It is Django's password-reset link, sent
+    directly: the reset form itself skips users who have no usable password yet."""
+    context = {
+        "user": user,
+        "domain": request.get_host(),
+        "protocol": "https" if request.is_secure() else "http",
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": default_token_generator.make_token(user),
+    }
+    PasswordResetForm().send_mail(
+        "registration/welcome_subject.txt",
+        "registration/welcome_email.txt",
+        context,
+        None,
+        user.email,
+    )
+
+
+def grant(partner: Partner, user, role: str, *, request=None, actor=None) -> Membership:
+    actor = actor or getattr(request, "user", None)
+    with transaction.atomic():
+        previous = Membership.objects.filter(user=user, partner=partner).first()
+        if previous and previous.role == Role.ADMIN and role != Role.ADMIN:
+            _refuse_if_last_admin(partner, user, actor)
+        membership, _ = Membership.objects.update_or_create(
+            user=user, partner=partner, defaults={"role": role}
+        )
+    was = f" (was {previous.role})" if previous and previous.role != role else ""
+    audit.record(
+        Action.ACCESS_GRANTED,
+        f"{user.get_username()} is {role} of {partner.name}{was}",
+        request=request,
+        user=actor,
+        partner=partner,
+        member=user.get_username(),
+        role=role,
+    )
+    return membership
+
+
+def revoke(partner: Partner, user, *, request=None, actor=None) -> bool:
+    actor = actor or getattr(request, "user", None)
+    with transaction.atomic():
+        membership = (
+            Membership.objects.select_for_update().filter(user=user, partner=partner).first()
+        )
+        if membership is None:
+            return False
+        if membership.role == Role.ADMIN:
+            _refuse_if_last_admin(partner, user, actor)
+        membership.delete()
+    audit.record(
+        Action.ACCESS_REVOKED,
+        f"{user.get_username()} no longer has access to {partner.name}",
+        request=request,
+        user=actor,
+        partner=partner,
+        member=user.get_username(),
+    )
+    return True
+
+
+def _refuse_if_last_admin(partner, user, actor):
+    """A partner admin cannot lock the partner's admins out; superusers and operators at the
+    command line (no actor) can always fix things, so they may."""
+    if actor is None or actor.is_superuser:
+        return
+    others = Membership.objects.filter(partner=partner, role=Role.ADMIN).exclude(user=user)
+    if not others.exists():
+        raise LastAdmin(f"{user.get_username()} is the last admin of {partner.name}")

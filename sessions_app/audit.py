@@ -1,0 +1,58 @@
+"""The audit trail: one function writes every event, and the auth signals feed it logins.
+
+Never pass secrets in: events hold what changed ("the API key was replaced"), not values."""
+
+import logging
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from sessions_app.models import AuditEvent
+
+log = logging.getLogger(__name__)
+Action = AuditEvent.Action
+
+
+def record(
+    action, summary, *, request=None, user=None, partner=None, actor_name="", **details
+) -> AuditEvent:
+    """`user` (or the request's user) did it; `actor_name` names an actor with no account, such
+    as the name typed in a failed login. Commands run by an operator have neither."""
+    actor = user if user is not None else getattr(request, "user", None)
+    if actor is not None and not actor.is_authenticated:
+        actor = None
+    event = AuditEvent.objects.create(
+        action=action,
+        summary=summary[:500],
+        actor=actor,
+        actor_name=actor.get_username() if actor else actor_name,
+        partner=partner,
+        details=details,
+        ip=_client_ip(request),
+    )
+    log.info("audit: %s", event)
+    return event
+
+
+def _client_ip(request):
+    # REMOTE_ADDR only: X-Forwarded-For is whatever the client says unless a proxy sets it.
+    return request.META.get("REMOTE_ADDR") if request is not None else None
+
+
+@receiver(user_logged_in)
+def _logged_in(sender, request, user, **kwargs):
+    record(Action.LOGIN, f"{user.get_username()} logged in", request=request, user=user)
+
+
+@receiver(user_logged_out)
+def _logged_out(sender, request, user, **kwargs):
+    if user is not None:
+        record(Action.LOGOUT, f"{user.get_username()} logged out", request=request, user=user)
+
+
+@receiver(user_login_failed)
+def _login_failed(sender, credentials, request=None, **kwargs):
+    username = str(credentials.get("username", ""))[:150]  # never the password
+    record(
+        Action.LOGIN_FAILED, f"failed login as {username!r}", request=request, actor_name=username
+    )

@@ -1,0 +1,14 @@
+from functools import cached_property
+
+from sessions_app import access
+
+
+def nav(request):
+    """What the navigation bar may offer; evaluated only when a template asks."""
+
+    class Nav:
+        @cached_property
+        def is_admin(self):
+            return access.is_any_admin(request.user)
+
+    return {"nav": Nav()}

@@ -1,0 +1,89 @@
+"""Forms of the admin pages: partners (with a write-only API key) and access grants."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db import models
+
+from sessions_app.models import Partner, Role
+
+
+def https_by_default(field, **kwargs):
+    """A URL typed without a scheme is https (Django 6's default; Glance speaks only HTTPS)."""
+    if isinstance(field, models.URLField):
+        kwargs["assume_scheme"] = "https"
+    return field.formfield(**kwargs)
+
+
+class PartnerForm(forms.ModelForm):
+    """The API key is write-only: never rendered back, and left as it is when the field is blank."""
+
+    api_key = forms.CharField(
+        label="API key",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+
+    class Meta:
+        model = Partner
+        formfield_callback = https_by_default
+        fields = [
+            "name",
+            "glance_partner_id",
+            "api_url",
+            "enabled",
+            "sync_interval_minutes",
+            "backfill_start",
+            "retain_ip_days",
+            "retain_contact_days",
+            "retain_sessions_days",
+        ]
+        widgets = {"backfill_start": forms.DateInput(attrs={"type": "date"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        hint = self.instance.api_key_hint if self.instance.pk else ""
+        self.fields["api_key"].help_text = (
+            f"Stored encrypted ({hint}). Leave blank to keep it."
+            if hint
+            else "Glance's Activity Service key."
+        )
+        self.fields["sync_interval_minutes"].min_value = 1
+
+    def clean_api_key(self):
+        key = self.cleaned_data["api_key"]
+        if not key and not self.instance.api_key_encrypted:
+            raise forms.ValidationError("A new partner needs its API key.")
+        return key
+
+    def clean_sync_interval_minutes(self):
+        minutes = self.cleaned_data["sync_interval_minutes"]
+        if minutes < 1:
+            raise forms.ValidationError("At least one minute.")
+        return minutes
+
+    @property
+    def key_changed(self) -> bool:
+        return bool(self.cleaned_data.get("api_key"))
+
+    def save(self, commit=True):
+        if self.key_changed:
+            self.instance.set_api_key(self.cleaned_data["api_key"])
+        return super().save(commit)
+
+
+class GrantAccessForm(forms.Form):
+    """Grant a role on a partner to an existing user, or to a new one (who is emailed a link)."""
+
+    username = forms.CharField(max_length=150)
+    email = forms.EmailField(required=False, help_text="Needed only for a new user.")
+    role = forms.ChoiceField(choices=Role.choices)
+
+    def clean(self):
+        cleaned = super().clean()
+        username = cleaned.get("username")
+        exists = get_user_model().objects.filter(username=username).exists()
+        if username and not exists and not cleaned.get("email"):
+            self.add_error("email", "There is no user by that name: give an email to create one.")
+        cleaned["new_user"] = not exists
+        return cleaned

@@ -1,0 +1,189 @@
+"""Partner administration for admins: credentials, sync health, sync now, connection test, and
+who has access. Every partner is fetched through access.get_partner_for(…, Role.ADMIN)."""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django_q.tasks import async_task
+
+from sessions_app import access, accounts, audit
+from sessions_app.forms import GrantAccessForm, PartnerForm
+from sessions_app.models import Membership, Role, SyncRun
+from sessions_app.sync_status import check_connection, sync_status
+
+Action = audit.Action
+
+
+def _require_any_admin(user):
+    if not access.is_any_admin(user):
+        raise PermissionDenied("only admins manage partners")
+
+
+@login_required
+def partner_list(request):
+    _require_any_admin(request.user)
+    partners = access.partners_for(request.user, Role.ADMIN)
+    rows = [(partner, sync_status(partner)) for partner in partners]
+    return render(request, "sessions_app/partner_list.html", {"rows": rows})
+
+
+@login_required
+def partner_create(request):
+    _require_any_admin(request.user)
+    form = PartnerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            partner = form.save()
+            if not request.user.is_superuser:
+                Membership.objects.create(user=request.user, partner=partner, role=Role.ADMIN)
+        audit.record(
+            Action.PARTNER_CREATED, f"partner {partner} created", request=request, partner=partner
+        )
+        messages.success(request, f"{partner.name} added. Test the connection, then sync.")
+        return redirect("partner_detail", pk=partner.pk)
+    return render(request, "sessions_app/partner_form.html", {"form": form, "partner": None})
+
+
+@login_required
+def partner_detail(request, pk):
+    partner = access.get_partner_for(request.user, pk, Role.ADMIN)
+    context = {
+        "partner": partner,
+        "status": sync_status(partner),
+        "memberships": partner.memberships.select_related("user"),
+        "grant_form": GrantAccessForm(),
+        "recent_runs": partner.sync_runs.all()[:10],
+        "counts": request.session.pop(f"counts-{partner.pk}", None),  # from a connection test
+    }
+    return render(request, "sessions_app/partner_detail.html", context)
+
+
+@login_required
+def partner_edit(request, pk):
+    partner = access.get_partner_for(request.user, pk, Role.ADMIN)
+    form = PartnerForm(request.POST or None, instance=partner)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        changed = [name for name in form.changed_data if name != "api_key"]
+        if changed:
+            audit.record(
+                Action.PARTNER_CHANGED,
+                f"{partner.name}: changed {', '.join(changed)}",
+                request=request,
+                partner=partner,
+                fields=changed,
+            )
+        if form.key_changed:
+            audit.record(
+                Action.API_KEY_CHANGED,
+                f"{partner.name}: API key replaced",
+                request=request,
+                partner=partner,
+            )
+        messages.success(request, f"{partner.name} saved.")
+        return redirect("partner_detail", pk=partner.pk)
+    return render(request, "sessions_app/partner_form.html", {"form": form, "partner": partner})
+
+
+@login_required
+@require_POST
+def partner_test(request, pk):
+    partner = access.get_partner_for(request.user, pk, Role.ADMIN)
+    result = check_connection(partner)
+    outcome = "passed" if result.ok else "failed"
+    audit.record(
+        Action.CONNECTION_TESTED,
+        f"{partner.name}: connection test {outcome}",
+        request=request,
+        partner=partner,
+        ok=result.ok,
+    )
+    (messages.success if result.ok else messages.error)(request, result.message)
+    request.session[f"counts-{partner.pk}"] = [
+        [c.session_type, c.status, c.count, c.average_duration] for c in result.counts
+    ]
+    return redirect("partner_detail", pk=partner.pk)
+
+
+@login_required
+@require_POST
+def partner_sync(request, pk):
+    partner = access.get_partner_for(request.user, pk, Role.ADMIN)
+    if not partner.enabled:
+        messages.error(request, f"{partner.name} is disabled: enable it to sync.")
+        return redirect("partner_detail", pk=partner.pk)
+    async_task("sessions_app.tasks.sync_partner_task", partner.pk, SyncRun.Trigger.MANUAL)
+    audit.record(
+        Action.SYNC_REQUESTED, f"{partner.name}: sync requested", request=request, partner=partner
+    )
+    messages.success(request, "Sync queued; the background worker starts it in a moment.")
+    return redirect("partner_detail", pk=partner.pk)
+
+
+@login_required
+@require_GET
+def partner_status(request, pk):
+    """The partner page polls this while a sync runs, to move its progress bar."""
+    partner = access.get_partner_for(request.user, pk, Role.ADMIN)
+    status = sync_status(partner)
+    run = status.running
+    return JsonResponse(
+        {
+            "running": run is not None,
+            "windows_done": run.windows_done if run else 0,
+            "windows_total": run.windows_total if run else 0,
+            "pages": run.pages if run else 0,
+            "sessions": (run.sessions_created + run.sessions_updated) if run else 0,
+            "percent": run.progress_percent if run else 100,
+            "failing": status.failing,
+        }
+    )
+
+
+@login_required
+@require_POST
+def access_grant(request, pk):
+    partner = access.get_partner_for(request.user, pk, Role.ADMIN)
+    form = GrantAccessForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, " ".join(errors))
+        return redirect("partner_detail", pk=partner.pk)
+    data = form.cleaned_data
+    try:
+        with transaction.atomic():
+            if data["new_user"]:
+                user = accounts.create_user(data["username"], data["email"], request=request)
+                accounts.send_set_password_email(user, request)
+            else:
+                user = get_user_model().objects.get(username=data["username"])
+            accounts.grant(partner, user, data["role"], request=request)
+    except accounts.LastAdmin as refusal:
+        messages.error(request, f"{refusal}; make someone else admin first.")
+        return redirect("partner_detail", pk=partner.pk)
+    created = " (new user: emailed a link to set a password)" if data["new_user"] else ""
+    messages.success(
+        request, f"{user.get_username()} is now {data['role']} of {partner.name}{created}."
+    )
+    return redirect("partner_detail", pk=partner.pk)
+
+
+@login_required
+@require_POST
+def access_revoke(request, pk, membership_pk):
+    partner = access.get_partner_for(request.user, pk, Role.ADMIN)
+    membership = get_object_or_404(partner.memberships.select_related("user"), pk=membership_pk)
+    try:
+        accounts.revoke(partner, membership.user, request=request)
+    except accounts.LastAdmin as refusal:
+        messages.error(request, f"{refusal}; make someone else admin first.")
+    else:
+        messages.success(
+            request, f"{membership.user.get_username()} no longer sees {partner.name}."
+        )
+    return redirect("partner_detail", pk=partner.pk)

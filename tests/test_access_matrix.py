@@ -1,0 +1,202 @@
+"""Every URL the product has, for every persona: each sees exactly what its role allows.
+
+The URL list comes from the URL conf, so a new page without a rule here fails
+test_every_url_has_a_rule. Partner A is granted to the admin, analyst and viewer personas;
+partner B to nobody. "own" URLs name partner A's objects, "other" ones partner B's.
+"""
+
+import pytest
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from sessions_app.models import Membership
+
+LOGIN = "login"  # anonymous: sent to the login page
+ANYONE = {p: 200 for p in ("anonymous", "admin", "analyst", "viewer", "outsider", "superuser")}
+
+
+def members(ok, *, outsider=404, others=403, superuser=None):
+    """Rule of a partner-scoped page: `ok` for roles allowed, `others` for A's roles that aren't,
+    `outsider` for users without partner A."""
+    return lambda allowed: {
+        "anonymous": LOGIN,
+        **{role: ok if role in allowed else others for role in ("admin", "analyst", "viewer")},
+        "outsider": outsider,
+        "superuser": superuser or ok,
+    }
+
+
+ALL_ROLES = ("admin", "analyst", "viewer")
+ADMIN_ONLY = ("admin",)
+
+# name: (method, kwargs builder or None, {variant: expected status by persona})
+RULES = {
+    "home": ("GET", None, {"": {**dict.fromkeys(ANYONE, 302)}}),
+    "healthz": ("GET", None, {"": ANYONE}),
+    "login": ("GET", None, {"": {**dict.fromkeys(ANYONE, 302), "anonymous": 200}}),
+    "logout": ("POST", None, {"": dict.fromkeys(ANYONE, 302)}),
+    "password_change": ("GET", None, {"": {**dict.fromkeys(ANYONE, 200), "anonymous": LOGIN}}),
+    "password_change_done": ("GET", None, {"": {**dict.fromkeys(ANYONE, 200), "anonymous": LOGIN}}),
+    "password_reset": ("GET", None, {"": ANYONE}),
+    "password_reset_done": ("GET", None, {"": ANYONE}),
+    "password_reset_confirm": (
+        "GET",
+        lambda w: {"uidb64": "MQ", "token": "set-password"},
+        {"": ANYONE},
+    ),
+    "password_reset_complete": ("GET", None, {"": ANYONE}),
+    "session_list": ("GET", None, {"": {**dict.fromkeys(ANYONE, 200), "anonymous": LOGIN}}),
+    "session_detail": (
+        "GET",
+        lambda w, p: {"pk": w.session_of(p).pk},
+        {
+            "own": members(200)(ALL_ROLES),
+            "other": {**members(404, others=404)(()), "superuser": 200},
+        },
+    ),
+    "audit_list": ("GET", None, {"": members(200, outsider=403)(ADMIN_ONLY)}),
+    "partner_list": ("GET", None, {"": members(200, outsider=403)(ADMIN_ONLY)}),
+    "partner_create": ("GET", None, {"": members(200, outsider=403)(ADMIN_ONLY)}),
+    **{
+        name: (
+            method,
+            lambda w, p: {"pk": p.pk},
+            {
+                "own": members(ok)(ADMIN_ONLY),
+                "other": {**members(404, others=404)(()), "superuser": ok},
+            },
+        )
+        for name, method, ok in [
+            ("partner_detail", "GET", 200),
+            ("partner_edit", "GET", 200),
+            ("partner_status", "GET", 200),
+            ("partner_test", "POST", 302),
+            ("partner_sync", "POST", 302),
+            ("access_grant", "POST", 302),
+        ]
+    },
+    "access_revoke": (
+        "POST",
+        lambda w, p: {"pk": p.pk, "membership_pk": membership_of(w, p).pk},
+        {
+            "own": members(302)(ADMIN_ONLY),
+            "other": {**members(404, others=404)(()), "superuser": 302},
+        },
+    ),
+}
+
+
+def membership_of(world, partner):
+    """A membership on `partner` that revoking does not disturb the other personas' access."""
+    extra, _ = type(world.users["admin"]).objects.get_or_create(username=f"extra-{partner.pk}")
+    return Membership.objects.get_or_create(
+        user=extra, partner=partner, defaults={"role": "viewer"}
+    )[0]
+
+
+def product_url_names():
+    names = set()
+
+    def walk(patterns, namespace=None):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if pattern.namespace != "admin":
+                    walk(pattern.url_patterns, pattern.namespace)
+            elif isinstance(pattern, URLPattern) and pattern.name:
+                names.add(f"{namespace}:{pattern.name}" if namespace else pattern.name)
+
+    walk(get_resolver().url_patterns)
+    return names
+
+
+def cases():
+    for name, (method, kwargs, variants) in RULES.items():
+        for variant, expected in variants.items():
+            for persona, status in expected.items():
+                yield pytest.param(
+                    name,
+                    method,
+                    kwargs,
+                    variant,
+                    persona,
+                    status,
+                    id=f"{name}-{variant or 'page'}-{persona}",
+                )
+
+
+def test_every_url_has_a_rule():
+    assert product_url_names() == set(RULES)
+
+
+def fetch(client, world, name, method, kwargs, variant, persona):
+    if persona != "anonymous":
+        client.force_login(world.users[persona])
+    partner = world.a if variant == "own" else world.b
+    url = reverse(
+        name, kwargs=(kwargs(world, partner) if variant else kwargs(world)) if kwargs else None
+    )
+    data = {"username": "newbie", "email": "newbie@example.com", "role": "viewer"}
+    return client.post(url, data) if method == "POST" else client.get(url)
+
+
+@pytest.mark.parametrize("name, method, kwargs, variant, persona, expected", list(cases()))
+def test_each_persona_gets_what_its_role_allows(
+    client, world, settings, name, method, kwargs, variant, persona, expected
+):
+    settings.GLANCE_MAX_RETRIES = 0
+    response = fetch(client, world, name, method, kwargs, variant, persona)
+    if expected == LOGIN:
+        assert response.status_code == 302 and response["Location"].startswith("/login/")
+    else:
+        assert response.status_code == expected
+
+
+ADMIN_PAGES = ["admin:index"] + [
+    f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"
+    for model in admin.site._registry
+]
+
+
+@pytest.mark.parametrize("page", ADMIN_PAGES)
+@pytest.mark.parametrize("persona", ["admin", "analyst", "viewer", "outsider"])
+def test_the_django_admin_is_for_staff_only(client, world, page, persona):
+    client.force_login(world.users[persona])
+    response = client.get(reverse(page))
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+
+
+@pytest.mark.parametrize("page", ADMIN_PAGES)
+def test_a_superuser_opens_every_admin_page(client, world, page):
+    client.force_login(world.users["superuser"])
+    assert client.get(reverse(page)).status_code == 200
+
+
+@pytest.mark.parametrize("persona", ["admin", "analyst", "viewer"])
+def test_partner_a_roles_see_partner_a_sessions_and_never_b(client, world, persona):
+    client.force_login(world.users[persona])
+    body = client.get("/sessions/").content.decode()
+    newest = world.a.sessions.order_by("-start_time", "-glance_id").first()
+    other = world.session_of(world.b)
+    assert f">{newest.glance_id}<" in body
+    assert world.b.name not in body and f">{other.glance_id}<" not in body
+    assert f"{world.a.sessions.count():,} sessions" in body
+
+
+def test_the_outsider_sees_no_session_at_all(client, world):
+    client.force_login(world.users["outsider"])
+    body = client.get("/sessions/").content.decode()
+    assert "You have no partners yet" in body
+    assert world.a.name not in body and world.b.name not in body
+
+
+def test_no_page_parameter_reveals_another_partner(client, world):
+    client.force_login(world.users["analyst"])
+    other = world.session_of(world.b)
+    for url in (
+        f"/sessions/{other.pk}/",
+        f"/partners/{world.b.pk}/",
+        f"/sessions/?partner={world.b.pk}",
+        f"/sessions/?page=2&partner={world.b.pk}",
+    ):
+        body = client.get(url).content.decode()
+        assert world.b.name not in body and str(other.glance_id) not in body

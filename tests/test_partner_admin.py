@@ -1,0 +1,184 @@
+"""Partner administration in the browser: credentials, connection test, sync now, access."""
+
+import pytest
+from django.core import mail
+from django_q.models import OrmQ
+
+from sessions_app.models import AuditEvent, Membership, Partner
+from tests.conftest import OTHER_ID, OTHER_KEY
+
+
+@pytest.fixture
+def admin_client(client, world):
+    client.force_login(world.users["admin"])
+    return client
+
+
+def form_data(glance, **changes):
+    data = {
+        "name": "Globex",
+        "glance_partner_id": OTHER_ID + 1,
+        "api_url": glance.url,
+        "enabled": "on",
+        "sync_interval_minutes": 15,
+        "backfill_start": "",
+        "retain_ip_days": 90,
+        "retain_contact_days": 180,
+        "retain_sessions_days": 730,
+        "api_key": "globex-key-7788",
+    }
+    data.update(changes)
+    return data
+
+
+def test_an_admin_adds_a_partner_and_becomes_its_admin(admin_client, world, glance):
+    response = admin_client.post("/partners/new/", form_data(glance), follow=True)
+    partner = Partner.objects.get(name="Globex")
+    assert response.redirect_chain[-1][0] == f"/partners/{partner.pk}/"
+    assert (
+        partner.api_key == "globex-key-7788" and "globex-key-7788" not in partner.api_key_encrypted
+    )
+    assert Membership.objects.get(partner=partner).user == world.users["admin"]
+    body = response.content.decode()
+    assert "••••7788" in body and "globex-key-7788" not in body
+    assert AuditEvent.objects.filter(action="partner_created", partner=partner).exists()
+
+
+def test_a_new_partner_needs_a_key(admin_client, glance):
+    response = admin_client.post("/partners/new/", form_data(glance, api_key=""))
+    assert b"A new partner needs its API key." in response.content
+    assert not Partner.objects.filter(name="Globex").exists()
+
+
+def test_the_key_is_never_rendered_and_a_blank_field_keeps_it(admin_client, world, glance):
+    page = admin_client.get(f"/partners/{world.a.pk}/edit/").content.decode()
+    assert world.a.api_key not in page and 'name="api_key"' in page
+    data = form_data(
+        glance, name="Acme renamed", glance_partner_id=world.a.glance_partner_id, api_key=""
+    )
+    admin_client.post(f"/partners/{world.a.pk}/edit/", data)
+    world.a.refresh_from_db()
+    assert world.a.name == "Acme renamed" and world.a.api_key.startswith("test-key")
+    event = AuditEvent.objects.get(action="partner_changed")
+    assert (
+        "name" in event.details["fields"]
+        and not AuditEvent.objects.filter(action="api_key_changed").exists()
+    )
+
+
+def test_replacing_the_key_is_audited_without_the_key(admin_client, world, glance):
+    data = form_data(
+        glance, glance_partner_id=world.a.glance_partner_id, api_key="brand-new-key-4321"
+    )
+    admin_client.post(f"/partners/{world.a.pk}/edit/", data)
+    world.a.refresh_from_db()
+    assert world.a.api_key == "brand-new-key-4321"
+    event = AuditEvent.objects.get(action="api_key_changed")
+    assert "brand-new-key-4321" not in str(event.details) + event.summary
+
+
+def test_the_connection_test_shows_todays_counts(admin_client, world):
+    body = admin_client.post(f"/partners/{world.a.pk}/test/", follow=True).content.decode()
+    assert "Connected. Glance counts" in body and "Today at Glance (UTC)" in body
+    assert AuditEvent.objects.get(action="connection_tested").details == {"ok": True}
+
+
+def test_the_connection_test_explains_a_refused_key(admin_client, world, settings):
+    settings.GLANCE_MAX_RETRIES = 0
+    world.a.set_api_key("wrong-key")
+    world.a.save()
+    body = admin_client.post(f"/partners/{world.a.pk}/test/", follow=True).content.decode()
+    assert f"Glance refused partner id {world.a.glance_partner_id} or its API key" in body
+    assert "wrong-key" not in body
+
+
+def test_the_connection_test_explains_an_unreachable_service(admin_client, world):
+    world.a.api_url = "http://127.0.0.1:9/services/activityservice.asmx"
+    world.a.save()
+    body = admin_client.post(f"/partners/{world.a.pk}/test/", follow=True).content.decode()
+    assert "Glance could not be reached: cannot connect to http://127.0.0.1:9/" in body
+
+
+def test_sync_now_queues_a_manual_sync(admin_client, world):
+    body = admin_client.post(f"/partners/{world.a.pk}/sync/", follow=True).content.decode()
+    (task,) = OrmQ.objects.all()
+    assert task.task["func"] == "sessions_app.tasks.sync_partner_task"
+    assert task.task["args"] == (world.a.pk, "manual")
+    assert "Sync queued" in body
+
+
+def test_the_status_feed_reports_a_running_sync(admin_client, world):
+    run = world.a.sync_runs.create(trigger="manual", windows_total=4, windows_done=1, pages=7)
+    status = admin_client.get(f"/partners/{world.a.pk}/status.json").json()
+    assert status == {
+        "running": True,
+        "windows_done": 1,
+        "windows_total": 4,
+        "pages": 7,
+        "sessions": 0,
+        "percent": 25,
+        "failing": False,
+    }
+    page = admin_client.get(f"/partners/{world.a.pk}/").content.decode()
+    assert 'data-running="1"' in page and "window 1 of 4 · 7 pages" in page
+    run.delete()
+
+
+def test_granting_a_new_user_emails_a_link_to_set_a_password(admin_client, world):
+    data = {"username": "dana", "email": "dana@example.com", "role": "analyst"}
+    body = admin_client.post(f"/partners/{world.a.pk}/access/", data, follow=True).content.decode()
+    assert "dana is now analyst of" in body
+    assert Membership.objects.get(user__username="dana").role == "analyst"
+    (message,) = mail.outbox
+    assert message.to == ["dana@example.com"] and "/account/reset/" in message.body
+    assert {"user_created", "access_granted"} <= set(
+        AuditEvent.objects.values_list("action", flat=True)
+    )
+
+
+def test_granting_an_unknown_user_without_email_is_refused(admin_client, world):
+    data = {"username": "ghost", "email": "", "role": "viewer"}
+    body = admin_client.post(f"/partners/{world.a.pk}/access/", data, follow=True).content.decode()
+    assert "give an email to create one" in body and not Membership.objects.filter(
+        user__username="ghost"
+    )
+
+
+def test_an_admin_changes_a_role_and_revokes_access(admin_client, world):
+    viewer = world.users["viewer"]
+    admin_client.post(f"/partners/{world.a.pk}/access/", {"username": "viewer", "role": "analyst"})
+    membership = Membership.objects.get(user=viewer)
+    assert membership.role == "analyst"
+    admin_client.post(f"/partners/{world.a.pk}/access/{membership.pk}/revoke/")
+    assert not Membership.objects.filter(user=viewer).exists()
+    assert AuditEvent.objects.filter(action="access_revoked", details__member="viewer").exists()
+
+
+def test_the_last_admin_cannot_remove_themselves(admin_client, world):
+    own = Membership.objects.get(user=world.users["admin"], partner=world.a)
+    body = admin_client.post(
+        f"/partners/{world.a.pk}/access/{own.pk}/revoke/", follow=True
+    ).content.decode()
+    assert "is the last admin of" in body
+    assert Membership.objects.filter(pk=own.pk, role="admin").exists()
+
+
+def test_an_admin_cannot_touch_a_membership_of_another_partner(admin_client, world):
+    other_user = world.users["outsider"]
+    foreign = Membership.objects.create(user=other_user, partner=world.b, role="viewer")
+    response = admin_client.post(f"/partners/{world.a.pk}/access/{foreign.pk}/revoke/")
+    assert response.status_code == 404 and Membership.objects.filter(pk=foreign.pk).exists()
+
+
+def test_the_partner_list_shows_health_of_administered_partners_only(admin_client, world):
+    world.b.name = "Initech"
+    world.b.save()
+    body = admin_client.get("/partners/").content.decode()
+    assert world.a.name in body and "Initech" not in body and "ok" in body
+
+
+def test_a_duplicate_glance_id_is_a_form_error(admin_client, glance, world):
+    response = admin_client.post(
+        "/partners/new/", form_data(glance, glance_partner_id=OTHER_ID, api_key=OTHER_KEY)
+    )
+    assert b"already exists" in response.content

@@ -4,7 +4,7 @@ who is not a superuser sees only the partners they administer; API keys are writ
 from django.contrib import admin
 from django.db import models
 
-from sessions_app import access
+from sessions_app import access, audit
 from sessions_app.forms import PartnerForm
 from sessions_app.models import Agent, AuditEvent, Membership, Partner, Role, SyncRun
 
@@ -32,6 +32,10 @@ class PartnerAdmin(ScopedAdmin):
     ]
     readonly_fields = ["key_on_file", "sync_watermark", "created_at", "updated_at"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        audit.partner_saved(request, obj, form, created=not change)
 
     @admin.display(description="API key on file")
     def key_on_file(self, obj):

@@ -34,6 +34,32 @@ def record(
     return event
 
 
+def partner_saved(request, partner, form, *, created: bool) -> None:
+    """A partner saved through a PartnerForm (our pages or the Django admin): what changed,
+    and whether the API key was replaced, never the key itself."""
+    if created:
+        record(
+            Action.PARTNER_CREATED, f"partner {partner} created", request=request, partner=partner
+        )
+        return
+    changed = [name for name in form.changed_data if name != "api_key"]
+    if changed:
+        record(
+            Action.PARTNER_CHANGED,
+            f"{partner.name}: changed {', '.join(changed)}",
+            request=request,
+            partner=partner,
+            fields=changed,
+        )
+    if form.key_changed:
+        record(
+            Action.API_KEY_CHANGED,
+            f"{partner.name}: API key replaced",
+            request=request,
+            partner=partner,
+        )
+
+
 def _client_ip(request):
     # REMOTE_ADDR only: X-Forwarded-For is whatever the client says unless a proxy sets it.
     return request.META.get("REMOTE_ADDR") if request is not None else None

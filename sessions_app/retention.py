@@ -55,7 +55,8 @@ def apply_retention(now=None, dry_run=False) -> list[RetentionResult]:
 def _apply_to_partner(partner, now, dry_run) -> RetentionResult:
     cut = Cutoffs.for_partner(partner, now)
     old_sessions = Session.objects.filter(partner=partner, start_time__lt=cut.sessions)
-    guests = Guest.objects.filter(session__partner=partner)
+    # Guests of sessions about to be deleted are not counted as cleared.
+    guests = Guest.objects.filter(session__partner=partner, session__start_time__gte=cut.sessions)
     with_ip = guests.filter(session__start_time__lt=cut.ip, ip__isnull=False)
     with_contact = guests.filter(session__start_time__lt=cut.contact).filter(
         Q(name__isnull=False) | Q(email__isnull=False) | Q(phone__isnull=False)
@@ -63,13 +64,14 @@ def _apply_to_partner(partner, now, dry_run) -> RetentionResult:
     if dry_run:
         return RetentionResult(partner, with_ip.count(), with_contact.count(), old_sessions.count())
     with transaction.atomic():
+        deleted = old_sessions.delete()[1].get("sessions_app.Session", 0)
         result = RetentionResult(
             partner,
             ips_cleared=Guest.objects.filter(pk__in=with_ip.values("pk")).update(ip=None),
             contacts_cleared=Guest.objects.filter(pk__in=with_contact.values("pk")).update(
                 name=None, email=None, phone=None
             ),
-            sessions_deleted=old_sessions.delete()[1].get("sessions_app.Session", 0),
+            sessions_deleted=deleted,
         )
     if result.ips_cleared or result.contacts_cleared or result.sessions_deleted:
         audit.record(

@@ -133,7 +133,7 @@ def sync_partner(
         run.state = SyncRun.State.SUCCEEDED
     except (GlanceError, SyncBusy) as exc:
         run.state, run.error = SyncRun.State.FAILED, str(exc)
-        log.warning("sync failed: %s", exc)
+        log.debug("sync failed: %s", exc)  # the caller reports it: task log or command error
     except Exception as exc:
         run.state, run.error = SyncRun.State.FAILED, f"internal error: {type(exc).__name__}: {exc}"
         raise

@@ -41,9 +41,7 @@ def partner_create(request):
             partner = form.save()
             if not request.user.is_superuser:
                 Membership.objects.create(user=request.user, partner=partner, role=Role.ADMIN)
-        audit.record(
-            Action.PARTNER_CREATED, f"partner {partner} created", request=request, partner=partner
-        )
+        audit.partner_saved(request, partner, form, created=True)
         messages.success(request, f"{partner.name} added. Test the connection, then sync.")
         return redirect("partner_detail", pk=partner.pk)
     return render(request, "sessions_app/partner_form.html", {"form": form, "partner": None})
@@ -69,22 +67,7 @@ def partner_edit(request, pk):
     form = PartnerForm(request.POST or None, instance=partner)
     if request.method == "POST" and form.is_valid():
         form.save()
-        changed = [name for name in form.changed_data if name != "api_key"]
-        if changed:
-            audit.record(
-                Action.PARTNER_CHANGED,
-                f"{partner.name}: changed {', '.join(changed)}",
-                request=request,
-                partner=partner,
-                fields=changed,
-            )
-        if form.key_changed:
-            audit.record(
-                Action.API_KEY_CHANGED,
-                f"{partner.name}: API key replaced",
-                request=request,
-                partner=partner,
-            )
+        audit.partner_saved(request, partner, form, created=False)
         messages.success(request, f"{partner.name} saved.")
         return redirect("partner_detail", pk=partner.pk)
     return render(request, "sessions_app/partner_form.html", {"form": form, "partner": partner})

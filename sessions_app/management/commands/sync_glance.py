@@ -35,9 +35,10 @@ class Command(BaseCommand):
             finally:
                 if bar:
                     bar.close()
-            self.stdout.write(sync_summary(run))
             if run.state == SyncRun.State.FAILED:
-                failures.append(run.error)
+                failures.append(sync_summary(run))
+            else:
+                self.stdout.write(sync_summary(run))
         if failures:
             raise CommandError("; ".join(failures))
 

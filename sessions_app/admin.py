@@ -2,9 +2,11 @@
 who is not a superuser sees only the partners they administer; API keys are write-only."""
 
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
 from django.db import models
 
-from sessions_app import access, audit
+from sessions_app import access, accounts, audit
 from sessions_app.forms import PartnerForm
 from sessions_app.models import Agent, AuditEvent, Membership, Partner, Role, SyncRun
 
@@ -44,8 +46,50 @@ class PartnerAdmin(ScopedAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(ScopedAdmin):
+    """Grants and revocations go through accounts, so they are audited like those on our pages."""
+
     list_display = ["user", "partner", "role"]
     list_filter = ["role", "partner"]
+
+    def save_model(self, request, obj, form, change):
+        if change and {"user", "partner"} & set(form.changed_data):
+            old = Membership.objects.get(pk=obj.pk)
+            accounts.revoke(old.partner, old.user, request=request)
+        obj.pk = accounts.grant(obj.partner, obj.user, obj.role, request=request).pk
+
+    def delete_model(self, request, obj):
+        accounts.revoke(obj.partner, obj.user, request=request)
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset.select_related("partner", "user"):
+            accounts.revoke(membership.partner, membership.user, request=request)
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class AuditedUserAdmin(UserAdmin):
+    """Django's user admin, with every change (staff and superuser flags above all) audited."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            audit.record(
+                audit.Action.USER_CREATED,
+                f"user {obj} created",
+                request=request,
+                new_user=obj.get_username(),
+            )
+        elif form.changed_data:
+            fields = [name for name in form.changed_data if "password" not in name]
+            audit.record(
+                audit.Action.USER_CHANGED,
+                f"user {obj}: changed {', '.join(fields)}",
+                request=request,
+                member=obj.get_username(),
+                fields=fields,
+            )
 
 
 @admin.register(Agent)

@@ -287,6 +287,7 @@ class AuditEvent(models.Model):
         CONNECTION_TESTED = "connection_tested"
         SYNC_REQUESTED = "sync_requested"
         USER_CREATED = "user_created"
+        USER_CHANGED = "user_changed"
         ACCESS_GRANTED = "access_granted"
         ACCESS_REVOKED = "access_revoked"
         EXPORT = "export"

@@ -66,3 +66,25 @@ def test_the_audit_trail_is_read_only_in_the_django_admin(client, world):
         ).status_code
         == 403
     )
+
+
+def test_django_admin_grants_and_user_changes_are_audited(client, world):
+    client.force_login(world.users["superuser"])
+    outsider = world.users["outsider"]
+    response = client.post(
+        "/admin/sessions_app/membership/add/",
+        {"user": outsider.pk, "partner": world.a.pk, "role": "viewer"},
+    )
+    assert response.status_code == 302
+    assert AuditEvent.objects.filter(action="access_granted", details__member="outsider").exists()
+    data = {
+        "username": "outsider",
+        "email": "o@example.com",
+        "is_active": "on",
+        "is_staff": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+    }
+    client.post(f"/admin/auth/user/{outsider.pk}/change/", data)
+    event = AuditEvent.objects.get(action="user_changed")
+    assert "is_staff" in event.details["fields"] and event.actor_name == "superuser"

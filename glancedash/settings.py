@@ -202,6 +202,8 @@ LOGGING = {
     "loggers": {
         "django_q": {"level": env.str("Q_LOG_LEVEL", default="WARNING")},
         "axes": {"level": "WARNING"},  # it logs every successful login at INFO
+        # Django's own console handler would print each of its lines a second time.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
 

@@ -7,7 +7,7 @@ from sessions_app.views import accounts, audit_log, health, partners, sessions
 
 account_urls = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", accounts.LogoutView.as_view(), name="logout"),
     path("account/password/", accounts.PasswordChangeView.as_view(), name="password_change"),
     path(
         "account/password/done/",
@@ -54,6 +54,7 @@ urlpatterns = [
     path("sessions/<int:pk>/", sessions.session_detail, name="session_detail"),
     path("audit/", audit_log.audit_list, name="audit_list"),
     path("healthz", health.healthz, name="healthz"),
+    path("favicon.ico", health.favicon, name="favicon"),
     *account_urls,
     *partner_urls,
     path("admin/", admin.site.urls),

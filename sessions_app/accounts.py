@@ -26,6 +26,7 @@ def create_user(username, email="", *, password=None, request=None, actor=None):
         f"user {username} created",
         request=request,
         user=actor,
+        actor_name=_operator(request, actor),
         new_user=username,
     )
     return user
@@ -65,6 +66,7 @@ def grant(partner: Partner, user, role: str, *, request=None, actor=None) -> Mem
         f"{user.get_username()} is {role} of {partner.name}{was}",
         request=request,
         user=actor,
+        actor_name=_operator(request, actor),
         partner=partner,
         member=user.get_username(),
         role=role,
@@ -88,10 +90,16 @@ def revoke(partner: Partner, user, *, request=None, actor=None) -> bool:
         f"{user.get_username()} no longer has access to {partner.name}",
         request=request,
         user=actor,
+        actor_name=_operator(request, actor),
         partner=partner,
         member=user.get_username(),
     )
     return True
+
+
+def _operator(request, actor) -> str:
+    """Who to name when there is no user: the operator at the command line."""
+    return "" if request is not None or actor is not None else "manage.py"
 
 
 def _refuse_if_last_admin(partner, user, actor):

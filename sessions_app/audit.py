@@ -80,5 +80,9 @@ def _logged_out(sender, request, user, **kwargs):
 def _login_failed(sender, credentials, request=None, **kwargs):
     username = str(credentials.get("username", ""))[:150]  # never the password
     record(
-        Action.LOGIN_FAILED, f"failed login as {username!r}", request=request, actor_name=username
+        # Nobody is proven to have acted, so no actor: the name typed goes in summary and details.
+        Action.LOGIN_FAILED,
+        f"failed login as {username!r}",
+        request=request,
+        typed=username,
     )

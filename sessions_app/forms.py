@@ -31,6 +31,7 @@ class PartnerForm(forms.ModelForm):
             "name",
             "glance_partner_id",
             "api_url",
+            "api_key",
             "enabled",
             "sync_interval_minutes",
             "backfill_start",
@@ -38,7 +39,13 @@ class PartnerForm(forms.ModelForm):
             "retain_contact_days",
             "retain_sessions_days",
         ]
-        widgets = {"backfill_start": forms.DateInput(attrs={"type": "date"})}
+        widgets = {
+            "backfill_start": forms.DateInput(attrs={"type": "date"}),
+            # A text box, so "www.glance.net/…" without https:// reaches the server, which adds it.
+            "api_url": forms.TextInput(attrs={"inputmode": "url", "size": 60}),
+            "sync_interval_minutes": forms.NumberInput(attrs={"min": 1}),
+        }
+        labels = {"sync_interval_minutes": "Sync every (minutes)"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -77,7 +84,7 @@ class GrantAccessForm(forms.Form):
 
     username = forms.CharField(max_length=150)
     email = forms.EmailField(required=False, help_text="Needed only for a new user.")
-    role = forms.ChoiceField(choices=Role.choices)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
 
     def clean(self):
         cleaned = super().clean()

@@ -61,7 +61,7 @@ def store_sessions(partner: Partner, records: list[SessionRecord]) -> WriteResul
         return WriteResult(skipped=skipped)
     with transaction.atomic():
         agents = _upsert_agents(partner, {r.agent for r in latest.values() if r.agent})
-        existing = _session_pks(partner, list(latest))
+        before = _stored_state(partner, list(latest))
         now = timezone.now()
         rows = [_session_row(partner, record, agents, now) for record in latest.values()]
         Session.objects.bulk_create(
@@ -72,7 +72,42 @@ def store_sessions(partner: Partner, records: list[SessionRecord]) -> WriteResul
             update_fields=SESSION_FIELDS,
         )
         _replace_guests(partner, latest, cut)
-    return WriteResult(created=len(latest) - len(existing), updated=len(existing), skipped=skipped)
+    changed = sum(1 for i, state in before.items() if state != _state(latest[i]))
+    return WriteResult(created=len(latest) - len(before), updated=changed, skipped=skipped)
+
+
+# What a re-read compares to tell an updated session from one that came back unchanged.
+_STATE_FIELDS = (
+    "session_type",
+    "status",
+    "duration",
+    "guest_count",
+    "key",
+    "kbytes",
+    "width",
+    "height",
+)
+
+
+def _state(record: SessionRecord) -> tuple:
+    return (
+        record.session_type,
+        record.status,
+        record.duration,
+        len(record.guests),
+        record.key,
+        record.kbytes,
+        record.width,
+        record.height,
+    )
+
+
+def _stored_state(partner: Partner, glance_ids: list[int]) -> dict[int, tuple]:
+    found = {}
+    for i in range(0, len(glance_ids), _ID_CHUNK):
+        rows = Session.objects.filter(partner=partner, glance_id__in=glance_ids[i : i + _ID_CHUNK])
+        found.update((row[0], row[1:]) for row in rows.values_list("glance_id", *_STATE_FIELDS))
+    return found
 
 
 def _upsert_agents(partner: Partner, identities: set[AgentRecord]) -> dict[tuple, int]:

@@ -247,7 +247,7 @@ class SyncRun(models.Model):
     windows_done = models.PositiveIntegerField(default=0)
     pages = models.PositiveIntegerField(default=0)
     sessions_created = models.PositiveIntegerField(default=0)
-    sessions_updated = models.PositiveIntegerField(default=0)
+    sessions_updated = models.PositiveIntegerField(default=0)  # re-read and changed
     error = models.TextField(blank=True)
 
     class Meta:
@@ -277,22 +277,22 @@ class AuditEvent(models.Model):
     """Who did what, when: written once, never edited (save refuses an update)."""
 
     class Action(models.TextChoices):
-        LOGIN = "login"
-        LOGIN_FAILED = "login_failed"
-        LOGOUT = "logout"
-        PASSWORD_CHANGED = "password_changed"  # noqa: S105 (an action name)
-        PARTNER_CREATED = "partner_created"
-        PARTNER_CHANGED = "partner_changed"
-        API_KEY_CHANGED = "api_key_changed"
-        CONNECTION_TESTED = "connection_tested"
-        SYNC_REQUESTED = "sync_requested"
-        USER_CREATED = "user_created"
-        USER_CHANGED = "user_changed"
-        ACCESS_GRANTED = "access_granted"
-        ACCESS_REVOKED = "access_revoked"
-        EXPORT = "export"
-        PII_VIEWED = "pii_viewed"
-        RETENTION_APPLIED = "retention_applied"
+        LOGIN = "login", "Login"
+        LOGIN_FAILED = "login_failed", "Failed login"
+        LOGOUT = "logout", "Logout"
+        PASSWORD_CHANGED = "password_changed", "Password changed"
+        PARTNER_CREATED = "partner_created", "Partner created"
+        PARTNER_CHANGED = "partner_changed", "Partner changed"
+        API_KEY_CHANGED = "api_key_changed", "API key replaced"
+        CONNECTION_TESTED = "connection_tested", "Connection tested"
+        SYNC_REQUESTED = "sync_requested", "Sync requested"
+        USER_CREATED = "user_created", "User created"
+        USER_CHANGED = "user_changed", "User changed"
+        ACCESS_GRANTED = "access_granted", "Access granted"
+        ACCESS_REVOKED = "access_revoked", "Access revoked"
+        EXPORT = "export", "Export"
+        PII_VIEWED = "pii_viewed", "Guest details viewed"
+        RETENTION_APPLIED = "retention_applied", "Retention applied"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(

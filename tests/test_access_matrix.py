@@ -33,6 +33,7 @@ ADMIN_ONLY = ("admin",)
 RULES = {
     "home": ("GET", None, {"": {**dict.fromkeys(ANYONE, 302)}}),
     "healthz": ("GET", None, {"": ANYONE}),
+    "favicon": ("GET", None, {"": dict.fromkeys(ANYONE, 302)}),
     "login": ("GET", None, {"": {**dict.fromkeys(ANYONE, 302), "anonymous": 200}}),
     "logout": ("POST", None, {"": dict.fromkeys(ANYONE, 302)}),
     "password_change": ("GET", None, {"": {**dict.fromkeys(ANYONE, 200), "anonymous": LOGIN}}),

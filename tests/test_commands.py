@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from sessions_app.models import Guest, Partner, Session, SyncRun
+from sessions_app.models import AuditEvent, Guest, Partner, Session, SyncRun
 from tests.conftest import PARTNER_ID, PARTNER_KEY, make_partner
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,7 +150,7 @@ def test_import_glance_file_imports_the_seed_json(archive_partner):
 def test_import_glance_file_imports_the_seed_xml_twice_without_duplicates(archive_partner):
     run("import_glance_file", str(FIXTURES / "seed_sessions.xml"))
     output = run("import_glance_file", str(FIXTURES / "seed_sessions.xml"))
-    assert "0 new, 2 updated" in output
+    assert "0 new, 0 updated" in output  # the same file again changes nothing
     assert Session.objects.count() == 2 and Guest.objects.count() == 4
     assert Guest.objects.get(name="Greta Guest").error == "Session ended by other side"
 
@@ -177,3 +177,15 @@ def test_import_glance_file_skips_sessions_past_retention_and_says_so(partner):
     assert "0 new, 0 updated" in output
     assert "Skipped 2 sessions older than" in output and "(730 days)" in output
     assert not Session.objects.exists()
+
+
+def test_add_partner_is_audited_without_the_key(db):
+    run("add_partner", "--name", "Acme", "--partner-id", "777", "--api-key", "s3cret-key-9876")
+    run("add_partner", "--name", "Acme", "--partner-id", "777", "--api-key", "n3w-key-1111")
+    events = list(AuditEvent.objects.order_by("pk").values_list("action", "actor_name"))
+    assert events == [
+        ("partner_created", "manage.py"),
+        ("partner_changed", "manage.py"),
+        ("api_key_changed", "manage.py"),
+    ]
+    assert not any("key-" in e.summary + str(e.details) for e in AuditEvent.objects.all())

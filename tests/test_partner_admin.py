@@ -111,6 +111,7 @@ def test_the_status_feed_reports_a_running_sync(admin_client, world):
     run = world.a.sync_runs.create(trigger="manual", windows_total=4, windows_done=1, pages=7)
     status = admin_client.get(f"/partners/{world.a.pk}/status.json").json()
     assert status == {
+        "latest": f"{run.pk}:running",
         "running": True,
         "windows_done": 1,
         "windows_total": 4,
@@ -182,3 +183,17 @@ def test_a_duplicate_glance_id_is_a_form_error(admin_client, glance, world):
         "/partners/new/", form_data(glance, glance_partner_id=OTHER_ID, api_key=OTHER_KEY)
     )
     assert b"already exists" in response.content
+
+
+def test_sync_now_during_a_running_sync_queues_nothing(admin_client, world):
+    world.a.sync_runs.create(trigger="schedule")
+    body = admin_client.post(f"/partners/{world.a.pk}/sync/", follow=True).content.decode()
+    assert "running already" in body and not OrmQ.objects.exists()
+
+
+def test_a_failed_connection_test_shows_no_counts(admin_client, world, settings):
+    settings.GLANCE_MAX_RETRIES = 0
+    world.a.set_api_key("wrong-key")
+    world.a.save()
+    body = admin_client.post(f"/partners/{world.a.pk}/test/", follow=True).content.decode()
+    assert "Today at Glance" not in body

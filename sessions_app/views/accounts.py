@@ -1,5 +1,6 @@
 """Password change and reset, with each change written to the audit trail."""
 
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 
 from sessions_app import audit
@@ -25,4 +26,11 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
             request=self.request,
             user=form.user,
         )
+        return response
+
+
+class LogoutView(auth_views.LogoutView):
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, "You have logged out.")  # kept in a cookie: the session is gone
         return response

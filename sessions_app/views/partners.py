@@ -42,7 +42,11 @@ def partner_create(request):
             if not request.user.is_superuser:
                 Membership.objects.create(user=request.user, partner=partner, role=Role.ADMIN)
         audit.partner_saved(request, partner, form, created=True)
-        messages.success(request, f"{partner.name} added. Test the connection, then sync.")
+        messages.success(
+            request,
+            f"{partner.name} added; its first sync starts within a minute. "
+            "Test the connection to check the key.",
+        )
         return redirect("partner_detail", pk=partner.pk)
     return render(request, "sessions_app/partner_form.html", {"form": form, "partner": None})
 
@@ -87,9 +91,10 @@ def partner_test(request, pk):
         ok=result.ok,
     )
     (messages.success if result.ok else messages.error)(request, result.message)
-    request.session[f"counts-{partner.pk}"] = [
-        [c.session_type, c.status, c.count, c.average_duration] for c in result.counts
-    ]
+    if result.ok:
+        request.session[f"counts-{partner.pk}"] = [
+            [c.session_type, c.status, c.count, c.average_duration] for c in result.counts
+        ]
     return redirect("partner_detail", pk=partner.pk)
 
 
@@ -99,6 +104,9 @@ def partner_sync(request, pk):
     partner = access.get_partner_for(request.user, pk, Role.ADMIN)
     if not partner.enabled:
         messages.error(request, f"{partner.name} is disabled: enable it to sync.")
+        return redirect("partner_detail", pk=partner.pk)
+    if sync_status(partner).running:
+        messages.info(request, "A sync of this partner is running already; see its progress below.")
         return redirect("partner_detail", pk=partner.pk)
     async_task("sessions_app.tasks.sync_partner_task", partner.pk, SyncRun.Trigger.MANUAL)
     audit.record(
@@ -115,8 +123,10 @@ def partner_status(request, pk):
     partner = access.get_partner_for(request.user, pk, Role.ADMIN)
     status = sync_status(partner)
     run = status.running
+    latest = partner.sync_runs.only("pk", "state").first()
     return JsonResponse(
         {
+            "latest": f"{latest.pk}:{latest.state}" if latest else "",
             "running": run is not None,
             "windows_done": run.windows_done if run else 0,
             "windows_total": run.windows_total if run else 0,
@@ -150,9 +160,8 @@ def access_grant(request, pk):
         messages.error(request, f"{refusal}; make someone else admin first.")
         return redirect("partner_detail", pk=partner.pk)
     created = " (new user: emailed a link to set a password)" if data["new_user"] else ""
-    messages.success(
-        request, f"{user.get_username()} is now {data['role']} of {partner.name}{created}."
-    )
+    role = Role(data["role"]).label.lower()
+    messages.success(request, f"{user.get_username()} is now {role} of {partner.name}{created}.")
     return redirect("partner_detail", pk=partner.pk)
 
 

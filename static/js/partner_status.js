@@ -1,28 +1,32 @@
-// While a sync runs, poll the partner's status and move its progress bar; reload when it ends
-// so the health facts and recent runs show the outcome.
+// Keeps the partner page's sync health current: while a sync runs, its progress bar moves
+// every two seconds; when a sync starts or ends, the page reloads to show the outcome.
 (function () {
   "use strict";
   const box = document.getElementById("sync-health");
-  if (!box || box.dataset.running !== "1") return;
+  if (!box) return;
   const block = box.querySelector(".progress-block");
   const bar = block.querySelector("progress");
   const text = block.querySelector(".progress-text");
 
   async function poll() {
+    let running = box.dataset.running === "1";
     try {
       const response = await fetch(box.dataset.statusUrl, { credentials: "same-origin" });
-      if (!response.ok) return;
-      const status = await response.json();
-      if (!status.running) {
-        window.location.reload();
-        return;
+      if (response.ok) {
+        const status = await response.json();
+        if (status.latest !== box.dataset.latest) {
+          window.location.reload();
+          return;
+        }
+        running = status.running;
+        block.hidden = !running;
+        bar.value = status.percent;
+        text.textContent = `window ${status.windows_done} of ${status.windows_total} · ${status.pages} pages · ${status.sessions} sessions`;
       }
-      bar.value = status.percent;
-      text.textContent = `window ${status.windows_done} of ${status.windows_total} · ${status.pages} pages · ${status.sessions} sessions`;
     } catch (error) {
       // A missed poll is harmless; the next one tries again.
     }
-    window.setTimeout(poll, 2000);
+    window.setTimeout(poll, running ? 2000 : 5000);
   }
   window.setTimeout(poll, 2000);
 })();

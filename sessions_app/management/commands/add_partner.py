@@ -3,6 +3,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
+from sessions_app import audit
 from sessions_app.models import Partner
 
 
@@ -40,10 +41,34 @@ class Command(BaseCommand):
         partner.enabled = not options["disabled"]
         partner.full_clean(exclude=["api_key_encrypted"])
         partner.save()
+        self._audit(partner, created, key_changed=bool(api_key))
         verb = "Created" if created else "Updated"
         self.stdout.write(
             f"{verb} partner {partner} (key {partner.api_key_hint}, {partner.api_url})"
         )
+
+    def _audit(self, partner, created, key_changed):
+        if created:
+            audit.record(
+                audit.Action.PARTNER_CREATED,
+                f"partner {partner} created",
+                partner=partner,
+                actor_name="manage.py",
+            )
+            return
+        audit.record(
+            audit.Action.PARTNER_CHANGED,
+            f"{partner.name}: updated by add_partner",
+            partner=partner,
+            actor_name="manage.py",
+        )
+        if key_changed:
+            audit.record(
+                audit.Action.API_KEY_CHANGED,
+                f"{partner.name}: API key replaced",
+                partner=partner,
+                actor_name="manage.py",
+            )
 
     def _api_key(self, options) -> str:
         if options["api_key_env"]:

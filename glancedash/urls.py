@@ -1,11 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
-from django.views.generic import RedirectView
 
-from sessions_app.views import accounts, audit_log, health, partners, sessions
+from sessions_app.views import accounts, audit_log, dashboard, health, partners, sessions
 
 account_urls = [
+    path("account/", accounts.preferences, name="preferences"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", accounts.LogoutView.as_view(), name="logout"),
     path("account/password/", accounts.PasswordChangeView.as_view(), name="password_change"),
@@ -48,10 +48,20 @@ partner_urls = [
     ),
 ]
 
-urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="session_list"), name="home"),
+dashboard_urls = [
+    path("", dashboard.overview, name="overview"),
+    path("geography/", dashboard.geography, name="geography"),
+    path("agents/", dashboard.agent_list, name="agent_list"),
+    path("agents/<int:pk>/", dashboard.agent_detail, name="agent_detail"),
     path("sessions/", sessions.session_list, name="session_list"),
     path("sessions/<int:pk>/", sessions.session_detail, name="session_detail"),
+    path("sync/", dashboard.sync_overview, name="sync_overview"),
+    path("charts/session-timeline/<int:pk>/", sessions.session_timeline, name="session_timeline"),
+    path("charts/<slug:name>/", dashboard.chart, name="chart"),
+]
+
+urlpatterns = [
+    *dashboard_urls,
     path("audit/", audit_log.audit_list, name="audit_list"),
     path("healthz", health.healthz, name="healthz"),
     path("favicon.ico", health.favicon, name="favicon"),

@@ -1,6 +1,7 @@
 from functools import cached_property
 
 from sessions_app import access
+from sessions_app.models import Role
 
 
 def nav(request):
@@ -10,5 +11,9 @@ def nav(request):
         @cached_property
         def is_admin(self):
             return access.is_any_admin(request.user)
+
+        @cached_property
+        def is_analyst(self):
+            return access.partners_for(request.user, Role.ANALYST).exists()
 
     return {"nav": Nav()}

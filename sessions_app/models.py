@@ -321,3 +321,15 @@ class AuditEvent(models.Model):
         if self.pk is not None:
             raise ValueError("audit events are never edited")
         super().save(*args, **kwargs)
+
+
+class Profile(models.Model):
+    """Per-user preferences: for now the time zone in which dates are shown and bucketed."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="glance_profile"
+    )
+    time_zone = models.CharField(max_length=64, blank=True, help_text="empty = the site default")
+
+    def __str__(self):
+        return f"{self.user}: {self.time_zone or 'default time zone'}"

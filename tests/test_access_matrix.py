@@ -9,6 +9,7 @@ import pytest
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from sessions_app import charts
 from sessions_app.models import Membership
 
 LOGIN = "login"  # anonymous: sent to the login page
@@ -29,39 +30,58 @@ def members(ok, *, outsider=404, others=403, superuser=None):
 ALL_ROLES = ("admin", "analyst", "viewer")
 ADMIN_ONLY = ("admin",)
 
-# name: (method, kwargs builder or None, {variant: expected status by persona})
+LOGGED_IN = {**dict.fromkeys(ANYONE, 200), "anonymous": LOGIN}
+OWN_OR_OTHER = {
+    "own": members(200)(ALL_ROLES),
+    "other": {**members(404, others=404)(()), "superuser": 200},
+}
+
+
+def partner_of(world, variant):
+    return world.a if variant == "own" else world.b
+
+
+# name: (method, kwargs builder (world, variant) or None, {variant: expected status by persona})
 RULES = {
-    "home": ("GET", None, {"": {**dict.fromkeys(ANYONE, 302)}}),
+    "overview": ("GET", None, {"": LOGGED_IN}),
+    "geography": ("GET", None, {"": LOGGED_IN}),
+    "agent_list": ("GET", None, {"": LOGGED_IN}),
+    "agent_detail": (
+        "GET",
+        lambda w, v: {"pk": w.session_of(partner_of(w, v)).agent_id},
+        OWN_OR_OTHER,
+    ),
+    "sync_overview": ("GET", None, {"": members(200, outsider=403)(("admin", "analyst"))}),
+    "chart": ("GET", lambda w, v: {"name": v}, dict.fromkeys(charts.CHARTS, LOGGED_IN)),
+    "session_timeline": (
+        "GET",
+        lambda w, v: {"pk": w.session_of(partner_of(w, v)).pk},
+        OWN_OR_OTHER,
+    ),
     "healthz": ("GET", None, {"": ANYONE}),
     "favicon": ("GET", None, {"": dict.fromkeys(ANYONE, 302)}),
     "login": ("GET", None, {"": {**dict.fromkeys(ANYONE, 302), "anonymous": 200}}),
     "logout": ("POST", None, {"": dict.fromkeys(ANYONE, 302)}),
-    "password_change": ("GET", None, {"": {**dict.fromkeys(ANYONE, 200), "anonymous": LOGIN}}),
-    "password_change_done": ("GET", None, {"": {**dict.fromkeys(ANYONE, 200), "anonymous": LOGIN}}),
+    "preferences": ("GET", None, {"": LOGGED_IN}),
+    "password_change": ("GET", None, {"": LOGGED_IN}),
+    "password_change_done": ("GET", None, {"": LOGGED_IN}),
     "password_reset": ("GET", None, {"": ANYONE}),
     "password_reset_done": ("GET", None, {"": ANYONE}),
     "password_reset_confirm": (
         "GET",
-        lambda w: {"uidb64": "MQ", "token": "set-password"},
+        lambda w, v: {"uidb64": "MQ", "token": "set-password"},
         {"": ANYONE},
     ),
     "password_reset_complete": ("GET", None, {"": ANYONE}),
-    "session_list": ("GET", None, {"": {**dict.fromkeys(ANYONE, 200), "anonymous": LOGIN}}),
-    "session_detail": (
-        "GET",
-        lambda w, p: {"pk": w.session_of(p).pk},
-        {
-            "own": members(200)(ALL_ROLES),
-            "other": {**members(404, others=404)(()), "superuser": 200},
-        },
-    ),
+    "session_list": ("GET", None, {"": LOGGED_IN}),
+    "session_detail": ("GET", lambda w, v: {"pk": w.session_of(partner_of(w, v)).pk}, OWN_OR_OTHER),
     "audit_list": ("GET", None, {"": members(200, outsider=403)(ADMIN_ONLY)}),
     "partner_list": ("GET", None, {"": members(200, outsider=403)(ADMIN_ONLY)}),
     "partner_create": ("GET", None, {"": members(200, outsider=403)(ADMIN_ONLY)}),
     **{
         name: (
             method,
-            lambda w, p: {"pk": p.pk},
+            lambda w, v: {"pk": partner_of(w, v).pk},
             {
                 "own": members(ok)(ADMIN_ONLY),
                 "other": {**members(404, others=404)(()), "superuser": ok},
@@ -78,7 +98,10 @@ RULES = {
     },
     "access_revoke": (
         "POST",
-        lambda w, p: {"pk": p.pk, "membership_pk": membership_of(w, p).pk},
+        lambda w, v: {
+            "pk": partner_of(w, v).pk,
+            "membership_pk": membership_of(w, partner_of(w, v)).pk,
+        },
         {
             "own": members(302)(ADMIN_ONLY),
             "other": {**members(404, others=404)(()), "superuser": 302},
@@ -132,10 +155,7 @@ def test_every_url_has_a_rule():
 def fetch(client, world, name, method, kwargs, variant, persona):
     if persona != "anonymous":
         client.force_login(world.users[persona])
-    partner = world.a if variant == "own" else world.b
-    url = reverse(
-        name, kwargs=(kwargs(world, partner) if variant else kwargs(world)) if kwargs else None
-    )
+    url = reverse(name, kwargs=kwargs(world, variant) if kwargs else None)
     data = {"username": "newbie", "email": "newbie@example.com", "role": "viewer"}
     return client.post(url, data) if method == "POST" else client.get(url)
 

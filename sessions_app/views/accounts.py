@@ -1,9 +1,13 @@
-"""Password change and reset, with each change written to the audit trail."""
+"""The user's own account: preferences (time zone), password change and reset (audited)."""
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
 
-from sessions_app import audit
+from sessions_app import audit, timezones
+from sessions_app.models import Profile
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -34,3 +38,23 @@ class LogoutView(auth_views.LogoutView):
         response = super().post(request, *args, **kwargs)
         messages.info(request, "You have logged out.")  # kept in a cookie: the session is gone
         return response
+
+
+class PreferencesForm(forms.Form):
+    time_zone = forms.ChoiceField(
+        choices=[("", "Site default"), *timezones.choices()],
+        required=False,
+        help_text="Dates are shown, filtered and grouped into days and hours in this zone.",
+    )
+
+
+@login_required
+def preferences(request):
+    profile, _ = Profile.objects.get_or_create(user=request.user)
+    form = PreferencesForm(request.POST or None, initial={"time_zone": profile.time_zone})
+    if request.method == "POST" and form.is_valid():
+        profile.time_zone = form.cleaned_data["time_zone"]
+        profile.save()
+        messages.success(request, f"Times are now shown in {timezones.for_user(request.user).key}.")
+        return redirect("preferences")
+    return render(request, "registration/preferences.html", {"form": form})

@@ -1,19 +1,39 @@
-"""The session list and one session's page with its guests."""
+"""The session list (filtered, sortable, paginated) and one session's page with its guests."""
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
-from sessions_app import access, audit, pii
+from sessions_app import access, audit, charts, pii
 from sessions_app.models import Role
+from sessions_app.timeline import guest_timeline
+from sessions_app.views.dashboard import json_response, page_context, session_filter
 
 SESSIONS_PER_PAGE = 50
+SORTS = {
+    "start": "start_time",
+    "duration": "duration",
+    "type": "session_type",
+    "status": "status",
+    "guests": "guest_count",
+    "agent": "agent__user_name",
+    "partner": "partner__name",
+}
+DEFAULT_SORT = "-start"
 
 
 @login_required
+@require_GET
 def session_list(request):
+    flt = session_filter(request)
+    sort = request.GET.get("sort", DEFAULT_SORT)
+    if sort.lstrip("-") not in SORTS:
+        sort = DEFAULT_SORT
+    column = SORTS[sort.lstrip("-")]
+    direction = "-" if sort.startswith("-") else ""
     sessions = (
-        access.sessions_for(request.user)
+        flt.filter_qs(access.sessions_for(request.user))
         .select_related("partner", "agent")
         .only(
             "glance_id",
@@ -26,13 +46,22 @@ def session_list(request):
             "agent__user_name",
             "agent__partner_user_id",
         )
+        .order_by(f"{direction}{column}", f"{direction}glance_id")
     )
     page = Paginator(sessions, SESSIONS_PER_PAGE).get_page(request.GET.get("page"))
-    context = {"page": page, "partners": access.partners_for(request.user)}
+    context = page_context(
+        request,
+        flt,
+        "sessions",
+        page=page,
+        sort=sort,
+        sort_query=flt.query(sort=sort),
+    )
     return render(request, "sessions_app/session_list.html", context)
 
 
 @login_required
+@require_GET
 def session_detail(request, pk):
     session = access.get_session_for(request.user, pk)
     reveal = pii.reveal_for(request.user, session.partner)
@@ -45,5 +74,19 @@ def session_detail(request, pk):
             partner=session.partner,
             session=session.glance_id,
         )
-    context = {"session": session, "guests": guests, "pii_masked": not reveal}
+    context = {
+        "session": session,
+        "guests": guests,
+        "pii_masked": not reveal,
+        "section": "sessions",
+    }
     return render(request, "sessions_app/session_detail.html", context)
+
+
+@login_required
+@require_GET
+def session_timeline(request, pk):
+    """Chart data: who was in the session when, from where, with which client."""
+    session = access.get_session_for(request.user, pk)
+    reveal = pii.reveal_for(request.user, session.partner)
+    return json_response(charts.Chart(guest_timeline(session, reveal)).as_json())

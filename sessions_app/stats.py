@@ -1,0 +1,291 @@
+"""The dashboard's numbers, each computed in the database (GROUP BY, window functions, ordered
+offsets for percentiles), never by looping over sessions in Python: a page costs a fixed number
+of queries whatever the data size. Every function takes a session queryset already scoped by the
+access helper and narrowed by the filter.
+"""
+
+import math
+import statistics
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    F,
+    IntegerField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, RowNumber, Trunc
+
+from sessions_app import codes
+from sessions_app.filters import NOT_CONNECTED_STATUSES, Period
+from sessions_app.models import Agent, Guest
+
+CONNECTED = Q(status__in=codes.CONNECTED_STATUSES)
+SUBSCRIBER_GUEST_TYPES = ("agent", "host")  # the Glance user's own seat in the session
+
+DURATION_BINS = [  # (upper bound in seconds, label); the last bin is open-ended
+    (60, "< 1 min"),
+    (120, "1–2 min"),
+    (300, "2–5 min"),
+    (600, "5–10 min"),
+    (1200, "10–20 min"),
+    (1800, "20–30 min"),
+    (3600, "30–60 min"),
+    (None, "> 1 hour"),
+]
+
+
+def plain(qs: QuerySet) -> QuerySet:
+    """Without the model's default ordering, which would otherwise join every GROUP BY."""
+    return qs.order_by()
+
+
+# --- headline figures ----------------------------------------------------------------------
+
+
+@dataclass
+class Totals:
+    sessions: int
+    connected: int
+    guests_per_session: float | None
+    agents: int
+    countries: int
+    median_duration: int | None
+    p90_duration: int | None
+
+    @property
+    def connected_rate(self) -> float | None:
+        return 100 * self.connected / self.sessions if self.sessions else None
+
+
+def totals(qs: QuerySet) -> Totals:
+    agg = plain(qs).aggregate(
+        sessions=Count("pk"),
+        connected=Count("pk", filter=CONNECTED),
+        guests=Avg("guest_count"),
+        agents=Count("agent", distinct=True),
+    )
+    median, p90 = percentiles(qs, "duration", agg["sessions"], (0.5, 0.9))
+    return Totals(
+        sessions=agg["sessions"],
+        connected=agg["connected"],
+        guests_per_session=agg["guests"],
+        agents=agg["agents"],
+        countries=located_guests(qs).values("country_code").distinct().count(),
+        median_duration=median,
+        p90_duration=p90,
+    )
+
+
+def percentiles(qs: QuerySet, field: str, count: int, fractions) -> list[int | None]:
+    """Nearest-rank percentiles, each one ordered offset query (SQLite has no percentile)."""
+    if not count:
+        return [None for _ in fractions]
+    ordered = plain(qs).order_by(field).values_list(field, flat=True)
+    return [ordered[max(math.ceil(fraction * count) - 1, 0)] for fraction in fractions]
+
+
+# --- over time -----------------------------------------------------------------------------
+
+
+def bucket_for(period: Period) -> str:
+    """Hours for a day or two, days up to a quarter, weeks beyond."""
+    if period.days <= 2:
+        return "hour"
+    if period.days <= 92:
+        return "day"
+    return "week"
+
+
+def sessions_over_time(qs: QuerySet, tz, bucket: str) -> list[dict]:
+    """[{bucket (aware datetime in tz), session_type, n}] in time order."""
+    truncated = Trunc("start_time", bucket, tzinfo=tz)
+    return list(
+        plain(qs)
+        .annotate(bucket=truncated)
+        .values("bucket", "session_type")
+        .annotate(n=Count("pk"))
+        .order_by("bucket", "session_type")
+    )
+
+
+def outcomes_by_type(qs: QuerySet) -> dict[str, dict[str, int]]:
+    """{session_type: {"connected"|"not_connected"|"other": n}}"""
+    rows = plain(qs).values("session_type", "status").annotate(n=Count("pk"))
+    result: dict[str, dict[str, int]] = {}
+    for row in rows:  # one row per (type, status): a handful, not one per session
+        outcome = outcome_of(row["status"])
+        by_outcome = result.setdefault(row["session_type"], {})
+        by_outcome[outcome] = by_outcome.get(outcome, 0) + row["n"]
+    return result
+
+
+def outcome_of(status: str) -> str:
+    if status in codes.CONNECTED_STATUSES:
+        return "connected"
+    if status in NOT_CONNECTED_STATUSES:
+        return "not_connected"
+    return "other"
+
+
+def duration_bins(qs: QuerySet) -> list[dict]:
+    """[{session_type, bin (index into DURATION_BINS), n}]"""
+    whens = [
+        When(duration__lt=upper, then=Value(index))
+        for index, (upper, _) in enumerate(DURATION_BINS)
+        if upper is not None
+    ]
+    binned = Case(*whens, default=Value(len(DURATION_BINS) - 1), output_field=IntegerField())
+    return list(
+        plain(qs)
+        .annotate(bin=binned)
+        .values("session_type", "bin")
+        .annotate(n=Count("pk"))
+        .order_by("session_type", "bin")
+    )
+
+
+def weekday_hour(qs: QuerySet, tz) -> dict[tuple[int, int], int]:
+    """{(ISO weekday 1-7, hour 0-23): n} of session starts in tz."""
+    rows = (
+        plain(qs)
+        .annotate(weekday=ExtractIsoWeekDay("start_time", tzinfo=tz))
+        .annotate(hour=ExtractHour("start_time", tzinfo=tz))
+        .values("weekday", "hour")
+        .annotate(n=Count("pk"))
+    )
+    return {(row["weekday"], row["hour"]): row["n"] for row in rows}
+
+
+# --- geography -----------------------------------------------------------------------------
+
+
+def visitor_guests(qs: QuerySet, guest_q: Q | None = None) -> QuerySet:
+    """The customer side of the filtered sessions: guests who are not the agent or host."""
+    guests = Guest.objects.filter(session__in=plain(qs).values("pk")).exclude(
+        guest_type__in=SUBSCRIBER_GUEST_TYPES
+    )
+    return guests.filter(guest_q) if guest_q is not None else guests
+
+
+def located_guests(qs: QuerySet, guest_q: Q | None = None) -> QuerySet:
+    return visitor_guests(qs, guest_q).exclude(country_code__isnull=True).exclude(country_code="")
+
+
+def guests_by_country(qs, guest_q=None) -> dict[str, int]:
+    rows = located_guests(qs, guest_q).values("country_code").annotate(n=Count("pk"))
+    return {row["country_code"].upper(): row["n"] for row in rows}
+
+
+def guests_by_region(qs, country: str, guest_q=None) -> dict[str, int]:
+    rows = (
+        located_guests(qs, guest_q)
+        .filter(country_code__iexact=country)
+        .exclude(region__isnull=True)
+        .exclude(region="")
+        .values("region")
+        .annotate(n=Count("pk"))
+    )
+    return {row["region"].upper(): row["n"] for row in rows}
+
+
+def top_cities(qs, guest_q=None, limit=25) -> list[dict]:
+    return list(
+        located_guests(qs, guest_q)
+        .exclude(city__isnull=True)
+        .exclude(city="")
+        .values("country_code", "region", "city")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "country_code", "city")[:limit]
+    )
+
+
+def location_coverage(qs, guest_q=None) -> dict:
+    """How many visitor guests there are, and how many have no country (not on the maps)."""
+    agg = visitor_guests(qs, guest_q).aggregate(
+        guests=Count("pk"),
+        unlocated=Count("pk", filter=Q(country_code__isnull=True) | Q(country_code="")),
+    )
+    return agg
+
+
+# --- agents --------------------------------------------------------------------------------
+
+
+@dataclass
+class AgentRow:
+    agent: Agent | None
+    sessions: int
+    handled_minutes: float
+    median_duration: float | None
+    connected_rate: float | None
+    mix: dict[str, int]
+
+
+def agent_scorecard(qs: QuerySet) -> list[AgentRow]:
+    rows = (
+        plain(qs)
+        .values("agent")
+        .annotate(
+            sessions=Count("pk"),
+            seconds=Sum("duration"),
+            connected=Count("pk", filter=CONNECTED),
+            **{f"type_{t}": Count("pk", filter=Q(session_type=t)) for t in codes.SESSION_TYPES},
+        )
+    )
+    medians = agent_medians(qs)
+    agents = Agent.objects.in_bulk([row["agent"] for row in rows if row["agent"]])
+    return [
+        AgentRow(
+            agent=agents.get(row["agent"]),
+            sessions=row["sessions"],
+            handled_minutes=(row["seconds"] or 0) / 60,
+            median_duration=medians.get(row["agent"]),
+            connected_rate=100 * row["connected"] / row["sessions"] if row["sessions"] else None,
+            mix={t: row[f"type_{t}"] for t in codes.SESSION_TYPES},
+        )
+        for row in rows
+    ]
+
+
+def agent_medians(qs: QuerySet) -> dict[int | None, float]:
+    """Each agent's median duration, with window functions: the one or two middle rows."""
+    ranked = plain(qs).annotate(
+        rank=Window(RowNumber(), partition_by=[F("agent")], order_by=F("duration").asc()),
+        size=Window(Count("pk"), partition_by=[F("agent")]),
+    )
+    middle = ranked.filter(Q(rank=(F("size") + 1) / 2) | Q(rank=(F("size") + 2) / 2))
+    values: dict[int | None, list[int]] = {}
+    for agent, duration in middle.values_list("agent", "duration"):  # two rows per agent at most
+        values.setdefault(agent, []).append(duration)
+    return {agent: sum(pair) / len(pair) for agent, pair in values.items()}
+
+
+def team_medians(rows: list[AgentRow]) -> dict[str, float | None]:
+    """The median agent, figure by figure, to set each agent's number beside."""
+
+    def median(values):
+        values = [v for v in values if v is not None]
+        return statistics.median(values) if values else None
+
+    return {
+        "sessions": median(r.sessions for r in rows),
+        "handled_minutes": median(r.handled_minutes for r in rows),
+        "median_duration": median(r.median_duration for r in rows),
+        "connected_rate": median(r.connected_rate for r in rows),
+    }
+
+
+# --- sync coverage -------------------------------------------------------------------------
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())

@@ -1,0 +1,172 @@
+"""The dashboard pages: overview, geography, agents, one agent, sync status, and the chart data
+they draw. Each page reads the one SessionFilter from the query string and fetches sessions
+through the access helper, so pages, charts and exports always agree."""
+
+import orjson
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Max, Min
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from sessions_app import access, charts, kpis, stats, timezones
+from sessions_app.filters import SessionFilter
+from sessions_app.models import Role, SyncRun
+from sessions_app.sync_status import sync_status
+
+
+def session_filter(request) -> SessionFilter:
+    return SessionFilter(request.GET, user=request.user, tz=timezones.for_user(request.user))
+
+
+def page_context(request, flt: SessionFilter, section: str, **extra) -> dict:
+    return {
+        "filter": flt,
+        "section": section,
+        "query": flt.query(),
+        "can_see_pii": flt.pii_partners().exists(),
+        "has_partners": flt.fields["partner"].queryset.exists(),
+        **extra,
+    }
+
+
+CHART_CARDS = {
+    "overview": [
+        ("sessions-over-time", "Sessions over time, by type", "wide"),
+        ("outcomes", "Outcome by session type", ""),
+        ("durations", "How long sessions lasted", ""),
+        ("heatmap", "When sessions start (hour × weekday)", "wide"),
+    ],
+}
+
+
+@login_required
+@require_GET
+def overview(request):
+    flt = session_filter(request)
+    visible = access.sessions_for(request.user)
+    previous = flt.period.previous(flt.tz)
+    cards = kpis.cards(
+        stats.totals(flt.filter_qs(visible)),
+        stats.totals(flt.filter_qs(visible, previous)),
+        f"vs {previous.first_day:%b %-d}–{previous.last_day:%b %-d}",
+    )
+    context = page_context(request, flt, "overview", kpis=cards, charts=CHART_CARDS["overview"])
+    return render(request, "dashboard/overview.html", context)
+
+
+@login_required
+@require_GET
+def geography(request):
+    flt = session_filter(request)
+    sessions = flt.filter_qs(access.sessions_for(request.user))
+    guest_q = flt.guest_q()
+    coverage = stats.location_coverage(sessions, guest_q)
+    cards = [("countries", "Guests by country", "wide map"), ("us-states", "United States", "map")]
+    if stats.guests_by_region(sessions, "CA", guest_q):
+        cards.append(("canada", "Canada", "map"))
+    context = page_context(
+        request,
+        flt,
+        "geography",
+        coverage=coverage,
+        cities=stats.top_cities(sessions, guest_q),
+        charts=cards,
+    )
+    return render(request, "dashboard/geography.html", context)
+
+
+AGENT_SORTS = {
+    "agent": lambda row: (str(row.agent) if row.agent else "").lower(),
+    "sessions": lambda row: row.sessions,
+    "minutes": lambda row: row.handled_minutes,
+    "median": lambda row: row.median_duration or 0,
+    "connected": lambda row: row.connected_rate or 0,
+}
+
+
+@login_required
+@require_GET
+def agent_list(request):
+    flt = session_filter(request)
+    rows = stats.agent_scorecard(flt.filter_qs(access.sessions_for(request.user)))
+    sort = request.GET.get("sort", "-sessions")
+    key = sort.lstrip("-")
+    if key not in AGENT_SORTS:
+        sort, key = "-sessions", "sessions"
+    rows.sort(key=AGENT_SORTS[key], reverse=sort.startswith("-"))
+    context = page_context(
+        request, flt, "agents", rows=rows, team=stats.team_medians(rows), sort=sort
+    )
+    return render(request, "dashboard/agent_list.html", context)
+
+
+@login_required
+@require_GET
+def agent_detail(request, pk):
+    agent = get_object_or_404(access.agents_for(request.user).select_related("partner"), pk=pk)
+    flt = session_filter(request)
+    sessions = flt.filter_qs(access.sessions_for(request.user)).filter(agent=agent)
+    previous = flt.period.previous(flt.tz)
+    cards = kpis.cards(
+        stats.totals(sessions),
+        stats.totals(
+            flt.filter_qs(access.sessions_for(request.user), previous).filter(agent=agent)
+        ),
+        f"vs {previous.first_day:%b %-d}–{previous.last_day:%b %-d}",
+    )
+    recent = sessions.select_related("partner").order_by("-start_time")[:20]
+    context = page_context(
+        request,
+        flt,
+        "agents",
+        agent=agent,
+        kpis=cards,
+        recent=recent,
+        agent_query=flt.query(agent=agent.pk),
+    )
+    return render(request, "dashboard/agent_detail.html", context)
+
+
+@login_required
+@require_GET
+def sync_overview(request):
+    partners = access.partners_for(request.user, Role.ANALYST)
+    if not partners.exists():
+        raise PermissionDenied("sync status is for analysts and admins")
+    coverage = {
+        row["partner"]: row
+        for row in stats.plain(access.sessions_for(request.user, Role.ANALYST))
+        .values("partner")
+        .annotate(first=Min("start_time"), last=Max("start_time"), n=Count("pk"))
+    }
+    failures = (
+        SyncRun.objects.filter(partner__in=partners, state=SyncRun.State.FAILED)
+        .select_related("partner")
+        .order_by("-started_at")[:20]
+    )
+    rows = [(partner, sync_status(partner), coverage.get(partner.pk)) for partner in partners]
+    context = {"rows": rows, "failures": failures, "section": "sync"}
+    return render(request, "dashboard/sync.html", context)
+
+
+@login_required
+@require_GET
+def chart(request, name):
+    build = charts.CHARTS.get(name)
+    if build is None:
+        raise Http404("no such chart")
+    flt = session_filter(request)
+    if not flt.data_ok:
+        errors = "; ".join(" ".join(messages) for messages in flt.errors.values())
+        result = charts.Chart(None, f"Fix the filters first: {errors}")
+    else:
+        sessions = flt.filter_qs(access.sessions_for(request.user))
+        result = build(charts.Context(filter=flt, sessions=sessions))
+    return json_response(result.as_json())
+
+
+def json_response(payload: dict) -> HttpResponse:
+    body = orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
+    return HttpResponse(body, content_type="application/json")

@@ -1,0 +1,235 @@
+"""The dashboard pages as users see them: figures that agree with each other and with the list,
+drill-down links that land on the sessions behind a mark, errors shown not thrown, and a fixed
+number of queries per page whatever the data size."""
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+
+from sessions_app.models import Profile, Session
+from tests.factories import guest, record, store
+
+
+@pytest.fixture
+def analyst(client, world):
+    client.force_login(world.users["analyst"])
+    return client
+
+
+def chart(client, name, query=""):
+    return client.get(f"/charts/{name}/?{query}").json()
+
+
+def list_count(client, query):
+    body = client.get(f"/sessions/?{query}").content.decode()
+    match = re.search(r"([\d,]+) sessions\. Times in", body)
+    return int(match.group(1).replace(",", "")) if match else 0
+
+
+def test_the_overview_shows_kpis_and_chart_slots(analyst, world):
+    body = analyst.get("/").content.decode()
+    count = world.a.sessions.count()
+    assert f'<div class="kpi-value">{count:,}</div>' in body
+    for name in ("sessions-over-time", "outcomes", "durations", "heatmap"):
+        assert f'data-src="/charts/{name}/?' in body
+    assert world.b.name not in body
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "type=C",
+        "type=G&type=V&outcome=connected",
+        "country=US",
+        "min_duration=120&max_duration=900",
+        "has_error=false",
+    ],
+)
+def test_charts_kpis_and_list_agree_for_the_same_filter(analyst, world, query):
+    over_time = chart(analyst, "sessions-over-time", query)
+    charted = sum(sum(trace["y"]) for trace in over_time["data"])
+    listed = list_count(analyst, query)
+    kpi = re.search(
+        r'Sessions</div>\s*<div class="kpi-value">([\d,—]+)<',
+        analyst.get(f"/?{query}").content.decode(),
+    )
+    assert charted == listed == int(kpi.group(1).replace(",", "").replace("—", "0"))
+    outcomes = chart(analyst, "outcomes", query)
+    assert sum(sum(trace["x"]) for trace in outcomes["data"]) == listed
+
+
+def test_every_bar_drills_down_to_exactly_its_sessions(analyst, world):
+    figure = chart(analyst, "sessions-over-time", "preset=7d")
+    trace = figure["data"][0]
+    for count, link in list(zip(trace["y"], trace["customdata"], strict=True))[:5]:
+        assert link.startswith("/sessions/?") and list_count(analyst, urlsplit(link).query) == count
+
+
+def test_heatmap_cells_drill_down_to_their_weekday_and_hour(analyst, world):
+    figure = chart(analyst, "heatmap")
+    heat = figure["data"][0]
+    cells = [
+        (z, link)
+        for row_z, row_links in zip(heat["z"], heat["customdata"], strict=True)
+        for z, link in zip(row_z, row_links, strict=True)
+        if z
+    ]
+    for z, link in cells[:4]:
+        assert list_count(analyst, urlsplit(link).query) == z
+
+
+def test_countries_drill_down_to_the_country(analyst, world):
+    figure = chart(analyst, "countries")
+    choropleth = figure["data"][0]
+    assert choropleth["locationmode"] == "ISO-3" and "USA" in choropleth["locations"]
+    link = choropleth["customdata"][choropleth["locations"].index("USA")]
+    assert "country=US" in link
+
+
+def test_bad_parameters_show_a_form_error_on_every_page(analyst):
+    for url in ("/", "/geography/", "/agents/", "/sessions/"):
+        response = analyst.get(f"{url}?start=2026-13-45&country=<script>&min_duration=x")
+        body = response.content.decode()
+        assert response.status_code == 200 and "These filters could not be used" in body
+        assert "<script>" not in body
+    data = chart(analyst, "outcomes", "country=Narnia")
+    assert data["empty"] and "Fix the filters first" in data["message"]
+
+
+def test_an_unknown_chart_is_a_404(analyst):
+    assert analyst.get("/charts/nothing-here/").status_code == 404
+
+
+def test_an_empty_filter_says_so(analyst):
+    data = chart(analyst, "sessions-over-time", "start=2001-01-01&end=2001-01-31")
+    assert data == {
+        "data": [],
+        "layout": {},
+        "empty": True,
+        "message": "No sessions match these filters.",
+    }
+    assert (
+        "No sessions match these filters."
+        in analyst.get("/sessions/?start=2001-01-01&end=2001-01-31").content.decode()
+    )
+
+
+def test_hover_text_escapes_names_from_outside(client, world):
+    store(
+        world.a,
+        record(
+            9001,
+            world.session_of(world.a).start_time,
+            agent="<img src=x onerror=alert(1)>.x",
+            guests=[guest(name="<script>alert(2)</script>", city="<b>Town</b>")],
+        ),
+    )
+    client.force_login(world.users["analyst"])
+    session = Session.objects.get(glance_id=9001)
+    timeline = client.get(f"/charts/session-timeline/{session.pk}/").content.decode()
+    assert "<script>" not in timeline and "&lt;script&gt;alert(2)&lt;/script&gt;" in timeline
+    assert "<b>Town</b>" not in timeline
+    agents_page = client.get("/agents/").content.decode()
+    assert "<img src=x" not in agents_page and "&lt;img src=x" in agents_page
+
+
+def test_the_timeline_masks_guest_details_for_viewers(client, world):
+    store(
+        world.a,
+        record(9002, world.session_of(world.a).start_time, guests=[guest(name="Zoë Secret")]),
+    )
+    session = Session.objects.get(glance_id=9002)
+    client.force_login(world.users["viewer"])
+    timeline = client.get(f"/charts/session-timeline/{session.pk}/").content.decode()
+    assert "Secret" not in timeline and "203.0.113.7" not in timeline and "•••" in timeline
+
+
+def test_the_geography_page_counts_guests_without_a_location(analyst, world):
+    store(
+        world.a,
+        record(9003, world.session_of(world.a).start_time, guests=[guest(country=None, city=None)]),
+    )
+    body = analyst.get("/geography/").content.decode()
+    assert "had no location and are not on the maps" in body
+    assert 'data-src="/charts/countries/?' in body and 'data-src="/charts/us-states/?' in body
+
+
+def test_the_agent_scorecard_sorts_and_shows_the_team_median(analyst, world):
+    page = analyst.get("/agents/?sort=-sessions").content.decode()
+    body = page[page.index("<tbody>") :]
+    counts = [
+        int(n.replace(",", ""))
+        for n in re.findall(r'<td class="num">([\d,]+)</td>\s*<td class="num">[\d,]+</td>', body)
+    ]
+    assert counts == sorted(counts, reverse=True) and len(counts) > 1
+    assert "Team median" in page
+
+
+def test_an_agent_page_shows_their_trend_and_sessions(analyst, world):
+    session = world.session_of(world.a)
+    body = analyst.get(f"/agents/{session.agent_id}/").content.decode()
+    assert session.agent.user_name in body and f"agent={session.agent_id}" in body
+    assert str(session.glance_id) in body or session.agent.sessions.count() > 20
+
+
+def test_the_sync_page_shows_coverage_per_partner(analyst, world):
+    body = analyst.get("/sync/").content.decode()
+    first = world.a.sessions.order_by("start_time").first().start_time
+    assert world.a.name in body and world.b.name not in body
+    assert first.strftime("%Y-%m-%d") in body
+
+
+def test_times_follow_the_users_time_zone(analyst, world):
+    Profile.objects.create(user=world.users["analyst"], time_zone="Asia/Kolkata")
+    figure = chart(analyst, "heatmap")
+    assert figure["layout"]["xaxis"]["title"]["text"] == "Times in Asia/Kolkata"
+    session = world.session_of(world.a)
+    body = analyst.get(f"/sessions/{session.pk}/").content.decode()
+    assert (
+        session.start_time.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Kolkata")).strftime(
+            "%Y-%m-%d %H:%M:%S"
+        )
+        in body
+    )
+
+
+def test_the_preferences_page_sets_the_time_zone(analyst, world):
+    analyst.post("/account/", {"time_zone": "Europe/Berlin"})
+    assert Profile.objects.get(user=world.users["analyst"]).time_zone == "Europe/Berlin"
+    assert "times in <a" in analyst.get("/").content.decode().lower()
+    assert analyst.post("/account/", {"time_zone": "Mars/Olympus"}).status_code == 200
+    assert Profile.objects.get(user=world.users["analyst"]).time_zone == "Europe/Berlin"
+
+
+QUERIES = [  # page, queries: session, user, profile and nav lookups included
+    ("/", 14),
+    ("/geography/", 11),
+    ("/agents/", 11),
+    ("/sessions/", 10),
+    ("/charts/sessions-over-time/", 4),
+    ("/charts/outcomes/", 4),
+    ("/charts/durations/", 4),
+    ("/charts/heatmap/", 4),
+    ("/charts/countries/", 4),
+    ("/charts/us-states/", 4),
+    ("/charts/canada/", 4),
+]
+
+
+@pytest.mark.parametrize("url, expected", QUERIES)
+def test_each_page_makes_a_fixed_number_of_queries(
+    analyst, world, django_assert_num_queries, url, expected
+):
+    with django_assert_num_queries(expected):
+        assert analyst.get(url).status_code == 200
+    store(
+        world.a,
+        *[
+            record(70000 + i, world.session_of(world.a).start_time, type="CGV"[i % 3])
+            for i in range(300)
+        ],
+    )
+    with django_assert_num_queries(expected):  # three hundred more sessions, not one more query
+        assert analyst.get(url).status_code == 200

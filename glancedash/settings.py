@@ -192,6 +192,9 @@ GLANCE_BACKOFF_BASE = env.float("GLANCE_BACKOFF_BASE", default=1.0)  # seconds; 
 GLANCE_BACKOFF_MAX = env.float("GLANCE_BACKOFF_MAX", default=60.0)
 GLANCE_SYNC_LEASE_SECONDS = env.int("GLANCE_SYNC_LEASE_SECONDS", default=600)
 GLANCE_DEFAULT_SYNC_MINUTES = env.int("GLANCE_DEFAULT_SYNC_MINUTES", default=15)
+# An Excel export of more rows than this is built by a background job with a progress bar.
+EXPORT_XLSX_INLINE_ROWS = env.int("EXPORT_XLSX_INLINE_ROWS", default=50_000)
+EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)
 GLANCE_MAX_IMPORT_BYTES = env.int("GLANCE_MAX_IMPORT_BYTES", default=200 * 1024 * 1024)
 
 LOGGING = {

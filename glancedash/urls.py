@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from sessions_app.views import accounts, audit_log, dashboard, health, partners, sessions
+from sessions_app.views import accounts, audit_log, dashboard, exports, health, partners, sessions
 
 account_urls = [
     path("account/", accounts.preferences, name="preferences"),
@@ -54,6 +54,10 @@ dashboard_urls = [
     path("agents/", dashboard.agent_list, name="agent_list"),
     path("agents/<int:pk>/", dashboard.agent_detail, name="agent_detail"),
     path("sessions/", sessions.session_list, name="session_list"),
+    path("sessions/export.<str:file_format>", exports.export, name="export"),
+    path("exports/<int:pk>/", exports.export_job, name="export_job"),
+    path("exports/<int:pk>/status.json", exports.export_job_status, name="export_job_status"),
+    path("exports/<int:pk>/download", exports.export_job_download, name="export_job_download"),
     path("sessions/<int:pk>/", sessions.session_detail, name="session_detail"),
     path("sync/", dashboard.sync_overview, name="sync_overview"),
     path("charts/session-timeline/<int:pk>/", sessions.session_timeline, name="session_timeline"),

@@ -333,3 +333,37 @@ class Profile(models.Model):
 
     def __str__(self):
         return f"{self.user}: {self.time_zone or 'default time zone'}"
+
+
+class ExportJob(models.Model):
+    """A large Excel export, built by a background worker while the user watches its progress."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    file_format = models.CharField(max_length=8, default="xlsx")
+    rows = models.CharField(max_length=16, default="sessions")  # sessions | guests
+    query = models.TextField(help_text="the filter, with its dates fixed when the job was made")
+    time_zone = models.CharField(max_length=64)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    file_name = models.CharField(max_length=255, blank=True)
+    path = models.CharField(max_length=500, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"export {self.pk} ({self.state})"
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.rows_done / self.rows_total) if self.rows_total else 0

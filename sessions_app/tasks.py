@@ -33,6 +33,17 @@ def sync_summary(run: SyncRun) -> str:
 
 
 def apply_retention_task() -> str:
+    from sessions_app.export_runs import clean_old_exports
     from sessions_app.retention import apply_retention
 
-    return "; ".join(str(result) for result in apply_retention()) or "no partners"
+    results = "; ".join(str(result) for result in apply_retention()) or "no partners"
+    return f"{results}; {clean_old_exports()} old export files removed"
+
+
+def build_export_task(job_pk: int) -> str:
+    from sessions_app.export_runs import build_job
+    from sessions_app.models import ExportJob
+
+    job = ExportJob.objects.get(pk=job_pk)
+    build_job(job)
+    return f"export {job.pk}: {job.rows_done} rows"

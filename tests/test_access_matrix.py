@@ -5,12 +5,15 @@ test_every_url_has_a_rule. Partner A is granted to the admin, analyst and viewer
 partner B to nobody. "own" URLs name partner A's objects, "other" ones partner B's.
 """
 
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from sessions_app import charts
-from sessions_app.models import Membership
+from sessions_app.models import ExportJob, Membership
 
 LOGIN = "login"  # anonymous: sent to the login page
 ANYONE = {p: 200 for p in ("anonymous", "admin", "analyst", "viewer", "outsider", "superuser")}
@@ -74,6 +77,21 @@ RULES = {
     ),
     "password_reset_complete": ("GET", None, {"": ANYONE}),
     "session_list": ("GET", None, {"": LOGGED_IN}),
+    "export": (
+        "GET",
+        lambda w, v: {"file_format": v},
+        dict.fromkeys(
+            ["csv", "xlsx", "ndjson"], members(200, others=403, outsider=403)(("admin", "analyst"))
+        ),
+    ),
+    **{
+        name: (
+            "GET",
+            lambda w, v: {"pk": analysts_job(w).pk},
+            {"": {**dict.fromkeys(ANYONE, 404), "anonymous": LOGIN, "analyst": 200}},
+        )
+        for name in ("export_job", "export_job_status", "export_job_download")
+    },
     "session_detail": ("GET", lambda w, v: {"pk": w.session_of(partner_of(w, v)).pk}, OWN_OR_OTHER),
     "audit_list": ("GET", None, {"": members(200, outsider=403)(ADMIN_ONLY)}),
     "partner_list": ("GET", None, {"": members(200, outsider=403)(ADMIN_ONLY)}),
@@ -108,6 +126,23 @@ RULES = {
         },
     ),
 }
+
+
+def analysts_job(world):
+    """A finished export of the analyst's: only they may see or fetch it."""
+    path = Path(settings.DATA_DIR) / "exports" / "matrix-test.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"PK")
+    return ExportJob.objects.get_or_create(
+        user=world.users["analyst"],
+        defaults={
+            "query": "",
+            "time_zone": "UTC",
+            "state": "done",
+            "path": str(path),
+            "file_name": "x.xlsx",
+        },
+    )[0]
 
 
 def membership_of(world, partner):

@@ -27,6 +27,7 @@ def page_context(request, flt: SessionFilter, section: str, **extra) -> dict:
         "query": flt.query(),
         "can_see_pii": flt.pii_partners().exists(),
         "has_partners": flt.fields["partner"].queryset.exists(),
+        "export_formats": [("csv", "CSV"), ("xlsx", "Excel"), ("ndjson", "NDJSON")],
         **extra,
     }
 

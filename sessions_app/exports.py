@@ -1,0 +1,376 @@
+"""Exports of exactly what the filter selects, one row per session or one per participant.
+
+An exporter yields a header, then rows, read from the database in chunks (constant memory, no
+row limit); one set of renderers turns them into CSV, NDJSON or an Excel workbook (openpyxl's
+write-only mode, which streams rows to disk). Cells a spreadsheet would run as a formula are
+neutralised, since guest names come from the public. The filter, the time zone and the time of
+export travel with every file: in its name, its response headers and, in Excel, a sheet of
+their own.
+"""
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import orjson
+from django.utils import timezone
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+
+from sessions_app import stats
+from sessions_app.filters import SessionFilter
+from sessions_app.models import Guest
+
+CHUNK = 2000
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "ndjson": "application/x-ndjson",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+ROW_KINDS = ("sessions", "guests")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # NDJSON member and CSV header
+    title: str  # Excel header
+    kind: str = "text"  # text | int | bool | local | utc: how each format writes it
+
+
+def neutralise(value):
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+class Exporter:
+    """One export: its columns, then rows of plain values in column order."""
+
+    columns: list[Column]
+
+    def __init__(self, flt: SessionFilter, sessions):
+        self.filter = flt
+        self.tz: ZoneInfo = flt.tz
+        self.sessions = sessions.order_by("start_time", "pk")
+
+    def rows(self) -> Iterator[list]:
+        raise NotImplementedError
+
+    def _session_chunks(self) -> Iterator[list[dict]]:
+        fields = [
+            "pk",
+            "partner__name",
+            "glance_id",
+            "session_type",
+            "status",
+            "start_time",
+            "end_time",
+            "duration",
+            "key",
+            "width",
+            "height",
+            "kbytes",
+            "is_reverse",
+            "agent__user_name",
+            "agent__partner_user_id",
+            "guest_count",
+        ]
+        chunk = []
+        for row in self.sessions.values(*fields).iterator(chunk_size=CHUNK):
+            chunk.append(row)
+            if len(chunk) == CHUNK:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    def _session_values(self, row: dict, countries: str) -> list:
+        return [
+            row["partner__name"],
+            row["glance_id"],
+            row["session_type"],
+            row["status"],
+            stats.outcome_of(row["status"]),
+            row["start_time"],
+            row["end_time"],
+            row["start_time"],
+            row["end_time"],
+            row["duration"],
+            row["key"],
+            row["width"],
+            row["height"],
+            row["kbytes"],
+            row["is_reverse"],
+            row["agent__user_name"] or None,
+            row["agent__partner_user_id"] or None,
+            row["guest_count"],
+            countries,
+        ]
+
+    def _guests_by_session(self, chunk) -> dict[int, list[dict]]:
+        found: dict[int, list[dict]] = {}
+        guests = Guest.objects.filter(session_id__in=[row["pk"] for row in chunk]).order_by(
+            "session_id", "position"
+        )
+        for guest in guests.values():
+            found.setdefault(guest["session_id"], []).append(guest)
+        return found
+
+
+SESSION_COLUMNS = [
+    Column("partner", "Partner"),
+    Column("session_id", "Glance session id", "int"),
+    Column("type", "Type"),
+    Column("status", "Status"),
+    Column("outcome", "Outcome"),
+    Column("start", "Start", "local"),
+    Column("end", "End", "local"),
+    Column("start_utc", "Start (UTC)", "utc"),
+    Column("end_utc", "End (UTC)", "utc"),
+    Column("duration_s", "Duration (s)", "int"),
+    Column("key", "Session key"),
+    Column("width", "Width", "int"),
+    Column("height", "Height", "int"),
+    Column("kbytes", "kB", "int"),
+    Column("reverse", "Reverse", "bool"),
+    Column("agent", "Agent user name"),
+    Column("agent_partner_user_id", "Agent partnerUserId"),
+    Column("guest_count", "Guests", "int"),
+    Column("guest_countries", "Guest countries"),
+]
+
+GUEST_COLUMNS = [
+    Column("guest_position", "Guest #", "int"),
+    Column("guest_type", "Guest type"),
+    Column("guest_status", "Guest status"),
+    Column("guest_start", "Guest start", "local"),
+    Column("guest_start_utc", "Guest start (UTC)", "utc"),
+    Column("guest_duration_s", "Guest duration (s)", "int"),
+    Column("guest_kbytes", "Guest kB", "int"),
+    Column("ip", "IP address"),
+    Column("client_version", "Client version"),
+    Column("protocol_version", "Protocol version"),
+    Column("city", "City"),
+    Column("region", "Region"),
+    Column("country", "Country"),
+    Column("name", "Name"),
+    Column("email", "Email"),
+    Column("phone", "Phone"),
+    Column("error", "Error"),
+]
+
+
+def _countries(guests: list[dict]) -> str:
+    visitors = [g for g in guests if g["guest_type"] not in stats.SUBSCRIBER_GUEST_TYPES]
+    found = {g["country_code"].upper() for g in visitors if g["country_code"]}
+    return " ".join(sorted(found))
+
+
+class SessionExporter(Exporter):
+    columns = SESSION_COLUMNS
+
+    def rows(self):
+        for chunk in self._session_chunks():
+            guests = self._guests_by_session(chunk)
+            for row in chunk:
+                yield self._session_values(row, _countries(guests.get(row["pk"], [])))
+
+
+class GuestExporter(Exporter):
+    """One row per participant, its session's fields repeated; a session with no guests still
+    has one row, so no session is lost from the file."""
+
+    columns = SESSION_COLUMNS + GUEST_COLUMNS
+
+    def rows(self):
+        empty = [None] * len(GUEST_COLUMNS)
+        for chunk in self._session_chunks():
+            guests = self._guests_by_session(chunk)
+            for row in chunk:
+                mine = guests.get(row["pk"], [])
+                session = self._session_values(row, _countries(mine))
+                if not mine:
+                    yield session + empty
+                for g in mine:
+                    yield [
+                        *session,
+                        g["position"] + 1,
+                        g["guest_type"],
+                        g["status"],
+                        g["start_time"],
+                        g["start_time"],
+                        g["duration"],
+                        g["kbytes"],
+                        g["ip"],
+                        g["client_version"],
+                        g["protocol_version"],
+                        g["city"],
+                        g["region"],
+                        g["country_code"],
+                        g["name"],
+                        g["email"],
+                        g["phone"],
+                        g["error"],
+                    ]
+
+
+EXPORTERS = {"sessions": SessionExporter, "guests": GuestExporter}
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+
+def _iso(value: datetime | None, tz) -> str | None:
+    return value.astimezone(tz).isoformat() if value else None
+
+
+def text_values(exporter: Exporter, row: list) -> list:
+    """Values for CSV and NDJSON: dates as ISO 8601 with their offset."""
+    out = []
+    for column, value in zip(exporter.columns, row, strict=True):
+        if column.kind == "local":
+            value = _iso(value, exporter.tz)
+        elif column.kind == "utc":
+            value = _iso(value, UTC)
+        out.append(value)
+    return out
+
+
+def csv_lines(exporter: Exporter, on_row: Callable[[], None]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    buffer.write("\ufeff")  # a byte-order mark, so spreadsheets read the file as UTF-8
+    writer.writerow([column.key for column in exporter.columns])
+    for count, row in enumerate(exporter.rows(), 1):
+        values = text_values(exporter, row)
+        writer.writerow(["" if v is None else neutralise(_csv_scalar(v)) for v in values])
+        on_row()
+        if count % 500 == 0:
+            yield flush()
+    yield flush()
+
+
+def _csv_scalar(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def ndjson_lines(exporter: Exporter, on_row: Callable[[], None]) -> Iterator[bytes]:
+    keys = [column.key for column in exporter.columns]
+    batch = []
+    for row in exporter.rows():
+        batch.append(orjson.dumps(dict(zip(keys, text_values(exporter, row), strict=True))))
+        on_row()
+        if len(batch) == 500:
+            yield b"\n".join(batch) + b"\n"
+            batch = []
+    if batch:
+        yield b"\n".join(batch) + b"\n"
+
+
+def write_xlsx(exporter: Exporter, target, about: list[tuple[str, str]], on_row) -> None:
+    """A write-only workbook: the rows, then a sheet saying what the export holds."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(
+        "Sessions" if isinstance(exporter, SessionExporter) else "Participants"
+    )
+    bold = Font(bold=True)
+    header = []
+    for column in exporter.columns:
+        title = column.title
+        if column.kind == "local":
+            title = f"{title} ({exporter.tz.key})"
+        cell = WriteOnlyCell(sheet, value=title)
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    for row in exporter.rows():
+        sheet.append(
+            [
+                _xlsx_cell(sheet, column, value, exporter.tz)
+                for column, value in zip(exporter.columns, row, strict=True)
+            ]
+        )
+        on_row()
+    info = book.create_sheet("Export")
+    for name, value in about:
+        info.append([name, neutralise(value)])
+    book.save(target)
+
+
+def _xlsx_cell(sheet, column: Column, value, tz):
+    if value is None:
+        return None
+    if column.kind in ("local", "utc"):
+        # Excel has no time zones: the zone is in the column's title.
+        cell = WriteOnlyCell(
+            sheet,
+            value=value.astimezone(tz if column.kind == "local" else UTC).replace(tzinfo=None),
+        )
+        cell.number_format = "yyyy-mm-dd hh:mm:ss"
+        return cell
+    return neutralise(value)
+
+
+# --- what travels with the file ------------------------------------------------------------
+
+
+def about(flt: SessionFilter, rows: str, exported_by: str, when: datetime) -> list[tuple[str, str]]:
+    period = flt.period
+    items = [
+        ("Exported at", when.astimezone(flt.tz).isoformat(timespec="seconds")),
+        ("Exported by", exported_by),
+        ("Time zone", flt.tz.key),
+        ("Rows", "one per participant" if rows == "guests" else "one per session"),
+        ("From", period.first_day.isoformat()),
+        ("To (inclusive)", period.last_day.isoformat()),
+    ]
+    items += [
+        (f"Filter: {name}", value) for name, value in flt.params() if name not in ("start", "end")
+    ]
+    items.append(("Link", "/sessions/?" + flt.query()))
+    return items
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def file_name(flt: SessionFilter, rows: str, extension: str, when: datetime) -> str:
+    period = flt.period
+    parts = ["glancedash", rows, f"{period.first_day}_to_{period.last_day}"]
+    parts += [
+        f"{name}-{value}" for name, value in flt.params() if name not in ("start", "end", "preset")
+    ]
+    parts += [
+        flt.tz.key.replace("/", "-"),
+        when.astimezone(flt.tz).strftime("exported-%Y%m%dT%H%M"),
+    ]
+    stem = _UNSAFE.sub("-", "_".join(parts)).strip("-")[:180]
+    return f"{stem}.{extension}"
+
+
+def response_headers(flt: SessionFilter, when: datetime) -> dict[str, str]:
+    return {
+        "X-Glancedash-Filter": flt.query(),
+        "X-Glancedash-Time-Zone": flt.tz.key,
+        "X-Glancedash-Exported-At": when.isoformat(timespec="seconds"),
+    }
+
+
+def now() -> datetime:
+    return timezone.now()

@@ -1,0 +1,223 @@
+"""Exports hold exactly the rows on screen, in every format, with the filter written in."""
+
+import csv
+import io
+import re
+
+import orjson
+import pytest
+from openpyxl import load_workbook
+
+from sessions_app.export_runs import build_job
+from sessions_app.models import AuditEvent, ExportJob, Profile
+from tests.factories import guest, record, store
+
+HOSTILE = [
+    '=HYPERLINK("http://evil")',
+    "+1+1",
+    "-2+3",
+    "@SUM(A1)",
+    "<script>alert(1)</script>",
+    'Quote "this"',
+    "Line\nbreak",
+    "李娜 Ольга Zoë",
+]
+
+
+@pytest.fixture
+def analyst(client, world):
+    client.force_login(world.users["analyst"])
+    return client
+
+
+def download(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, response.content[:300]
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    return response, body
+
+
+def list_count(client, query):
+    body = client.get(f"/sessions/?{query}").content.decode()
+    return int(re.search(r"([\d,]+) sessions\. Times in", body).group(1).replace(",", ""))
+
+
+def csv_rows(body: bytes) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+
+
+@pytest.mark.parametrize(
+    "query", ["", "type=C&country=US", "outcome=not_connected", "min_duration=300"]
+)
+def test_csv_holds_exactly_the_sessions_listed(analyst, world, query):
+    _, body = download(analyst, f"/sessions/export.csv?{query}")
+    rows = csv_rows(body)
+    assert len(rows) == list_count(analyst, query) > 0
+    assert {row["partner"] for row in rows} == {world.a.name}
+    sample = world.a.sessions.get(glance_id=int(rows[0]["session_id"]))
+    assert (
+        rows[0]["status"] == sample.status and rows[0]["start_utc"] == sample.start_time.isoformat()
+    )
+    assert (
+        rows[0]["agent"] == sample.agent.user_name
+        and int(rows[0]["guest_count"]) == sample.guest_count
+    )
+
+
+def test_a_row_per_participant_repeats_its_session(analyst, world):
+    _, body = download(analyst, "/sessions/export.csv?rows=guests&type=G")
+    rows = csv_rows(body)
+    per_session = {}
+    for row in rows:
+        per_session.setdefault(row["session_id"], []).append(row)
+    assert len(per_session) == list_count(analyst, "type=G")
+    for mine in per_session.values():
+        assert len(mine) == max(int(mine[0]["guest_count"]), 1)
+        assert [r["guest_position"] for r in mine] == [str(n) for n in range(1, len(mine) + 1)]
+        assert {r["agent"] for r in mine} == {mine[0]["agent"]}
+
+
+def test_ndjson_keeps_types(analyst, world):
+    _, body = download(analyst, "/sessions/export.ndjson?type=V")
+    lines = [orjson.loads(line) for line in body.splitlines()]
+    assert len(lines) == list_count(analyst, "type=V")
+    assert isinstance(lines[0]["session_id"], int) and isinstance(lines[0]["reverse"], bool)
+    assert lines[0]["start"].endswith("+00:00") and lines[0]["type"] == "V"
+
+
+def test_excel_holds_the_rows_and_a_sheet_saying_what_they_are(analyst, world):
+    response, body = download(analyst, "/sessions/export.xlsx?type=C&country=US")
+    book = load_workbook(io.BytesIO(body), read_only=True)
+    data = list(book["Sessions"].iter_rows(values_only=True))
+    assert data[0][0] == "Partner" and "Start (UTC)" in data[0]
+    assert len(data) - 1 == list_count(analyst, "type=C&country=US")
+    about = dict(book["Export"].iter_rows(values_only=True))
+    assert about["Filter: type"] == "C" and about["Filter: country"] == "US"
+    assert about["Time zone"] == "UTC" and about["Exported by"] == "analyst"
+    assert "type-C_country-US" in response["Content-Disposition"]
+
+
+def test_filters_and_zone_travel_in_name_and_headers(analyst, world):
+    Profile.objects.create(user=world.users["analyst"], time_zone="Asia/Kolkata")
+    response, body = download(analyst, "/sessions/export.csv?preset=7d&outcome=connected")
+    assert response["X-Glancedash-Filter"] == "preset=7d&outcome=connected"
+    assert response["X-Glancedash-Time-Zone"] == "Asia/Kolkata"
+    assert (
+        "outcome-connected" in response["Content-Disposition"]
+        and "Asia-Kolkata" in response["Content-Disposition"]
+    )
+    row = csv_rows(body)[0]
+    assert row["start"].endswith("+05:30") and row["start_utc"].endswith("+00:00")
+
+
+def test_hostile_strings_are_neutralised_for_spreadsheets_and_kept_intact_otherwise(analyst, world):
+    start = world.session_of(world.a).start_time
+    store(
+        world.a,
+        *[
+            record(800 + i, start, guests=[guest(name=text, city=text, error=text)])
+            for i, text in enumerate(HOSTILE)
+        ],
+    )
+    _, body = download(
+        analyst, "/sessions/export.csv?rows=guests&min_duration=300&max_duration=300&country=US"
+    )
+    names = {row["name"] for row in csv_rows(body) if row["name"]}
+    assert '\'=HYPERLINK("http://evil")' in names and "'+1+1" in names and "'-2+3" in names
+    assert "'@SUM(A1)" in names and "<script>alert(1)</script>" in names
+    assert 'Quote "this"' in names and "Line\nbreak" in names and "李娜 Ольга Zoë" in names
+    _, xlsx = download(
+        analyst, "/sessions/export.xlsx?rows=guests&min_duration=300&max_duration=300&country=US"
+    )
+    cells = {
+        c
+        for row in load_workbook(io.BytesIO(xlsx)).worksheets[0].iter_rows(values_only=True)
+        for c in row
+    }
+    assert '\'=HYPERLINK("http://evil")' in cells and '=HYPERLINK("http://evil")' not in cells
+    _, ndjson = download(
+        analyst, "/sessions/export.ndjson?rows=guests&min_duration=300&max_duration=300&country=US"
+    )
+    assert '=HYPERLINK("http://evil")' in {
+        orjson.loads(line)["name"] for line in ndjson.splitlines()
+    }
+
+
+def test_every_export_is_audited_with_its_filter_and_row_count(analyst, world):
+    _, body = download(analyst, "/sessions/export.csv?type=C")
+    event = AuditEvent.objects.get(action="export")
+    assert (
+        event.details["row_count"] == len(csv_rows(body)) and event.details["filters"] == "type=C"
+    )
+    assert (
+        event.details["complete"] is True
+        and event.partner == world.a
+        and event.actor_name == "analyst"
+    )
+
+
+@pytest.mark.parametrize("persona, status", [("viewer", 403), ("outsider", 403), ("admin", 200)])
+def test_only_analysts_and_admins_export(client, world, persona, status):
+    client.force_login(world.users[persona])
+    assert client.get("/sessions/export.csv").status_code == status
+
+
+def test_viewers_are_not_offered_a_download(client, world):
+    client.force_login(world.users["viewer"])
+    assert "/sessions/export.csv" not in client.get("/sessions/").content.decode()
+    client.force_login(world.users["analyst"])
+    assert "/sessions/export.csv" in client.get("/sessions/").content.decode()
+
+
+def test_bad_filters_and_row_kinds_are_refused_clearly(analyst):
+    response = analyst.get("/sessions/export.csv?country=Narnia")
+    assert response.status_code == 400 and b"country" in response.content
+    assert analyst.get("/sessions/export.csv?rows=everything").status_code == 400
+    assert analyst.get("/sessions/export.pdf").status_code == 404
+
+
+def test_a_large_excel_export_runs_as_a_job_with_a_download(analyst, world, settings):
+    settings.EXPORT_XLSX_INLINE_ROWS = 5
+    response = analyst.get("/sessions/export.xlsx?rows=guests")
+    job = ExportJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/exports/{job.pk}/"
+    assert "rows written" in analyst.get(f"/exports/{job.pk}/").content.decode()
+    build_job(job)  # what the worker runs
+    job.refresh_from_db()
+    assert job.state == "done" and job.rows_done == job.rows_total
+    body = b"".join(analyst.get(f"/exports/{job.pk}/download").streaming_content)
+    rows = list(
+        load_workbook(io.BytesIO(body), read_only=True).worksheets[0].iter_rows(values_only=True)
+    )
+    assert len(rows) - 1 == job.rows_total
+    assert analyst.get(f"/exports/{job.pk}/status.json").json()["state"] == "done"
+
+
+def test_someone_elses_export_job_is_not_found(client, world):
+    job = ExportJob.objects.create(user=world.users["analyst"], query="", time_zone="UTC")
+    client.force_login(world.users["admin"])
+    assert client.get(f"/exports/{job.pk}/").status_code == 404
+    assert client.get(f"/exports/{job.pk}/download").status_code == 404
+
+
+def test_old_export_files_are_cleaned_up(world, settings, tmp_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sessions_app.export_runs import clean_old_exports
+
+    old_file, new_file = tmp_path / "old.xlsx", tmp_path / "new.xlsx"
+    old_file.write_bytes(b"x")
+    new_file.write_bytes(b"x")
+    user = world.users["analyst"]
+    ExportJob.objects.create(
+        user=user,
+        query="",
+        time_zone="UTC",
+        path=str(old_file),
+        created_at=timezone.now() - timedelta(days=settings.EXPORT_KEEP_DAYS + 1),
+    )
+    ExportJob.objects.create(user=user, query="", time_zone="UTC", path=str(new_file))
+    assert clean_old_exports() == 1
+    assert not old_file.exists() and new_file.exists() and ExportJob.objects.count() == 1

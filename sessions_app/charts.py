@@ -88,12 +88,17 @@ def sessions_over_time(ctx: Context) -> Chart:
             customdata=[_time_drill(ctx, row["bucket"], bucket, code) for row in points],
             hovertemplate="%{x}<br>%{y} sessions<extra>%{fullData.name}</extra>",
         )
-    xaxis = {"title": {"text": f"{bucket.capitalize()} ({ctx.tz_note.lower()})"}}
+    xaxis = {"title": {"text": f"{bucket.capitalize()} · {ctx.tz_note}"}}
     if bucket == "week":
         xaxis["tickformat"] = "week of %b %d"
     return Chart(
         fig.update_layout(
-            layout(barmode="stack", xaxis=xaxis, yaxis={"title": {"text": "Sessions"}})
+            layout(
+                barmode="stack",
+                xaxis=xaxis,
+                yaxis={"title": {"text": "Sessions"}},
+                legend={"orientation": "h", "y": -0.18, "traceorder": "normal"},
+            )
         )
     )
 
@@ -217,7 +222,9 @@ def countries(ctx: Context) -> Chart:
     geo_layout = {
         "showframe": False,
         "showcoastlines": False,
-        "projection": {"type": "natural earth"},
+        "projection": {"type": "natural earth", "rotation": {"lon": 0}},
+        "center": {"lon": 0, "lat": 20},
+        "lataxis": {"range": [-58, 85]},
         "resolution": 50,
         "showcountries": True,
         "countrycolor": "#cbd2d9",
@@ -279,8 +286,8 @@ def canada(ctx: Context) -> Chart:
         "showsubunits": True,
         "landcolor": "#f0f4f8",
         "bgcolor": "rgba(0,0,0,0)",
-        "lonaxis": {"range": [-142, -50]},
-        "lataxis": {"range": [40, 72]},
+        "center": {"lat": 58, "lon": -96},
+        "projection": {"type": "conic conformal", "scale": 1.6, "parallels": [49, 77]},
     }
     return Chart(fig.update_layout(layout(geo=geo_layout, margin={"l": 0, "r": 0, "t": 0, "b": 0})))
 

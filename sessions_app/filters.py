@@ -52,6 +52,7 @@ class LettersField(forms.MultipleChoiceField):
         return bool(_LETTER.match(value))
 
     def clean(self, value):
+        value = [v for v in (value or []) if v.strip()]  # an empty text box sends ""
         return [letter.upper() for letter in super().clean(value)]
 
 

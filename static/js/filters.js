@@ -1,0 +1,37 @@
+// The filter bar: a preset hides the custom dates (so they are not sent) and applies at once;
+// "Custom range" shows them. Selects marked data-autosubmit apply when changed.
+(function () {
+  "use strict";
+  const form = document.querySelector("form.filters");
+  if (!form) return;
+  const preset = form.querySelector("select[name=preset]");
+  const range = form.querySelector(".custom-range");
+
+  function showRange() {
+    const custom = preset.value === "custom";
+    range.hidden = !custom;
+    range.querySelectorAll("input").forEach(function (input) {
+      input.disabled = !custom;
+    });
+  }
+
+  if (preset && range) {
+    showRange();
+    preset.addEventListener("change", function () {
+      showRange();
+      if (preset.value !== "custom") form.requestSubmit();
+    });
+  }
+  // Empty fields stay out of the address, so shared links read like the filter they are.
+  form.addEventListener("submit", function () {
+    form.querySelectorAll("input, select").forEach(function (field) {
+      const unset = field.value === "" || (field.name === "has_error" && field.value === "unknown");
+      if (unset) field.disabled = true;
+    });
+  });
+  form.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () {
+      form.requestSubmit();
+    });
+  });
+})();

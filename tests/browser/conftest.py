@@ -1,0 +1,84 @@
+"""Browser tests: Playwright driving Debian's Chromium against a live server.
+
+`playwright install` cannot download browsers here, so the tests launch the system Chromium
+(CHROMIUM_PATH, default /usr/bin/chromium). Without it they are skipped with the reason printed,
+unless REQUIRE_BROWSER=1 (as CI sets), where they fail instead.
+"""
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+# Playwright's sync API keeps an event loop running in this thread; Django would then refuse
+# database access from the test itself ("SynchronousOnlyOperation"). The test thread is not
+# async code, so allowing it is safe here.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def _unavailable(reason):
+    if os.environ.get("REQUIRE_BROWSER") == "1":
+        pytest.fail(f"REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(f"browser tests skipped: {reason}")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed")
+    if not Path(CHROMIUM).exists():
+        _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.outside_requests = []
+    server = urlsplit(live_server.url).netloc
+
+    def only_local(route):
+        # Everything must come from our own server: no CDN, no map tiles, works offline.
+        if urlsplit(route.request.url).netloc != server:
+            page.outside_requests.append(route.request.url)
+            return route.abort()
+        return route.continue_()
+
+    page.route("**/*", only_local)
+    yield page
+    context.close()
+
+
+def log_in(page, live_server, username):
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", f"pw-{username}-Xy9!")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    return page
+
+
+def wait_for_charts(page, count=None, timeout=15000):
+    """Waits until every chart on the page has finished (drawn, empty or failed)."""
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.chart[data-src]')]"
+        ".every(c => ['drawn', 'empty', 'error'].includes(c.dataset.state))",
+        timeout=timeout,
+    )
+
+
+def screenshot(page, name):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

@@ -1,0 +1,85 @@
+"""The dashboard in a real browser: charts draw from our own static files, filters redraw
+them, drill-downs land on the sessions, maps draw offline."""
+
+import re
+
+import pytest
+
+from tests.browser.conftest import log_in, screenshot, wait_for_charts
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def drawn(page, chart):
+    return page.locator(f"#chart-{chart}[data-state=drawn]")
+
+
+def test_the_overview_draws_its_charts_and_a_filter_redraws_them(page, live_server, world):
+    log_in(page, live_server, "analyst")
+    wait_for_charts(page)
+    for chart in ("sessions-over-time", "outcomes", "durations", "heatmap"):
+        assert drawn(page, chart).count() == 1, chart
+    bars = page.locator("#chart-sessions-over-time g.point path")
+    assert bars.count() > 0
+    traces = page.locator("#chart-sessions-over-time g.barlayer g.trace").count()
+    screenshot(page, "overview")
+    page.check("input[name=type][value=C]")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(re.compile(r".*type=C.*"))
+    wait_for_charts(page)
+    assert page.locator("#chart-sessions-over-time g.barlayer g.trace").count() == 1 < traces
+    assert page.locator("#chart-sessions-over-time g.point path").count() > 0
+    assert page.outside_requests == []
+
+
+def test_clicking_a_bar_opens_its_sessions(page, live_server, world):
+    log_in(page, live_server, "analyst")
+    wait_for_charts(page)
+    # plotly listens on the plot area above the bars: click where the tallest bar is drawn.
+    bars = page.locator("#chart-sessions-over-time g.point path")
+    boxes = [bars.nth(i).bounding_box() for i in range(bars.count())]
+    box = max(boxes, key=lambda b: b["height"])
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_url(re.compile(r".*/sessions/\?.*preset=custom.*"))
+    assert "type=" in page.url and "start=" in page.url
+    assert page.locator("table.sessions tbody tr").count() > 0
+
+
+def test_the_maps_draw_from_our_own_map_shapes(page, live_server, world):
+    log_in(page, live_server, "analyst")
+    page.goto(f"{live_server.url}/geography/")
+    wait_for_charts(page, timeout=30000)
+    assert drawn(page, "countries").count() == 1
+    assert page.locator("#chart-countries path.choroplethlocation").count() > 0
+    assert page.locator("#chart-us-states path.choroplethlocation").count() > 0
+    assert page.outside_requests == []
+    screenshot(page, "geography")
+
+
+def test_the_agents_page_and_an_agent(page, live_server, world):
+    log_in(page, live_server, "analyst")
+    page.goto(f"{live_server.url}/agents/")
+    assert page.locator("table.scorecard tbody tr").count() > 1
+    screenshot(page, "agents")
+    page.locator("table.scorecard tbody tr a").first.click()
+    wait_for_charts(page)
+    assert drawn(page, "agent-trend").count() == 1
+
+
+def test_a_session_page_draws_its_guest_timeline(page, live_server, world):
+    log_in(page, live_server, "viewer")
+    session = world.session_of(world.a)
+    page.goto(f"{live_server.url}/sessions/{session.pk}/")
+    wait_for_charts(page)
+    assert drawn(page, "timeline").count() == 1
+    assert page.locator("#chart-timeline g.point path").count() == session.guest_count
+
+
+def test_a_custom_range_shows_its_dates_and_a_preset_hides_them(page, live_server, world):
+    log_in(page, live_server, "viewer")
+    assert page.locator(".custom-range").is_hidden()
+    page.select_option("select[name=preset]", "custom")
+    assert page.locator(".custom-range").is_visible()
+    page.select_option("select[name=preset]", "7d")
+    page.wait_for_url(re.compile(r".*preset=7d.*"))
+    assert "Last 7 days" in page.locator("select[name=preset] option:checked").inner_text()

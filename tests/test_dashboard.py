@@ -161,10 +161,16 @@ def test_the_agent_scorecard_sorts_and_shows_the_team_median(analyst, world):
     body = page[page.index("<tbody>") :]
     counts = [
         int(n.replace(",", ""))
-        for n in re.findall(r'<td class="num">([\d,]+)</td>\s*<td class="num">[\d,]+</td>', body)
+        for n in re.findall(r'title="List these sessions">([\d,]+)</a>', body)
     ]
     assert counts == sorted(counts, reverse=True) and len(counts) > 1
     assert "Team median" in page
+    link = re.search(
+        r'href="(/sessions/\?[^"]*agent=\d+)" title="List these sessions">([\d,]+)<', body
+    )
+    assert list_count(analyst, link.group(1).split("?", 1)[1].replace("&amp;", "&")) == int(
+        link.group(2)
+    )
 
 
 def test_an_agent_page_shows_their_trend_and_sessions(analyst, world):

@@ -24,11 +24,12 @@
   function drillUrl(point) {
     const data = point && point.customdata;
     const url = Array.isArray(data) ? data[0] : data;
-    return typeof url === "string" && url.startsWith("/") ? url : null;
+    // A path on this site only: "//host/…" would leave it.
+    return typeof url === "string" && url.startsWith("/") && !url.startsWith("//") ? url : null;
   }
 
   async function draw(div) {
-    div.dataset.state = "loading";
+    say(div, "loading", "Loading…");
     div.classList.add("is-loading");
     let figure;
     try {

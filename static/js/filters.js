@@ -29,6 +29,15 @@
       if (unset) field.disabled = true;
     });
   });
+  // Going back to this page restores it from the browser's cache as it was at submit time,
+  // empty fields disabled: give them back, then hide the dates again unless custom.
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) return;
+    form.querySelectorAll("input:disabled, select:disabled").forEach(function (field) {
+      field.disabled = false;
+    });
+    if (preset && range) showRange();
+  });
   form.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
     select.addEventListener("change", function () {
       form.requestSubmit();

@@ -35,7 +35,7 @@ def chart_page(page, live_server, answer):
     )
     page.route(f"{live_server.url}/charts/demo/**", answer)
     page.goto(f"{live_server.url}/harness/")
-    page.wait_for_selector("#chart-demo:not([data-state=loading])", timeout=20000)
+    page.wait_for_selector("#chart-demo[data-state]:not([data-state=loading])", timeout=20000)
     return page.locator("#chart-demo")
 
 
@@ -73,7 +73,7 @@ def test_it_draws_a_bar_chart_and_a_click_opens_the_bars_sessions(page, live_ser
     assert chart.locator("g.point path").count() == 3
     assert page.evaluate("typeof window.Plotly") == "object"
     page.route(f"{live_server.url}/sessions/**", lambda route: route.fulfill(body="the list"))
-    # plotly listens on the plot area laid over the bars: click where the tallest is drawn.
+    # plotly listens on the plot area laid over the bars: click where bar G is drawn.
     box = chart.locator("g.point path").nth(1).bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_url(f"{live_server.url}/sessions/?type=G")

@@ -1,0 +1,89 @@
+"""Export benchmark: rows per second and peak memory of a whole-range CSV export and an Excel
+export of a capped number of rows, through the real export view, on whatever database
+DATABASE_URL / GLANCEDASH_DATA_DIR name. Each export runs in its own process, so its peak
+resident memory (ru_maxrss) is its own.
+
+    python scripts/bench_exports.py --user demo [--xlsx-days 36]
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_one(user: str, fmt: str, query: str) -> dict:
+    """In this process: export once, count rows and bytes, report time and peak memory."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "glancedash.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    settings.EXPORT_XLSX_INLINE_ROWS = 10**9  # time the workbook itself, not the job queue
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=user))
+    started = time.perf_counter()
+    response = client.get(f"/sessions/export.{fmt}?{query}")
+    if response.status_code != 200:
+        raise SystemExit(f"export refused: HTTP {response.status_code}: {response.content[:300]!r}")
+    size = 0
+    for chunk in response.streaming_content:
+        size += len(chunk)
+    seconds = time.perf_counter() - started
+    from sessions_app.models import AuditEvent
+
+    rows = AuditEvent.objects.filter(action="export").latest("at").details["row_count"]
+    return {
+        "format": fmt,
+        "query": query,
+        "rows": rows,
+        "bytes": size,
+        "seconds": round(seconds, 2),
+        "rows_per_second": round(rows / seconds),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--user", required=True, help="an analyst, admin or superuser")
+    parser.add_argument(
+        "--xlsx-days", type=int, default=36, help="days of sessions in the Excel run"
+    )
+    parser.add_argument("--one", nargs=2, metavar=("FORMAT", "QUERY"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(args.user, *args.one)))
+        return
+    from datetime import date, timedelta
+
+    last = date.today()
+    first = last - timedelta(days=args.xlsx_days - 1)
+    results = []
+    for fmt, query in [
+        ("csv", f"preset=custom&start={last - timedelta(days=400)}&end={last}"),
+        ("xlsx", f"preset=custom&start={first}&end={last}"),
+    ]:
+        out = subprocess.run(
+            [sys.executable, __file__, "--user", args.user, "--one", fmt, query],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
+        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        print(json.dumps(results[-1]))
+
+
+if __name__ == "__main__":
+    main()

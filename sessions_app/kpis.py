@@ -60,8 +60,8 @@ def _relative(label, now, before, shown, previous_label) -> Kpi:
         return Kpi(label, "—", note="no sessions")
     if not before:
         return Kpi(label, shown, "new" if now else "", "flat", f"none {previous_label}")
-    change = 100 * (now - before) / before
-    return Kpi(label, shown, f"{change:+.0f}%", _direction(change), previous_label)
+    change = round(100 * (now - before) / before)  # the arrow must agree with what is shown
+    return Kpi(label, shown, f"{change:+d}%", _direction(change), previous_label)
 
 
 def _points(label, now, before, previous_label) -> Kpi:
@@ -70,7 +70,7 @@ def _points(label, now, before, previous_label) -> Kpi:
     shown = f"{now:.1f}%"
     if before is None:
         return Kpi(label, shown, "", "flat", f"none {previous_label}")
-    change = now - before
+    change = round(now - before, 1)
     return Kpi(label, shown, f"{change:+.1f} pts", _direction(change), previous_label)
 
 

@@ -61,6 +61,19 @@ def page(browser, live_server):
     context.close()
 
 
+@pytest.fixture
+def world(world):
+    """The shared world, with a month of partner A's sessions so the charts have a shape."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sessions_app.sync import sync_partner
+
+    sync_partner(world.a, since=timezone.now() - timedelta(days=30))
+    return world
+
+
 def log_in(page, live_server, username):
     page.goto(f"{live_server.url}/login/")
     page.fill("#id_username", username)

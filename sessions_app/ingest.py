@@ -1,7 +1,9 @@
 """Writing Glance session records into the database: one bulk upsert path for syncs and imports.
 
 A batch is written in one transaction: its agents upserted, its sessions upserted on
-(partner, Glance id), and each session's guests replaced together. Writing the same batch twice
+(partner, Glance id), and each session's guests replaced together. Sessions and guests go in as
+one executemany statement each: the ORM's bulk_create builds SQL for every few dozen rows
+(SQLite's 999-parameter batches) and was most of the time a sync spent. Writing the same batch twice
 leaves exactly the same rows, which is what makes a re-run or a resumed sync safe.
 """
 
@@ -10,14 +12,12 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from sessions_app.bulk_sql import db_datetime, insert_many
 from sessions_app.glance_records import AgentRecord, SessionRecord
 from sessions_app.models import Agent, Guest, Partner, Session
 from sessions_app.retention import Cutoffs
 
-# SQLite allows 32766 bound parameters per statement; a session row binds 16.
-_SESSION_BATCH = 1000
-_GUEST_BATCH = 1000
-_ID_CHUNK = 2000
+_ID_CHUNK = 2000  # ids per IN (…) lookup
 
 SESSION_FIELDS = [
     "session_type",
@@ -62,14 +62,13 @@ def store_sessions(partner: Partner, records: list[SessionRecord]) -> WriteResul
     with transaction.atomic():
         agents = _upsert_agents(partner, {r.agent for r in latest.values() if r.agent})
         before = _stored_state(partner, list(latest))
-        now = timezone.now()
-        rows = [_session_row(partner, record, agents, now) for record in latest.values()]
-        Session.objects.bulk_create(
-            rows,
-            batch_size=_SESSION_BATCH,
-            update_conflicts=True,
-            unique_fields=["partner", "glance_id"],
-            update_fields=SESSION_FIELDS,
+        now = db_datetime(timezone.now())
+        insert_many(
+            Session,
+            ["partner", "glance_id", *SESSION_FIELDS],
+            [_session_row(partner, record, agents, now) for record in latest.values()],
+            conflict=["partner", "glance_id"],
+            update=SESSION_FIELDS,
         )
         _replace_guests(partner, latest, cut)
     changed = sum(1 for i, state in before.items() if state != _state(latest[i]))
@@ -150,26 +149,26 @@ def _session_pks(partner: Partner, glance_ids: list[int]) -> dict[int, int]:
     return found
 
 
-def _session_row(partner, record: SessionRecord, agents: dict, now) -> Session:
+def _session_row(partner, record: SessionRecord, agents: dict, now) -> tuple:
+    """One row in the order of ["partner", "glance_id", *SESSION_FIELDS], in database form."""
     agent = record.agent
-    return Session(
-        partner=partner,
-        glance_id=record.glance_id,
-        session_type=record.session_type,
-        status=record.status,
-        start_time=record.start_time,
-        end_time=record.end_time,
-        key=record.key,
-        width=record.width,
-        height=record.height,
-        duration=record.duration,
-        kbytes=record.kbytes,
-        is_reverse=record.is_reverse,
-        agent_id=agents.get((agent.user_name[:255], agent.partner_user_id[:255]))
-        if agent
-        else None,
-        guest_count=len(record.guests),
-        synced_at=now,
+    agent_id = agents.get((agent.user_name[:255], agent.partner_user_id[:255])) if agent else None
+    return (
+        partner.pk,
+        record.glance_id,
+        record.session_type,
+        record.status,
+        db_datetime(record.start_time),
+        db_datetime(record.end_time),
+        record.key,
+        record.width,
+        record.height,
+        record.duration,
+        record.kbytes,
+        record.is_reverse,
+        agent_id,
+        len(record.guests),
+        now,
     )
 
 
@@ -178,11 +177,11 @@ def _replace_guests(partner: Partner, records: dict[int, SessionRecord], cut: Cu
     pks = list(session_pks.values())
     for i in range(0, len(pks), _ID_CHUNK):
         Guest.objects.filter(session_id__in=pks[i : i + _ID_CHUNK]).delete()
-    guests = [
-        Guest(
-            session_id=session_pks[glance_id],
-            position=position,
-            **_guest_fields(
+    rows = [
+        (
+            session_pks[glance_id],
+            position,
+            *_guest_values(
                 guest,
                 keep_ip=record.start_time >= cut.ip,
                 keep_contact=record.start_time >= cut.contact,
@@ -191,24 +190,44 @@ def _replace_guests(partner: Partner, records: dict[int, SessionRecord], cut: Cu
         for glance_id, record in records.items()
         for position, guest in enumerate(record.guests)
     ]
-    Guest.objects.bulk_create(guests, batch_size=_GUEST_BATCH)
+    insert_many(Guest, ["session", "position", *GUEST_FIELDS], rows)
 
 
-def _guest_fields(guest, *, keep_ip: bool, keep_contact: bool) -> dict:
-    return {
-        "guest_type": guest.guest_type[:64] if guest.guest_type is not None else None,
-        "status": guest.status[:32] if guest.status is not None else None,
-        "start_time": guest.start_time,
-        "duration": guest.duration,
-        "kbytes": guest.kbytes,
-        "ip": guest.ip if keep_ip else None,
-        "client_version": guest.client_version,
-        "protocol_version": guest.protocol_version,
-        "city": guest.city,
-        "region": guest.region,
-        "country_code": guest.country_code,
-        "name": guest.name if keep_contact else None,
-        "email": guest.email if keep_contact else None,
-        "phone": guest.phone if keep_contact else None,
-        "error": guest.error,
-    }
+GUEST_FIELDS = [
+    "guest_type",
+    "status",
+    "start_time",
+    "duration",
+    "kbytes",
+    "ip",
+    "client_version",
+    "protocol_version",
+    "city",
+    "region",
+    "country_code",
+    "name",
+    "email",
+    "phone",
+    "error",
+]
+
+
+def _guest_values(guest, *, keep_ip: bool, keep_contact: bool) -> tuple:
+    """A guest in the order of GUEST_FIELDS, in database form, within retention."""
+    return (
+        guest.guest_type[:64] if guest.guest_type is not None else None,
+        guest.status[:32] if guest.status is not None else None,
+        db_datetime(guest.start_time) if guest.start_time else None,
+        guest.duration,
+        guest.kbytes,
+        guest.ip if keep_ip else None,
+        guest.client_version,
+        guest.protocol_version,
+        guest.city,
+        guest.region,
+        guest.country_code,
+        guest.name if keep_contact else None,
+        guest.email if keep_contact else None,
+        guest.phone if keep_contact else None,
+        guest.error,
+    )

@@ -187,6 +187,8 @@ GLANCE_API_URL = env.str(
     "GLANCE_API_URL", default="https://www.glance.net/services/activityservice.asmx"
 )
 GLANCE_PAGE_SIZE = env.int("GLANCE_PAGE_SIZE", default=500)
+# Partner endpoints must be https:// unless this is on (the local simulator speaks http://).
+GLANCE_ALLOW_HTTP = env.bool("GLANCE_ALLOW_HTTP", default=DEBUG)
 GLANCE_WINDOW_DAYS = env.int("GLANCE_WINDOW_DAYS", default=31)  # the service's range cap
 GLANCE_LOOKBACK_HOURS = env.int("GLANCE_LOOKBACK_HOURS", default=48)
 GLANCE_DEFAULT_BACKFILL_DAYS = env.int("GLANCE_DEFAULT_BACKFILL_DAYS", default=30)
@@ -195,7 +197,8 @@ GLANCE_READ_TIMEOUT = env.float("GLANCE_READ_TIMEOUT", default=120.0)
 GLANCE_MAX_RETRIES = env.int("GLANCE_MAX_RETRIES", default=5)
 GLANCE_BACKOFF_BASE = env.float("GLANCE_BACKOFF_BASE", default=1.0)  # seconds; doubles per retry
 GLANCE_BACKOFF_MAX = env.float("GLANCE_BACKOFF_MAX", default=60.0)
-GLANCE_SYNC_LEASE_SECONDS = env.int("GLANCE_SYNC_LEASE_SECONDS", default=600)
+# Longer than the worst single page call: (retries + 1) x read timeout + the backoffs between.
+GLANCE_SYNC_LEASE_SECONDS = env.int("GLANCE_SYNC_LEASE_SECONDS", default=1800)
 GLANCE_DEFAULT_SYNC_MINUTES = env.int("GLANCE_DEFAULT_SYNC_MINUTES", default=15)
 # An Excel export of more rows than this is built by a background job with a progress bar.
 EXPORT_XLSX_INLINE_ROWS = env.int("EXPORT_XLSX_INLINE_ROWS", default=50_000)

@@ -1,5 +1,6 @@
-"""The Django admin, for staff. Every list goes through the access helper, so a staff member
-who is not a superuser sees only the partners they administer; API keys are write-only."""
+"""The Django admin, for superusers only: its add and change forms offer every partner and
+user, so a partner admin manages their partners on our own pages instead. Lists still go
+through the access helper, and API keys are write-only."""
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
@@ -9,6 +10,13 @@ from django.db import models
 from sessions_app import access, accounts, audit
 from sessions_app.forms import PartnerForm
 from sessions_app.models import Agent, AuditEvent, Membership, Partner, Role, SyncRun
+
+
+def _superusers_only(request):
+    return request.user.is_active and request.user.is_superuser
+
+
+admin.site.has_permission = _superusers_only
 
 
 class ScopedAdmin(admin.ModelAdmin):

@@ -43,6 +43,9 @@ def partner_saved(request, partner, form, *, created: bool) -> None:
         )
         return
     changed = [name for name in form.changed_data if name != "api_key"]
+    stored_url = getattr(form, "_stored_url", None)
+    if "api_url" in changed and form.cleaned_data.get("api_url") == stored_url:
+        changed.remove("api_url")  # a callable default makes Django report it changed
     if changed:
         record(
             Action.PARTNER_CHANGED,

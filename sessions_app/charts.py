@@ -81,7 +81,7 @@ def sessions_over_time(ctx: Context) -> Chart:
     for code in _types_in(rows):
         points = [row for row in rows if row["session_type"] == code]
         fig.add_bar(
-            name=codes.label(codes.SESSION_TYPES, code),
+            name=escape(codes.label(codes.SESSION_TYPES, code)),
             x=[row["bucket"].astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M") for row in points],
             y=[row["n"] for row in points],
             marker_color=type_color(code),
@@ -107,8 +107,12 @@ def _time_drill(ctx: Context, moment: datetime, bucket: str, code: str) -> str:
     local = moment.astimezone(ctx.tz)
     if bucket == "hour":
         return ctx.filter.drill(local.date(), hour=local.hour, type=code)
+    period = ctx.filter.period
     last = local.date() + timedelta(days=6 if bucket == "week" else 0)
-    return ctx.filter.drill(local.date(), min(last, ctx.filter.period.last_day), type=code)
+    # A week's bar may start before the period (weeks begin on Monday): list only its part.
+    return ctx.filter.drill(
+        max(local.date(), period.first_day), min(last, period.last_day), type=code
+    )
 
 
 def _types_in(rows) -> list[str]:
@@ -122,7 +126,7 @@ def outcomes(ctx: Context) -> Chart:
     if not by_type:
         return Chart(None, EMPTY)
     types = _types_in([{"session_type": t} for t in by_type])
-    labels = [codes.label(codes.SESSION_TYPES, t) for t in types]
+    labels = [escape(codes.label(codes.SESSION_TYPES, t)) for t in types]
     fig = go.Figure()
     for outcome, label in OUTCOME_LABELS.items():
         counts = [by_type[t].get(outcome, 0) for t in types]
@@ -157,7 +161,7 @@ def durations(ctx: Context) -> Chart:
             if row["session_type"] == code:
                 counts[row["bin"]] = row["n"]
         fig.add_bar(
-            name=codes.label(codes.SESSION_TYPES, code),
+            name=escape(codes.label(codes.SESSION_TYPES, code)),
             x=labels,
             y=counts,
             marker_color=type_color(code),

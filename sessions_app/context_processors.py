@@ -1,5 +1,7 @@
 from functools import cached_property
 
+from django.utils import timezone
+
 from sessions_app import access
 from sessions_app.models import Role
 
@@ -16,4 +18,5 @@ def nav(request):
         def is_analyst(self):
             return access.partners_for(request.user, Role.ANALYST).exists()
 
-    return {"nav": Nav()}
+    # The zone every |date in the page is shown in (the user's, activated by the middleware).
+    return {"nav": Nav(), "TIME_ZONE_NAME": timezone.get_current_timezone_name()}

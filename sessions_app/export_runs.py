@@ -40,23 +40,26 @@ def row_count(flt: SessionFilter, sessions, rows: str) -> int:
 
 
 def record_export(request_or_user, flt, file_format, rows, count, complete=True) -> None:
+    """One audit event per partner the export covered, so each partner's admins see it. A guest
+    search term is personal data that would outlive retention here: only its use is noted."""
     user = getattr(request_or_user, "user", request_or_user)
     partners = list(flt.values.get("partner") or access.partners_for(user, Role.ANALYST))
     kind = "participant" if rows == "guests" else "session"
     stopped = "" if complete else " (stopped before the end)"
-    audit.record(
-        audit.Action.EXPORT,
-        f"{file_format.upper()} export of {count} {kind} rows{stopped}",
-        request=request_or_user if hasattr(request_or_user, "META") else None,
-        user=user,
-        partner=partners[0] if len(partners) == 1 else None,
-        format=file_format,
-        rows=rows,
-        filters=flt.query(),
-        row_count=count,
-        complete=complete,
-        partners=[p.pk for p in partners],
-    )
+    for partner in partners:
+        audit.record(
+            audit.Action.EXPORT,
+            f"{file_format.upper()} export of {count} {kind} rows{stopped}",
+            request=request_or_user if hasattr(request_or_user, "META") else None,
+            user=user,
+            partner=partner,
+            format=file_format,
+            rows=rows,
+            filters=flt.query(q=None),
+            guest_search=bool(flt.values.get("q")),
+            row_count=count,
+            complete=complete,
+        )
 
 
 def audited(lines, counter: Counter, on_end):
@@ -83,7 +86,13 @@ def xlsx_file(flt, sessions, rows, user, on_row) -> Path:
     when = timezone.now()
     with tempfile.NamedTemporaryFile(dir=exports_dir(), suffix=".xlsx", delete=False) as handle:
         name = handle.name  # openpyxl writes the file itself, by name
-    exports.write_xlsx(exporter, name, exports.about(flt, rows, user.get_username(), when), on_row)
+    try:
+        exports.write_xlsx(
+            exporter, name, exports.about(flt, rows, user.get_username(), when), on_row
+        )
+    except BaseException:
+        Path(name).unlink(missing_ok=True)  # no half-written file of guest data left behind
+        raise
     return Path(name)
 
 
@@ -107,6 +116,14 @@ def build_job(job: ExportJob) -> None:
     job.state = ExportJob.State.RUNNING
     job.save(update_fields=["state"])
     flt = SessionFilter(QueryDict(job.query), user=job.user, tz=ZoneInfo(job.time_zone))
+    if not flt.data_ok:  # e.g. access changed since: never fall back to another selection
+        job.state, job.error = (
+            ExportJob.State.FAILED,
+            f"the filter is no longer valid: {flt.errors}",
+        )
+        job.finished_at = timezone.now()
+        job.save()
+        return
     sessions = flt.filter_qs(exportable_sessions(job.user))
     counter = Counter()
 

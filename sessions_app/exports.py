@@ -20,6 +20,7 @@ import orjson
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from sessions_app import stats
@@ -324,6 +325,8 @@ def _xlsx_cell(sheet, column: Column, value, tz):
         )
         cell.number_format = "yyyy-mm-dd hh:mm:ss"
         return cell
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)  # control characters a workbook cannot hold
     return neutralise(value)
 
 
@@ -353,9 +356,8 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 def file_name(flt: SessionFilter, rows: str, extension: str, when: datetime) -> str:
     period = flt.period
     parts = ["glancedash", rows, f"{period.first_day}_to_{period.last_day}"]
-    parts += [
-        f"{name}-{value}" for name, value in flt.params() if name not in ("start", "end", "preset")
-    ]
+    skip = ("start", "end", "preset", "q")  # q is a guest's name or email: not in a file name
+    parts += [f"{name}-{value}" for name, value in flt.params() if name not in skip]
     parts += [
         flt.tz.key.replace("/", "-"),
         when.astimezone(flt.tz).strftime("exported-%Y%m%dT%H%M"),

@@ -1,6 +1,9 @@
 """Forms of the admin pages: partners (with a write-only API key) and access grants."""
 
+from urllib.parse import urlsplit
+
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import models
 
@@ -49,6 +52,7 @@ class PartnerForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self._stored_url = self.instance.api_url
         hint = self.instance.api_key_hint if self.instance.pk else ""
         self.fields["api_key"].help_text = (
             f"Stored encrypted ({hint}). Leave blank to keep it."
@@ -56,6 +60,25 @@ class PartnerForm(forms.ModelForm):
             else "Glance's Activity Service key."
         )
         self.fields["sync_interval_minutes"].min_value = 1
+
+    def clean_api_url(self):
+        url = self.cleaned_data["api_url"]
+        if urlsplit(url).scheme != "https" and not settings.GLANCE_ALLOW_HTTP:
+            raise forms.ValidationError(
+                "Glance endpoints use https://; plain http:// is for development only "
+                "(GLANCE_ALLOW_HTTP)."
+            )
+        return url
+
+    def clean(self):
+        data = super().clean()
+        # The stored key goes only to the endpoint it was entered for: a new endpoint needs it
+        # typed again, or an admin could send it anywhere.
+        # (changed_data would say "changed" for any field with a callable default, as api_url has.)
+        moved = self.instance.pk and data.get("api_url") not in (None, self._stored_url)
+        if moved and not data.get("api_key"):
+            self.add_error("api_key", "Enter the API key again to use it with a new endpoint.")
+        return data
 
     def clean_api_key(self):
         key = self.cleaned_data["api_key"]

@@ -269,4 +269,6 @@ def _retry_after_seconds(response: requests.Response) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # "-0000" in an HTTP date means UTC
+        when = when.replace(tzinfo=UTC)
     return max(0.0, (when - timezone.now()).total_seconds())

@@ -60,7 +60,13 @@ def store_sessions(partner: Partner, records: list[SessionRecord]) -> WriteResul
     if not latest:
         return WriteResult(skipped=skipped)
     with transaction.atomic():
-        agents = _upsert_agents(partner, {r.agent for r in latest.values() if r.agent})
+        # One row per identity, the last one seen: an upsert may touch a row only once.
+        identities = {
+            (r.agent.user_name[:255], r.agent.partner_user_id[:255]): r.agent
+            for r in latest.values()
+            if r.agent
+        }
+        agents = _upsert_agents(partner, set(identities.values()))
         before = _stored_state(partner, list(latest))
         now = db_datetime(timezone.now())
         insert_many(

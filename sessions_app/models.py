@@ -73,7 +73,10 @@ class Partner(models.Model):
     @property
     def api_key_hint(self):
         """What may be shown of the key: its last four characters, never more."""
-        key = self.api_key
+        try:
+            key = self.api_key
+        except crypto.DecryptionError:
+            return "unreadable: enter the key again"
         return f"••••{key[-4:]}" if len(key) > 8 else ("••••" if key else "")
 
 

@@ -256,17 +256,15 @@ def agent_scorecard(qs: QuerySet) -> list[AgentRow]:
     ]
 
 
-def agent_medians(qs: QuerySet) -> dict[int | None, float]:
-    """Each agent's median duration, with window functions: the one or two middle rows."""
+def agent_medians(qs: QuerySet) -> dict[int | None, int]:
+    """Each agent's median duration by nearest rank (the KPI cards' definition too): the row
+    ranked ceil(n / 2) in each agent's partition, found with window functions."""
     ranked = plain(qs).annotate(
         rank=Window(RowNumber(), partition_by=[F("agent")], order_by=F("duration").asc()),
         size=Window(Count("pk"), partition_by=[F("agent")]),
     )
-    middle = ranked.filter(Q(rank=(F("size") + 1) / 2) | Q(rank=(F("size") + 2) / 2))
-    values: dict[int | None, list[int]] = {}
-    for agent, duration in middle.values_list("agent", "duration"):  # two rows per agent at most
-        values.setdefault(agent, []).append(duration)
-    return {agent: sum(pair) / len(pair) for agent, pair in values.items()}
+    middle = ranked.filter(rank=(F("size") + 1) / 2)
+    return dict(middle.values_list("agent", "duration"))
 
 
 def team_medians(rows: list[AgentRow]) -> dict[str, float | None]:
@@ -276,6 +274,7 @@ def team_medians(rows: list[AgentRow]) -> dict[str, float | None]:
         values = [v for v in values if v is not None]
         return statistics.median(values) if values else None
 
+    rows = [r for r in rows if r.agent is not None]  # sessions with no agent are not an agent
     return {
         "sessions": median(r.sessions for r in rows),
         "handled_minutes": median(r.handled_minutes for r in rows),

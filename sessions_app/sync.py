@@ -94,11 +94,14 @@ def plan_range(partner: Partner, since=None, until=None, now=None) -> tuple[date
     return min(start, end), end
 
 
-def advance_watermark(partner: Partner, window_start: datetime, window_end: datetime) -> None:
-    """Moves the watermark to the end of a completed window if it leaves no gap behind it."""
+def advance_watermark(partner: Partner, token: str, window_start, window_end) -> None:
+    """Moves the watermark to the end of a completed window if it leaves no gap behind it, and
+    only while this sync still holds the claim."""
     mark = partner.sync_watermark or backfill_origin(partner, timezone.now())
     if window_start <= mark < window_end:
-        Partner.objects.filter(pk=partner.pk).update(sync_watermark=window_end)
+        Partner.objects.filter(pk=partner.pk, sync_claim_token=token).update(
+            sync_watermark=window_end
+        )
         partner.sync_watermark = window_end
 
 
@@ -155,7 +158,7 @@ def _run_windows(partner, token, run, windows, client, on_progress) -> None:
             renew(partner, token)
             if on_progress:
                 on_progress(_progress(run, (window_start, window_end)))
-        advance_watermark(partner, window_start, window_end)
+        advance_watermark(partner, token, window_start, window_end)
         run.windows_done += 1
         run.save(update_fields=["windows_done"])
         if on_progress:

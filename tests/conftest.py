@@ -68,6 +68,7 @@ def _fast_glance_settings(settings):
     settings.GLANCE_BACKOFF_MAX = 0.05
     settings.GLANCE_MAX_RETRIES = 3
     settings.GLANCE_READ_TIMEOUT = 5
+    settings.GLANCE_ALLOW_HTTP = True  # the simulator speaks plain http on loopback
     # Hashing test passwords slowly protects nothing and costs a quarter second a user.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

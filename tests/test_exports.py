@@ -221,3 +221,33 @@ def test_old_export_files_are_cleaned_up(world, settings, tmp_path):
     ExportJob.objects.create(user=user, query="", time_zone="UTC", path=str(new_file))
     assert clean_old_exports() == 1
     assert not old_file.exists() and new_file.exists() and ExportJob.objects.count() == 1
+
+
+def test_control_characters_do_not_break_excel(analyst, world):
+    start = world.session_of(world.a).start_time
+    store(
+        world.a, record(950, start, guests=[guest(name="bell\x07 and\x0btab", error="\x1b[31mred")])
+    )
+    _, body = download(analyst, "/sessions/export.xlsx?rows=guests&key=950")
+    cells = {
+        c
+        for row in load_workbook(io.BytesIO(body)).worksheets[0].iter_rows(values_only=True)
+        for c in row
+    }
+    assert "bell andtab" in cells
+
+
+def test_a_job_whose_filter_is_no_longer_valid_fails_instead_of_exporting_something_else(world):
+    job = ExportJob.objects.create(
+        user=world.users["analyst"], query=f"partner={world.b.pk}", time_zone="UTC", rows_total=10
+    )
+    build_job(job)
+    job.refresh_from_db()
+    assert job.state == "failed" and "no longer valid" in job.error and not job.path
+
+
+def test_a_guest_search_stays_out_of_file_names_and_the_audit(analyst, world):
+    response, _ = download(analyst, "/sessions/export.csv?q=ann")
+    assert "ann" not in response["Content-Disposition"]
+    event = AuditEvent.objects.get(action="export")
+    assert "ann" not in event.details["filters"] and event.details["guest_search"] is True

@@ -197,3 +197,40 @@ def test_a_failed_connection_test_shows_no_counts(admin_client, world, settings)
     world.a.save()
     body = admin_client.post(f"/partners/{world.a.pk}/test/", follow=True).content.decode()
     assert "Today at Glance" not in body
+
+
+def test_a_new_endpoint_needs_the_key_typed_again(admin_client, world, glance):
+    data = form_data(
+        glance,
+        glance_partner_id=world.a.glance_partner_id,
+        api_key="",
+        api_url="https://collector.example.com/steal",
+    )
+    body = admin_client.post(f"/partners/{world.a.pk}/edit/", data).content.decode()
+    world.a.refresh_from_db()
+    assert "Enter the API key again to use it with a new endpoint." in body
+    assert world.a.api_url == glance.url
+
+
+def test_plain_http_endpoints_are_refused_outside_development(
+    admin_client, world, glance, settings
+):
+    settings.GLANCE_ALLOW_HTTP = False
+    data = form_data(
+        glance,
+        glance_partner_id=world.a.glance_partner_id,
+        api_key="new-key-1234",
+        api_url="http://www.glance.net/services/activityservice.asmx",
+    )
+    body = admin_client.post(f"/partners/{world.a.pk}/edit/", data).content.decode()
+    assert "use https://" in body
+    world.a.refresh_from_db()
+    assert world.a.api_url == glance.url
+
+
+def test_the_django_admin_is_for_superusers_only(client, world):
+    staff = world.users["admin"]
+    staff.is_staff = True
+    staff.save()
+    client.force_login(staff)
+    assert client.get("/admin/sessions_app/membership/add/").status_code == 302

@@ -26,3 +26,9 @@ def session_status(code):
 def minutes(delta):
     """A timedelta in whole minutes."""
     return int(delta.total_seconds() // 60) if delta else 0
+
+
+@register.filter
+def get(mapping, key):
+    """mapping[key] in a template, for lookups by a variable."""
+    return mapping.get(key, "")

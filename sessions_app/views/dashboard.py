@@ -97,8 +97,9 @@ def agent_list(request):
     if key not in AGENT_SORTS:
         sort, key = "-sessions", "sessions"
     rows.sort(key=AGENT_SORTS[key], reverse=sort.startswith("-"))
+    links = {row.agent.pk: flt.query(agent=row.agent.pk) for row in rows if row.agent}
     context = page_context(
-        request, flt, "agents", rows=rows, team=stats.team_medians(rows), sort=sort
+        request, flt, "agents", rows=rows, team=stats.team_medians(rows), sort=sort, links=links
     )
     return render(request, "dashboard/agent_list.html", context)
 

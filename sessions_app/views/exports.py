@@ -116,6 +116,7 @@ def export_job_status(request, pk):
 @require_GET
 def export_job_download(request, pk):
     job = get_object_or_404(ExportJob, pk=pk, user=request.user, state=ExportJob.State.DONE)
+    exportable_sessions(request.user)  # access may have been revoked since the job ran
     path = Path(job.path)
     if not path.is_file():
         raise Http404("this export has been cleaned up; run it again")

@@ -52,8 +52,12 @@ class LettersField(forms.MultipleChoiceField):
         return bool(_LETTER.match(value))
 
     def clean(self, value):
-        value = [v for v in (value or []) if v.strip()]  # an empty text box sends ""
-        return [letter.upper() for letter in super().clean(value)]
+        # Repeated (status=C&status=X) or run together as the filter bar's box sends it (CX).
+        letters = []
+        for item in value or []:
+            item = item.strip()
+            letters += list(item) if item.isalpha() else ([item] if item else [])
+        return list(dict.fromkeys(letter.upper() for letter in super().clean(letters)))
 
 
 class MultipleIdsField(forms.ModelMultipleChoiceField):

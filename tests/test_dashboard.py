@@ -239,3 +239,12 @@ def test_each_page_makes_a_fixed_number_of_queries(
     )
     with django_assert_num_queries(expected):  # three hundred more sessions, not one more query
         assert analyst.get(url).status_code == 200
+
+
+def test_an_empty_list_says_whether_it_is_the_filter_or_no_data(analyst, world):
+    assert (
+        "No sessions match these filters."
+        in analyst.get("/sessions/?preset=today&type=V&country=ZZ").content.decode()
+    )
+    world.a.sessions.all().delete()
+    assert "No sessions stored yet" in analyst.get("/sessions/").content.decode()

@@ -149,3 +149,9 @@ def test_drill_down_adds_to_the_filter(boss):
     drilled = make(boss, link.split("?", 1)[1])
     assert drilled.cleaned_data["type"] == ["V"] and drilled.cleaned_data["country"] == "US"
     assert drilled.cleaned_data["hour"] == 14 and drilled.period.first_day == date(2026, 3, 10)
+
+
+def test_status_letters_may_come_repeated_or_run_together(boss):
+    assert make(boss, "status=C&status=x").cleaned_data["status"] == ["C", "X"]
+    assert make(boss, "status=CX&status=C").cleaned_data["status"] == ["C", "X"]
+    assert make(boss, "status=C1").errors

@@ -56,6 +56,8 @@ def session_list(request):
         page=page,
         sort=sort,
         sort_query=flt.query(sort=sort),
+        # Asked only when the page is empty: is it the filter, or is there no data at all?
+        has_any_sessions=lambda: access.sessions_for(request.user).exists(),
     )
     return render(request, "sessions_app/session_list.html", context)
 

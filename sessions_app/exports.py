@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import orjson
-from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -372,7 +371,3 @@ def response_headers(flt: SessionFilter, when: datetime) -> dict[str, str]:
         "X-Glancedash-Time-Zone": flt.tz.key,
         "X-Glancedash-Exported-At": when.isoformat(timespec="seconds"),
     }
-
-
-def now() -> datetime:
-    return timezone.now()

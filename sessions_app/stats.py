@@ -7,7 +7,6 @@ access helper and narrowed by the filter.
 import math
 import statistics
 from dataclasses import dataclass
-from datetime import date, timedelta
 
 from django.db.models import (
     Avg,
@@ -281,10 +280,3 @@ def team_medians(rows: list[AgentRow]) -> dict[str, float | None]:
         "median_duration": median(r.median_duration for r in rows),
         "connected_rate": median(r.connected_rate for r in rows),
     }
-
-
-# --- sync coverage -------------------------------------------------------------------------
-
-
-def week_start(day: date) -> date:
-    return day - timedelta(days=day.weekday())

@@ -13,6 +13,7 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from sessions_app import exports
@@ -47,10 +48,10 @@ def export(request, file_format):
             f"The filters have errors: {errors}", content_type="text/plain"
         )
     sessions = flt.filter_qs(visible)
-    when = exports.now()
+    when = timezone.now()
     name = exports.file_name(flt, rows, file_format, when)
     if file_format == "xlsx":
-        return _xlsx(request, flt, sessions, rows, name)
+        return _xlsx(request, flt, sessions, rows, name, when)
     counter = Counter()
     exporter = exports.EXPORTERS[rows](flt, sessions)
     lines = (
@@ -65,7 +66,7 @@ def export(request, file_format):
     return _with_headers(response, flt, name, when)
 
 
-def _xlsx(request, flt, sessions, rows, name):
+def _xlsx(request, flt, sessions, rows, name, when):
     total = row_count(flt, sessions, rows)
     if total > settings.EXPORT_XLSX_INLINE_ROWS:
         job = start_job(request, flt, rows, total)
@@ -74,7 +75,7 @@ def _xlsx(request, flt, sessions, rows, name):
     path = xlsx_file(flt, sessions, rows, request.user, counter)
     record_export(request, flt, "xlsx", rows, counter.n)
     response = FileResponse(_read_then_delete(path), content_type=exports.FORMATS["xlsx"])
-    return _with_headers(response, flt, name, exports.now())
+    return _with_headers(response, flt, name, when)
 
 
 def _read_then_delete(path: Path):

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # The PostgreSQL run of the suite; pytest-django creates and drops test_glancedash in it.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/glancedash
 
-.PHONY: install run test test-sqlite test-postgres lint demo-password clean
+.PHONY: install run test test-sqlite test-postgres lint demo-password clean bench
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,3 +45,7 @@ demo-password: $(STAMP)
 
 clean:
 	rm -rf $(VENV) data staticfiles .pytest_cache .ruff_cache
+
+# Not part of `make test`: about 15 minutes at the default million sessions (see README).
+bench: $(STAMP)
+	$(PY) scripts/bench.py $(BENCH_ARGS)

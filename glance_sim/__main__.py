@@ -1,4 +1,4 @@
-"""python -m glance_sim --port 8765 [--partner 12345:demo-key[:sessions_per_day]] ..."""
+"""python -m glance_sim --port 8765 [--partner 12345:demo-key[:sessions_per_day[:agents]]] ..."""
 
 import argparse
 import signal
@@ -9,10 +9,14 @@ from . import PartnerSpec, Simulator, serve_in_thread
 
 def _partner(text):
     parts = text.split(":")
-    if len(parts) not in (2, 3):
-        raise argparse.ArgumentTypeError("expected PARTNER_ID:API_KEY[:SESSIONS_PER_DAY]")
-    spd = float(parts[2]) if len(parts) == 3 else 300
-    return PartnerSpec(partner_id=int(parts[0]), api_key=parts[1], sessions_per_day=spd)
+    if len(parts) not in (2, 3, 4):
+        raise argparse.ArgumentTypeError("expected PARTNER_ID:API_KEY[:SESSIONS_PER_DAY[:AGENTS]]")
+    spec = PartnerSpec(partner_id=int(parts[0]), api_key=parts[1])
+    if len(parts) > 2:
+        spec.sessions_per_day = float(parts[2])
+    if len(parts) > 3:
+        spec.agents = int(parts[3])
+    return spec
 
 
 def main(argv=None):
@@ -22,7 +26,10 @@ def main(argv=None):
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
     p.add_argument(
-        "--partner", type=_partner, action="append", help="PARTNER_ID:API_KEY[:SESSIONS_PER_DAY]"
+        "--partner",
+        type=_partner,
+        action="append",
+        help="PARTNER_ID:API_KEY[:SESSIONS_PER_DAY[:AGENTS]]",
     )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--history-days", type=int, default=400)

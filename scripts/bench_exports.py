@@ -25,15 +25,23 @@ def run_one(user: str, fmt: str, query: str) -> dict:
     import django
 
     django.setup()
+    import logging
+
+    logging.getLogger("sessions_app").setLevel(logging.WARNING)
     from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.test import Client
 
+    settings.ALLOWED_HOSTS = ["*"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     settings.EXPORT_XLSX_INLINE_ROWS = 10**9  # time the workbook itself, not the job queue
     client = Client()
     client.force_login(get_user_model().objects.get(username=user))
     started = time.perf_counter()
-    response = client.get(f"/sessions/export.{fmt}?{query}")
+    response = client.get(f"/sessions/export.{fmt}?{query}", secure=True)
     if response.status_code != 200:
         raise SystemExit(f"export refused: HTTP {response.status_code}: {response.content[:300]!r}")
     size = 0

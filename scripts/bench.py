@@ -1,0 +1,234 @@
+"""`make bench`: ingest, the raw ingest limit, page and chart timings against the naive way, and
+CSV exports, at 1,000,000 sessions (and pages again at 10,000, to show the cost does not grow
+with the data), on a fresh SQLite database and, when DATABASE_URL names a PostgreSQL server, on
+a fresh database beside the one it names (`<name>_bench`, dropped and made anew).
+
+    python scripts/bench.py [--sessions 1000000] [--small 10000] [--json bench-results.json]
+
+Prints one table with every figure and the targets of issue 6, and writes them all as JSON so
+two runs can be compared. Needs nothing running: it starts its own simulator.
+"""
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+TARGETS = {
+    "ingest_sessions_per_second": 20_000,
+    "ingest_ratio_of_raw": 0.5,
+    "page_ms": 150,
+    "session_list_ms": 100,
+    "growth_ratio": 2.0,
+    "speedup_365d": 10,
+    "csv_rows_per_second": 80_000,
+    "csv_peak_mb": 200,
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=1_000_000)
+    parser.add_argument("--small", type=int, default=10_000, help="the small run's sessions")
+    parser.add_argument("--days", type=int, default=400)
+    parser.add_argument("--partners", type=int, default=3)
+    parser.add_argument("--agents", type=int, default=300, help="in all, shared out")
+    parser.add_argument("--json", default="bench-results.json")
+    parser.add_argument("--postgres-url", default=os.environ.get("DATABASE_URL", ""))
+    args = parser.parse_args()
+
+    big = [900 + i for i in range(1, args.partners + 1)]
+    small = [950 + i for i in range(1, args.partners + 1)]
+    port = free_port()
+    agents = max(1, args.agents // args.partners)
+    specs = [f"{i}:bench-key-{i}:{args.sessions / args.days / args.partners}:{agents}" for i in big]
+    specs += [f"{i}:bench-key-{i}:{args.small / args.days / args.partners}:{agents}" for i in small]
+    sim = subprocess.Popen(
+        [PY, "-m", "glance_sim", "--port", str(port), "--history-days", str(args.days + 2)]
+        + [arg for spec in specs for arg in ("--partner", spec)],
+        cwd=ROOT,
+    )
+    sim_url = f"http://127.0.0.1:{port}"
+    results = {"sessions": args.sessions, "small": args.small, "days": args.days, "runs": {}}
+    try:
+        wait_for(sim_url + "/_sim/health")
+        with tempfile.TemporaryDirectory(prefix="glancedash-bench-") as scratch:
+            runs = [
+                ("sqlite", big, {}, []),
+                ("sqlite small", small, {}, ["--skip-raw", "--skip-exports", "--skip-naive"]),
+            ]
+            if args.postgres_url:
+                runs.append(("postgresql", big, {"DATABASE_URL": fresh_pg(args.postgres_url)}, []))
+            for label, ids, env, flags in runs:
+                print(f"· {label}: {len(ids)} partners over {args.days} days", file=sys.stderr)
+                data_dir = Path(scratch) / label.replace(" ", "-")
+                results["runs"][label] = worker(sim_url, ids, args.days, data_dir, env, flags)
+    finally:
+        sim.terminate()
+        sim.wait(10)
+    Path(args.json).write_text(json.dumps(results, indent=2))
+    print_table(results)
+    print(f"\nAll figures: {args.json}")
+
+
+def worker(sim_url, ids, days, data_dir, env, flags) -> dict:
+    data_dir.mkdir(parents=True)
+    environment = {
+        **{k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+        "GLANCEDASH_DATA_DIR": str(data_dir),
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-" + os.urandom(24).hex(),
+        "FIELD_ENCRYPTION_KEY": fernet_key(),
+        "GLANCE_ALLOW_HTTP": "true",
+        "GLANCE_PAGE_SIZE": "1000",
+        **env,
+    }
+    out = subprocess.run(
+        [PY, str(ROOT / "scripts/bench_worker.py"), "--sim", sim_url, "--days", str(days),
+         "--partners", ",".join(map(str, ids)), *flags],
+        cwd=ROOT, env=environment, stdout=subprocess.PIPE, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def fernet_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+def fresh_pg(url: str) -> str:
+    """A new empty database beside the one `url` names; its URL."""
+    import psycopg
+    from psycopg import sql
+
+    base, _, name = url.rpartition("/")
+    bench_name = f"{name.split('?')[0] or 'glancedash'}_bench"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(bench_name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(bench_name)))
+    return f"{base}/{bench_name}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()  # noqa: S310 (loopback)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"the simulator at {url} did not start")
+
+
+# --- the table ------------------------------------------------------------------------------
+
+
+def print_table(results):
+    runs = results["runs"]
+    dbs = [label for label in runs if label != "sqlite small"]
+    print(f"\nglancedash benchmark: {results['sessions']:,} sessions over {results['days']} days")
+    print("\nIngest (sync over HTTP from the simulator)")
+    print(f"{'':34}" + "".join(f"{db:>16}" for db in dbs))
+    rows = [
+        ("sessions", lambda r: f"{r['ingest']['sessions']:,}"),
+        ("guests", lambda r: f"{r['ingest']['guests']:,}"),
+        ("sessions/s", lambda r: f"{r['ingest']['sessions_per_second']:,}"),
+        ("raw limit, sessions/s", lambda r: f"{r['raw_limit']['sessions_per_second']:,}"),
+        ("share of raw limit", lambda r: f"{r['ingest']['ratio_of_raw']:.2f}"),
+    ]
+    for label, get in rows:
+        print(f"{label:34}" + "".join(f"{get(runs[db]):>16}" for db in dbs))
+    small_pages = {(p["range"], p["page"]): p["ms"] for p in runs["sqlite small"]["pages"]}
+    print("\nServer time per page, median ms (naive = rollups off, GROUP BY over raw tables)")
+    header = f"{'range':>17} {'page':<28}"
+    for db in dbs:
+        header += f"{db + ' ms':>16}{'naive':>9}{'x':>6}"
+    header += f"{'10k ms':>9}{'growth':>8}"
+    print(header)
+    for index, page in enumerate(runs[dbs[0]]["pages"]):
+        line = f"{page['range']:>17} {page['page']:<28}"
+        for db in dbs:
+            row = runs[db]["pages"][index]
+            line += f"{row['ms']:>16.1f}{row.get('naive_ms', ''):>9}{row.get('speedup', ''):>6}"
+        small = small_pages.get((page["range"], page["page"]))
+        growth = f"{page['ms'] / small:.1f}" if small else ""
+        line += f"{small if small is not None else '':>9}{growth:>8}"
+        print(line)
+    print("\nCSV exports")
+    for db in dbs:
+        for export in runs[db].get("exports", []):
+            print(
+                f"{db:>12}  {export['export']:<28} {export['rows']:>10,} rows"
+                f"  {export['rows_per_second']:>8,} rows/s  {export['peak_rss_mb']:>5} MB peak"
+            )
+    print("\nTargets (SQLite)")
+    for label, ok, figure in verdicts(results):
+        print(f"  {'PASS' if ok else 'MISS'}  {label}: {figure}")
+
+
+def verdicts(results):
+    sqlite = results["runs"]["sqlite"]
+    small = {(p["range"], p["page"]): p["ms"] for p in results["runs"]["sqlite small"]["pages"]}
+    pages = sqlite["pages"]
+    ingest = sqlite["ingest"]
+    lists = [p["ms"] for p in pages if p["page"].startswith("sessions")]
+    others = [p["ms"] for p in pages if not p["page"].startswith("sessions")]
+    growth = [
+        p["ms"] / small[(p["range"], p["page"])]
+        for p in pages
+        if small.get((p["range"], p["page"]))
+    ]
+    speedups = [p["speedup"] for p in pages if p["range"] == "365 d" and p.get("speedup")]
+    yield (
+        "ingest ≥ 20,000 sessions/s",
+        ingest["sessions_per_second"] >= TARGETS["ingest_sessions_per_second"],
+        f"{ingest['sessions_per_second']:,}",
+    )
+    yield (
+        "ingest ≥ half the raw limit",
+        ingest["ratio_of_raw"] >= TARGETS["ingest_ratio_of_raw"],
+        f"{ingest['ratio_of_raw']:.2f}",
+    )
+    yield ("every page ≤ 150 ms", max(others) <= TARGETS["page_ms"], f"slowest {max(others)} ms")
+    yield (
+        "session list ≤ 100 ms",
+        max(lists) <= TARGETS["session_list_ms"],
+        f"slowest {max(lists)} ms",
+    )
+    yield (
+        "≤ 2x the time at 10,000 sessions",
+        max(growth) <= TARGETS["growth_ratio"],
+        f"worst {max(growth):.1f}x",
+    )
+    yield (
+        "≥ 10x the naive way at 365 days",
+        min(speedups) >= TARGETS["speedup_365d"],
+        f"least {min(speedups)}x",
+    )
+    for export in sqlite.get("exports", []):
+        yield (
+            f"{export['export']} ≥ 80,000 rows/s, < 200 MB",
+            export["rows_per_second"] >= TARGETS["csv_rows_per_second"]
+            and export["peak_rss_mb"] < TARGETS["csv_peak_mb"],
+            f"{export['rows_per_second']:,} rows/s, {export['peak_rss_mb']} MB",
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,12 +1,21 @@
 """Plain executemany INSERT and upsert statements, built from a model's own metadata so column
 names cannot drift from the models. Values go in as the database stores them (db_datetime)."""
 
+from datetime import UTC
+
 from django.db import connection
 
 
 def db_datetime(value):
-    """An aware datetime as this database stores it (SQLite: naive UTC text; PostgreSQL: as is)."""
-    return connection.ops.adapt_datetimefield_value(value)
+    """An aware datetime as this database stores it (SQLite: naive UTC text; PostgreSQL: as is).
+
+    The same values as Django's adapt_datetimefield_value, without its per-call checks, which
+    were a fifth of a sync's time at two datetimes per session."""
+    if connection.vendor != "sqlite":
+        return value
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ")
 
 
 def insert_many(model, fields, rows, *, conflict=None, update=None) -> None:

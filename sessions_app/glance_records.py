@@ -222,6 +222,100 @@ def agent_from_json(raw: dict, path: str) -> AgentRecord:
     )
 
 
+# --- JSON fast path ---------------------------------------------------------------------------
+# Nearly every record is well formed: exact ints, plain strings, ISO dates. These readers accept
+# only that and raise on anything else, and the record is then read again by the careful readers
+# above, which say exactly what is wrong and where. Building those error paths for every field
+# of every record was a third of a sync's parsing time.
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _plain_int(value):
+    if value is None or type(value) is int:
+        return value
+    raise _NotPlain
+
+
+def _plain_text(value):
+    if value is None or (type(value) is str and "\x00" not in value):
+        return value
+    raise _NotPlain
+
+
+def _plain_datetime(value):
+    if type(value) is not str:
+        raise _NotPlain
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise _NotPlain from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _plain_guest(raw: dict) -> GuestRecord:
+    location = raw.get("location")
+    if location is None:
+        location = {}
+    elif type(location) is not dict:
+        raise _NotPlain
+    start = raw.get("startTime")
+    return GuestRecord(
+        guest_type=_plain_text(raw.get("type")),
+        status=_plain_text(raw.get("status")),
+        start_time=None if start is None else _plain_datetime(start),
+        duration=_plain_int(raw.get("duration")),
+        kbytes=_plain_int(raw.get("kbytes")),
+        ip=_plain_text(raw.get("ip")),
+        client_version=_plain_text(raw.get("clientVersion")),
+        protocol_version=_plain_text(raw.get("protocolVersion")),
+        city=_plain_text(location.get("city")),
+        region=_plain_text(location.get("region")),
+        country_code=_plain_text(location.get("countryCode")),
+        name=_plain_text(raw.get("name")),
+        email=_plain_text(raw.get("email")),
+        phone=_plain_text(raw.get("phone")),
+        error=_plain_text(raw.get("error")),
+    )
+
+
+def _plain_session(raw: Any, agent: AgentRecord | None) -> SessionRecord:
+    if type(raw) is not dict:
+        raise _NotPlain
+    guests = raw.get("guests")
+    if guests is None:
+        guests = []
+    elif type(guests) is not list or any(type(g) is not dict for g in guests):
+        raise _NotPlain
+    glance_id, reverse = raw.get("id"), raw.get("isReverse")
+    if type(glance_id) is not int or not (reverse is None or type(reverse) is bool):
+        raise _NotPlain
+    session_type, status = _plain_text(raw.get("type")), _plain_text(raw.get("status"))
+    return SessionRecord(
+        glance_id=glance_id,
+        session_type=(session_type or "")[:32],
+        status=(status or "")[:32],
+        start_time=_plain_datetime(raw.get("startTime")),
+        key=_plain_text(raw.get("key")),
+        width=_plain_int(raw.get("width")),
+        height=_plain_int(raw.get("height")),
+        duration=_plain_int(raw.get("duration")) or 0,
+        kbytes=_plain_int(raw.get("kbytes")),
+        is_reverse=reverse,
+        guests=[_plain_guest(g) for g in guests],
+        agent=agent,
+    )
+
+
+def _session(raw: Any, path: str, agent: AgentRecord | None) -> SessionRecord:
+    try:
+        return _plain_session(raw, agent)
+    except _NotPlain:
+        return session_from_json(raw, path, agent)
+
+
 def page_from_group(group: Any, path: str = "d") -> Page:
     """A `groupSessions` object: {nextId, users: [{userName, …, sessions: […]}]}."""
     group = _object(group, path)
@@ -233,7 +327,7 @@ def page_from_group(group: Any, path: str = "d") -> Page:
         user = _object(user, user_path)
         agent = agent_from_json(user, user_path)
         for s, raw in enumerate(_list(user.get("sessions"), f"{user_path}.sessions")):
-            sessions.append(session_from_json(raw, f"{user_path}.sessions[{s}]", agent))
+            sessions.append(_session(raw, f"{user_path}.sessions[{s}]", agent))
     next_id = _int(group.get("nextId"), f"{path}.nextId") or 0
     return Page(next_id=next_id, sessions=sessions)
 

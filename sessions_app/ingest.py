@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from sessions_app import rollups
 from sessions_app.bulk_sql import db_datetime, insert_many
 from sessions_app.glance_records import AgentRecord, SessionRecord
 from sessions_app.models import Agent, Guest, Partner, Session
@@ -51,7 +52,8 @@ class WriteResult:
 
 def store_sessions(partner: Partner, records: list[SessionRecord]) -> WriteResult:
     """Upserts a batch of sessions (with their agents and guests) in one transaction, within the
-    partner's retention: what retention would remove is not written in the first place."""
+    partner's retention: what retention would remove is not written in the first place. The
+    partner's rollups change in the same transaction, by what the batch changed."""
     cut = Cutoffs.for_partner(partner)
     latest = {  # a repeated id: the last wins
         record.glance_id: record for record in records if record.start_time >= cut.sessions
@@ -60,6 +62,8 @@ def store_sessions(partner: Partner, records: list[SessionRecord]) -> WriteResul
     if not latest:
         return WriteResult(skipped=skipped)
     with transaction.atomic():
+        # Writes of one partner's sessions and rollups take turns (a sync and an import, say).
+        Partner.objects.select_for_update().filter(pk=partner.pk).exists()
         # One row per identity, the last one seen: an upsert may touch a row only once.
         identities = {
             (r.agent.user_name[:255], r.agent.partner_user_id[:255]): r.agent
@@ -67,18 +71,49 @@ def store_sessions(partner: Partner, records: list[SessionRecord]) -> WriteResul
             if r.agent
         }
         agents = _upsert_agents(partner, set(identities.values()))
-        before = _stored_state(partner, list(latest))
+        stored = _stored(partner, list(latest))
+        removed = (
+            rollups.stored_contributions(
+                Session.objects.filter(pk__in=[row.pk for row in stored.values()])
+            )
+            if stored
+            else []
+        )
         now = db_datetime(timezone.now())
+        session_rows = [_session_row(partner, record, agents, now) for record in latest.values()]
         insert_many(
             Session,
             ["partner", "glance_id", *SESSION_FIELDS],
-            [_session_row(partner, record, agents, now) for record in latest.values()],
+            session_rows,
             conflict=["partner", "glance_id"],
             update=SESSION_FIELDS,
         )
-        _replace_guests(partner, latest, cut)
-    changed = sum(1 for i, state in before.items() if state != _state(latest[i]))
-    return WriteResult(created=len(latest) - len(before), updated=changed, skipped=skipped)
+        new_ids = [glance_id for glance_id in latest if glance_id not in stored]
+        pks = {glance_id: row.pk for glance_id, row in stored.items()} | _session_pks(
+            partner, new_ids
+        )
+        _replace_guests(latest, pks, [row.pk for row in stored.values()], cut)
+        rollups.apply(partner.pk, removed, _contributions(latest, session_rows))
+    changed = sum(1 for i, row in stored.items() if row.state != _state(latest[i]))
+    return WriteResult(created=len(new_ids), updated=changed, skipped=skipped)
+
+
+def _contributions(records: dict[int, SessionRecord], rows: list[tuple]) -> list:
+    agent_column = 2 + SESSION_FIELDS.index("agent")
+    return [
+        rollups.Contribution(
+            start_time=record.start_time,
+            session_type=record.session_type,
+            status=record.status,
+            duration=record.duration,
+            guest_count=len(record.guests),
+            agent_id=row[agent_column],
+            countries=rollups.visitor_countries(
+                (guest.guest_type, guest.country_code) for guest in record.guests
+            ),
+        )
+        for record, row in zip(records.values(), rows, strict=True)
+    ]
 
 
 # What a re-read compares to tell an updated session from one that came back unchanged.
@@ -107,11 +142,19 @@ def _state(record: SessionRecord) -> tuple:
     )
 
 
-def _stored_state(partner: Partner, glance_ids: list[int]) -> dict[int, tuple]:
+@dataclass
+class _Stored:
+    pk: int
+    state: tuple
+
+
+def _stored(partner: Partner, glance_ids: list[int]) -> dict[int, _Stored]:
+    """The batch's sessions already stored: Glance id -> our key and compared fields."""
     found = {}
     for i in range(0, len(glance_ids), _ID_CHUNK):
         rows = Session.objects.filter(partner=partner, glance_id__in=glance_ids[i : i + _ID_CHUNK])
-        found.update((row[0], row[1:]) for row in rows.values_list("glance_id", *_STATE_FIELDS))
+        for glance_id, pk, *state in rows.values_list("glance_id", "pk", *_STATE_FIELDS):
+            found[glance_id] = _Stored(pk, tuple(state))
     return found
 
 
@@ -178,14 +221,13 @@ def _session_row(partner, record: SessionRecord, agents: dict, now) -> tuple:
     )
 
 
-def _replace_guests(partner: Partner, records: dict[int, SessionRecord], cut: Cutoffs) -> None:
-    session_pks = _session_pks(partner, list(records))
-    pks = list(session_pks.values())
-    for i in range(0, len(pks), _ID_CHUNK):
-        Guest.objects.filter(session_id__in=pks[i : i + _ID_CHUNK]).delete()
+def _replace_guests(records: dict[int, SessionRecord], pks: dict, old_pks: list, cut) -> None:
+    """Guests of re-read sessions are deleted and written again with the rest."""
+    for i in range(0, len(old_pks), _ID_CHUNK):
+        Guest.objects.filter(session_id__in=old_pks[i : i + _ID_CHUNK]).delete()
     rows = [
         (
-            session_pks[glance_id],
+            pks[glance_id],
             position,
             *_guest_values(
                 guest,

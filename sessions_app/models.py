@@ -145,7 +145,11 @@ class SessionQuerySet(models.QuerySet):
 class Session(models.Model):
     """One Glance session as PartnerCompletedSessions (or an imported file) reported it."""
 
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="sessions")
+    # No single-column indexes on the foreign keys: the composite ones below lead with them, and
+    # every index is paid for on each of a sync's inserts.
+    partner = models.ForeignKey(
+        Partner, on_delete=models.CASCADE, related_name="sessions", db_index=False
+    )
     glance_id = models.BigIntegerField()
     session_type = models.CharField(max_length=32)
     status = models.CharField(max_length=32)
@@ -159,7 +163,12 @@ class Session(models.Model):
     kbytes = models.BigIntegerField(null=True)  # the seed's XML records carry none
     is_reverse = models.BooleanField(null=True)
     agent = models.ForeignKey(
-        Agent, on_delete=models.SET_NULL, null=True, blank=True, related_name="sessions"
+        Agent,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="sessions",
+        db_index=False,
     )
     guest_count = models.PositiveSmallIntegerField(default=0)
     synced_at = models.DateTimeField(default=timezone.now)
@@ -177,6 +186,8 @@ class Session(models.Model):
             models.Index(fields=["partner", "-start_time"], name="session_partner_start_idx"),
             # An agent's own page: their sessions by date.
             models.Index(fields=["agent", "-start_time"], name="session_agent_start_idx"),
+            # Exact percentiles: the few sessions in one narrow duration band (stats.percentiles).
+            models.Index(fields=["partner", "duration", "start_time"], name="session_duration_idx"),
         ]
 
     def __str__(self):
@@ -196,7 +207,10 @@ class Session(models.Model):
 class Guest(models.Model):
     """A participant of a session; the agent or host appears here too, as Glance reports it."""
 
-    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="guests")
+    # Indexed by uniq_guest_position, which leads with it.
+    session = models.ForeignKey(
+        Session, on_delete=models.CASCADE, related_name="guests", db_index=False
+    )
     position = models.PositiveSmallIntegerField(help_text="order in Glance's guest list")
     guest_type = models.CharField(max_length=64, null=True, blank=True)
     status = models.CharField(max_length=32, null=True, blank=True)
@@ -223,6 +237,39 @@ class Guest(models.Model):
 
     def __str__(self):
         return f"guest {self.position} of {self.session_id}"
+
+
+class SessionRollup(models.Model):
+    """One UTC day of one partner's sessions of one type and status, summed: what the dashboard
+    reads instead of the sessions themselves (rollups.py keeps it in step, stats.py reads it).
+
+    Counts by quarter hour make any time zone's hours, days and weeks exact (every zone's offset
+    is a whole number of quarter hours); counts by narrow duration band bound a percentile to a
+    band that a small indexed query then reads exactly. Written in the same transaction as the
+    sessions it sums."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField(help_text="UTC")
+    session_type = models.CharField(max_length=32)
+    status = models.CharField(max_length=32)
+    sessions = models.PositiveIntegerField(default=0)
+    guests = models.PositiveBigIntegerField(default=0)  # the sum of guest_count
+    seconds = models.BigIntegerField(default=0)  # the sum of duration
+    quarters = models.BinaryField(help_text="session starts per UTC quarter hour: 96 × uint32")
+    durations = models.BinaryField(help_text="sessions per duration band (rollups.BANDS)")
+    agents = models.JSONField(default=dict, help_text="{agent id: sessions}")
+    countries = models.JSONField(default=dict, help_text="{country code: located visitors}")
+
+    class Meta:
+        constraints = [
+            # One row per key; the dashboard's reads are ranges of days within partners.
+            models.UniqueConstraint(
+                fields=["partner", "day", "session_type", "status"], name="uniq_rollup_key"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.partner_id} {self.day} {self.session_type}/{self.status}: {self.sessions}"
 
 
 class SyncRun(models.Model):

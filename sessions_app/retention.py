@@ -7,14 +7,14 @@ the sync applies the same limits to what it writes, so a re-read of old data can
 what retention removed."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from sessions_app import audit
-from sessions_app.models import Guest, Partner, Session
+from sessions_app.models import Guest, Partner, Session, SessionRollup
 
 
 @dataclass
@@ -64,7 +64,10 @@ def _apply_to_partner(partner, now, dry_run) -> RetentionResult:
     if dry_run:
         return RetentionResult(partner, with_ip.count(), with_contact.count(), old_sessions.count())
     with transaction.atomic():
+        Partner.objects.select_for_update().filter(pk=partner.pk).exists()  # as ingest does
         deleted = old_sessions.delete()[1].get("sessions_app.Session", 0)
+        if deleted:
+            _trim_rollups(partner, cut.sessions)
         result = RetentionResult(
             partner,
             ips_cleared=Guest.objects.filter(pk__in=with_ip.values("pk")).update(ip=None),
@@ -83,3 +86,13 @@ def _apply_to_partner(partner, now, dry_run) -> RetentionResult:
             sessions=result.sessions_deleted,
         )
     return result
+
+
+def _trim_rollups(partner, cutoff) -> None:
+    """Rollups follow the deleted sessions: days before the cutoff go, its own day is summed
+    again from what is left of it."""
+    from sessions_app import rollups
+
+    cut_day = cutoff.astimezone(UTC).date()
+    SessionRollup.objects.filter(partner=partner, day__lt=cut_day).delete()
+    rollups.rebuild(partner.pk, cut_day, cut_day)

@@ -7,148 +7,283 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Partner',
+            name="Partner",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('glance_partner_id', models.PositiveBigIntegerField(help_text='The Group ID Glance assigned to this account.', verbose_name='Glance partner (group) id')),
-                ('api_key_encrypted', models.TextField(default='', editable=False)),
-                ('api_url', models.URLField(default=sessions_app.models.default_api_url, max_length=500, verbose_name='API endpoint')),
-                ('enabled', models.BooleanField(default=True)),
-                ('sync_interval_minutes', models.PositiveIntegerField(default=sessions_app.models.default_sync_minutes)),
-                ('backfill_start', models.DateField(blank=True, help_text='The first day to fetch; empty = a default look-back.', null=True)),
-                ('sync_watermark', models.DateTimeField(blank=True, editable=False, help_text='Sessions before this are fully synced.', null=True)),
-                ('sync_claimed_until', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('sync_claim_token', models.CharField(blank=True, editable=False, max_length=32)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "glance_partner_id",
+                    models.PositiveBigIntegerField(
+                        help_text="The Group ID Glance assigned to this account.",
+                        verbose_name="Glance partner (group) id",
+                    ),
+                ),
+                ("api_key_encrypted", models.TextField(default="", editable=False)),
+                (
+                    "api_url",
+                    models.URLField(
+                        default=sessions_app.models.default_api_url,
+                        max_length=500,
+                        verbose_name="API endpoint",
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                (
+                    "sync_interval_minutes",
+                    models.PositiveIntegerField(default=sessions_app.models.default_sync_minutes),
+                ),
+                (
+                    "backfill_start",
+                    models.DateField(
+                        blank=True,
+                        help_text="The first day to fetch; empty = a default look-back.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "sync_watermark",
+                    models.DateTimeField(
+                        blank=True,
+                        editable=False,
+                        help_text="Sessions before this are fully synced.",
+                        null=True,
+                    ),
+                ),
+                ("sync_claimed_until", models.DateTimeField(blank=True, editable=False, null=True)),
+                ("sync_claim_token", models.CharField(blank=True, editable=False, max_length=32)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name'],
-                'constraints': [models.UniqueConstraint(fields=('glance_partner_id',), name='uniq_partner_glance_id')],
+                "ordering": ["name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("glance_partner_id",), name="uniq_partner_glance_id"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Agent',
+            name="Agent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('user_name', models.CharField(blank=True, max_length=255)),
-                ('partner_user_id', models.CharField(blank=True, max_length=255)),
-                ('valid_user', models.BooleanField(default=True)),
-                ('invalid_reason', models.TextField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='agents', to='sessions_app.partner')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("user_name", models.CharField(blank=True, max_length=255)),
+                ("partner_user_id", models.CharField(blank=True, max_length=255)),
+                ("valid_user", models.BooleanField(default=True)),
+                ("invalid_reason", models.TextField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "partner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="agents",
+                        to="sessions_app.partner",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['user_name'],
+                "ordering": ["user_name"],
             },
         ),
         migrations.CreateModel(
-            name='Session',
+            name="Session",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('glance_id', models.BigIntegerField()),
-                ('session_type', models.CharField(max_length=32)),
-                ('status', models.CharField(max_length=32)),
-                ('start_time', models.DateTimeField()),
-                ('end_time', models.DateTimeField()),
-                ('key', models.TextField(blank=True, null=True)),
-                ('width', models.IntegerField(null=True)),
-                ('height', models.IntegerField(null=True)),
-                ('duration', models.IntegerField(help_text='seconds')),
-                ('kbytes', models.BigIntegerField(null=True)),
-                ('is_reverse', models.BooleanField(null=True)),
-                ('guest_count', models.PositiveSmallIntegerField(default=0)),
-                ('synced_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('agent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='sessions', to='sessions_app.agent')),
-                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sessions', to='sessions_app.partner')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("glance_id", models.BigIntegerField()),
+                ("session_type", models.CharField(max_length=32)),
+                ("status", models.CharField(max_length=32)),
+                ("start_time", models.DateTimeField()),
+                ("end_time", models.DateTimeField()),
+                ("key", models.TextField(blank=True, null=True)),
+                ("width", models.IntegerField(null=True)),
+                ("height", models.IntegerField(null=True)),
+                ("duration", models.IntegerField(help_text="seconds")),
+                ("kbytes", models.BigIntegerField(null=True)),
+                ("is_reverse", models.BooleanField(null=True)),
+                ("guest_count", models.PositiveSmallIntegerField(default=0)),
+                ("synced_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "agent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="sessions",
+                        to="sessions_app.agent",
+                    ),
+                ),
+                (
+                    "partner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sessions",
+                        to="sessions_app.partner",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-start_time', '-glance_id'],
+                "ordering": ["-start_time", "-glance_id"],
             },
         ),
         migrations.CreateModel(
-            name='Guest',
+            name="Guest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(help_text="order in Glance's guest list")),
-                ('guest_type', models.CharField(blank=True, max_length=64, null=True)),
-                ('status', models.CharField(blank=True, max_length=32, null=True)),
-                ('start_time', models.DateTimeField(null=True)),
-                ('duration', models.IntegerField(null=True)),
-                ('kbytes', models.BigIntegerField(null=True)),
-                ('ip', models.TextField(blank=True, null=True)),
-                ('client_version', models.TextField(blank=True, null=True)),
-                ('protocol_version', models.TextField(blank=True, null=True)),
-                ('city', models.TextField(blank=True, null=True)),
-                ('region', models.TextField(blank=True, null=True)),
-                ('country_code', models.TextField(blank=True, null=True)),
-                ('name', models.TextField(blank=True, null=True)),
-                ('email', models.TextField(blank=True, null=True)),
-                ('phone', models.TextField(blank=True, null=True)),
-                ('error', models.TextField(blank=True, null=True)),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='guests', to='sessions_app.session')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "position",
+                    models.PositiveSmallIntegerField(help_text="order in Glance's guest list"),
+                ),
+                ("guest_type", models.CharField(blank=True, max_length=64, null=True)),
+                ("status", models.CharField(blank=True, max_length=32, null=True)),
+                ("start_time", models.DateTimeField(null=True)),
+                ("duration", models.IntegerField(null=True)),
+                ("kbytes", models.BigIntegerField(null=True)),
+                ("ip", models.TextField(blank=True, null=True)),
+                ("client_version", models.TextField(blank=True, null=True)),
+                ("protocol_version", models.TextField(blank=True, null=True)),
+                ("city", models.TextField(blank=True, null=True)),
+                ("region", models.TextField(blank=True, null=True)),
+                ("country_code", models.TextField(blank=True, null=True)),
+                ("name", models.TextField(blank=True, null=True)),
+                ("email", models.TextField(blank=True, null=True)),
+                ("phone", models.TextField(blank=True, null=True)),
+                ("error", models.TextField(blank=True, null=True)),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="guests",
+                        to="sessions_app.session",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['session', 'position'],
+                "ordering": ["session", "position"],
             },
         ),
         migrations.CreateModel(
-            name='SyncRun',
+            name="SyncRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('trigger', models.CharField(choices=[('schedule', 'Schedule'), ('manual', 'Manual'), ('command', 'Command'), ('import', 'Import')], max_length=16)),
-                ('state', models.CharField(choices=[('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='running', max_length=16)),
-                ('window_start', models.DateTimeField(null=True)),
-                ('window_end', models.DateTimeField(null=True)),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('finished_at', models.DateTimeField(null=True)),
-                ('windows_total', models.PositiveIntegerField(default=0)),
-                ('windows_done', models.PositiveIntegerField(default=0)),
-                ('pages', models.PositiveIntegerField(default=0)),
-                ('sessions_created', models.PositiveIntegerField(default=0)),
-                ('sessions_updated', models.PositiveIntegerField(default=0)),
-                ('error', models.TextField(blank=True)),
-                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sync_runs', to='sessions_app.partner')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("schedule", "Schedule"),
+                            ("manual", "Manual"),
+                            ("command", "Command"),
+                            ("import", "Import"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="running",
+                        max_length=16,
+                    ),
+                ),
+                ("window_start", models.DateTimeField(null=True)),
+                ("window_end", models.DateTimeField(null=True)),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("finished_at", models.DateTimeField(null=True)),
+                ("windows_total", models.PositiveIntegerField(default=0)),
+                ("windows_done", models.PositiveIntegerField(default=0)),
+                ("pages", models.PositiveIntegerField(default=0)),
+                ("sessions_created", models.PositiveIntegerField(default=0)),
+                ("sessions_updated", models.PositiveIntegerField(default=0)),
+                ("error", models.TextField(blank=True)),
+                (
+                    "partner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sync_runs",
+                        to="sessions_app.partner",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at'],
+                "ordering": ["-started_at"],
             },
         ),
         migrations.AddConstraint(
-            model_name='agent',
-            constraint=models.UniqueConstraint(fields=('partner', 'user_name', 'partner_user_id'), name='uniq_agent_identity'),
+            model_name="agent",
+            constraint=models.UniqueConstraint(
+                fields=("partner", "user_name", "partner_user_id"), name="uniq_agent_identity"
+            ),
         ),
         migrations.AddIndex(
-            model_name='session',
-            index=models.Index(fields=['partner', '-start_time'], name='session_partner_start_idx'),
+            model_name="session",
+            index=models.Index(fields=["partner", "-start_time"], name="session_partner_start_idx"),
         ),
         migrations.AddIndex(
-            model_name='session',
-            index=models.Index(fields=['agent', '-start_time'], name='session_agent_start_idx'),
+            model_name="session",
+            index=models.Index(fields=["agent", "-start_time"], name="session_agent_start_idx"),
         ),
         migrations.AddConstraint(
-            model_name='session',
-            constraint=models.UniqueConstraint(fields=('partner', 'glance_id'), name='uniq_session_glance_id'),
+            model_name="session",
+            constraint=models.UniqueConstraint(
+                fields=("partner", "glance_id"), name="uniq_session_glance_id"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='guest',
-            constraint=models.UniqueConstraint(fields=('session', 'position'), name='uniq_guest_position'),
+            model_name="guest",
+            constraint=models.UniqueConstraint(
+                fields=("session", "position"), name="uniq_guest_position"
+            ),
         ),
         migrations.AddIndex(
-            model_name='syncrun',
-            index=models.Index(fields=['partner', '-started_at'], name='syncrun_partner_started_idx'),
+            model_name="syncrun",
+            index=models.Index(
+                fields=["partner", "-started_at"], name="syncrun_partner_started_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='syncrun',
-            constraint=models.CheckConstraint(condition=models.Q(('window_end__isnull', True), ('window_end__gte', models.F('window_start')), _connector='OR'), name='syncrun_window_ordered'),
+            model_name="syncrun",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("window_end__isnull", True),
+                    ("window_end__gte", models.F("window_start")),
+                    _connector="OR",
+                ),
+                name="syncrun_window_ordered",
+            ),
         ),
     ]

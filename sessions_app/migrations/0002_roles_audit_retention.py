@@ -7,58 +7,134 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sessions_app', '0001_initial'),
+        ("sessions_app", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='partner',
-            name='retain_contact_days',
-            field=models.PositiveIntegerField(default=180, verbose_name='clear guest name, email and phone after (days)'),
+            model_name="partner",
+            name="retain_contact_days",
+            field=models.PositiveIntegerField(
+                default=180, verbose_name="clear guest name, email and phone after (days)"
+            ),
         ),
         migrations.AddField(
-            model_name='partner',
-            name='retain_ip_days',
-            field=models.PositiveIntegerField(default=90, verbose_name='clear guest IP addresses after (days)'),
+            model_name="partner",
+            name="retain_ip_days",
+            field=models.PositiveIntegerField(
+                default=90, verbose_name="clear guest IP addresses after (days)"
+            ),
         ),
         migrations.AddField(
-            model_name='partner',
-            name='retain_sessions_days',
-            field=models.PositiveIntegerField(default=730, verbose_name='delete sessions after (days)'),
+            model_name="partner",
+            name="retain_sessions_days",
+            field=models.PositiveIntegerField(
+                default=730, verbose_name="delete sessions after (days)"
+            ),
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('actor_name', models.CharField(blank=True, max_length=150)),
-                ('action', models.CharField(choices=[('login', 'Login'), ('login_failed', 'Login Failed'), ('logout', 'Logout'), ('password_changed', 'Password Changed'), ('partner_created', 'Partner Created'), ('partner_changed', 'Partner Changed'), ('api_key_changed', 'Api Key Changed'), ('connection_tested', 'Connection Tested'), ('sync_requested', 'Sync Requested'), ('user_created', 'User Created'), ('access_granted', 'Access Granted'), ('access_revoked', 'Access Revoked'), ('export', 'Export'), ('pii_viewed', 'Pii Viewed'), ('retention_applied', 'Retention Applied')], max_length=32)),
-                ('summary', models.CharField(max_length=500)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('actor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('partner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='sessions_app.partner')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("actor_name", models.CharField(blank=True, max_length=150)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("login", "Login"),
+                            ("login_failed", "Login Failed"),
+                            ("logout", "Logout"),
+                            ("password_changed", "Password Changed"),
+                            ("partner_created", "Partner Created"),
+                            ("partner_changed", "Partner Changed"),
+                            ("api_key_changed", "Api Key Changed"),
+                            ("connection_tested", "Connection Tested"),
+                            ("sync_requested", "Sync Requested"),
+                            ("user_created", "User Created"),
+                            ("access_granted", "Access Granted"),
+                            ("access_revoked", "Access Revoked"),
+                            ("export", "Export"),
+                            ("pii_viewed", "Pii Viewed"),
+                            ("retention_applied", "Retention Applied"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("summary", models.CharField(max_length=500)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("ip", models.GenericIPAddressField(blank=True, null=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "partner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="sessions_app.partner",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-pk'],
-                'indexes': [models.Index(fields=['partner', '-at'], name='audit_partner_at_idx')],
+                "ordering": ["-at", "-pk"],
+                "indexes": [models.Index(fields=["partner", "-at"], name="audit_partner_at_idx")],
             },
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('admin', 'Admin'), ('analyst', 'Analyst'), ('viewer', 'Viewer')], max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='sessions_app.partner')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("admin", "Admin"), ("analyst", "Analyst"), ("viewer", "Viewer")],
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "partner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="sessions_app.partner",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['partner', 'user__username'],
-                'constraints': [models.UniqueConstraint(fields=('user', 'partner'), name='uniq_membership')],
+                "ordering": ["partner", "user__username"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "partner"), name="uniq_membership")
+                ],
             },
         ),
     ]

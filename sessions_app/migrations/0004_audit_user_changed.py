@@ -4,15 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sessions_app', '0003_retention_schedule'),
+        ("sessions_app", "0003_retention_schedule"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='action',
-            field=models.CharField(choices=[('login', 'Login'), ('login_failed', 'Login Failed'), ('logout', 'Logout'), ('password_changed', 'Password Changed'), ('partner_created', 'Partner Created'), ('partner_changed', 'Partner Changed'), ('api_key_changed', 'Api Key Changed'), ('connection_tested', 'Connection Tested'), ('sync_requested', 'Sync Requested'), ('user_created', 'User Created'), ('user_changed', 'User Changed'), ('access_granted', 'Access Granted'), ('access_revoked', 'Access Revoked'), ('export', 'Export'), ('pii_viewed', 'Pii Viewed'), ('retention_applied', 'Retention Applied')], max_length=32),
+            model_name="auditevent",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("login", "Login"),
+                    ("login_failed", "Login Failed"),
+                    ("logout", "Logout"),
+                    ("password_changed", "Password Changed"),
+                    ("partner_created", "Partner Created"),
+                    ("partner_changed", "Partner Changed"),
+                    ("api_key_changed", "Api Key Changed"),
+                    ("connection_tested", "Connection Tested"),
+                    ("sync_requested", "Sync Requested"),
+                    ("user_created", "User Created"),
+                    ("user_changed", "User Changed"),
+                    ("access_granted", "Access Granted"),
+                    ("access_revoked", "Access Revoked"),
+                    ("export", "Export"),
+                    ("pii_viewed", "Pii Viewed"),
+                    ("retention_applied", "Retention Applied"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

@@ -4,15 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sessions_app', '0004_audit_user_changed'),
+        ("sessions_app", "0004_audit_user_changed"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='action',
-            field=models.CharField(choices=[('login', 'Login'), ('login_failed', 'Failed login'), ('logout', 'Logout'), ('password_changed', 'Password changed'), ('partner_created', 'Partner created'), ('partner_changed', 'Partner changed'), ('api_key_changed', 'API key replaced'), ('connection_tested', 'Connection tested'), ('sync_requested', 'Sync requested'), ('user_created', 'User created'), ('user_changed', 'User changed'), ('access_granted', 'Access granted'), ('access_revoked', 'Access revoked'), ('export', 'Export'), ('pii_viewed', 'Guest details viewed'), ('retention_applied', 'Retention applied')], max_length=32),
+            model_name="auditevent",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("login", "Login"),
+                    ("login_failed", "Failed login"),
+                    ("logout", "Logout"),
+                    ("password_changed", "Password changed"),
+                    ("partner_created", "Partner created"),
+                    ("partner_changed", "Partner changed"),
+                    ("api_key_changed", "API key replaced"),
+                    ("connection_tested", "Connection tested"),
+                    ("sync_requested", "Sync requested"),
+                    ("user_created", "User created"),
+                    ("user_changed", "User changed"),
+                    ("access_granted", "Access granted"),
+                    ("access_revoked", "Access revoked"),
+                    ("export", "Export"),
+                    ("pii_viewed", "Guest details viewed"),
+                    ("retention_applied", "Retention applied"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

@@ -1,0 +1,286 @@
+"""Keeping SessionRollup in step with the sessions it sums.
+
+Every write of sessions goes through ingest.store_sessions, which hands this module the sessions
+as they were before (if stored) and as they are now; the difference is added to the rollup rows
+of their days in the same transaction. Retention deletes whole days and rebuilds the day it cuts
+through. `rebuild` recomputes any days from the raw tables: the migration that introduced
+rollups, the retention cut and the tests use it.
+"""
+
+from bisect import bisect_right
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+from django.db import transaction
+
+QUARTERS = 96  # quarter hours in a UTC day
+SUBSCRIBER_GUEST_TYPES = ("agent", "host")  # the Glance user's own seat: not a visitor
+
+
+def _band_edges() -> list[int]:
+    """Lower edges of the duration bands: 5 s up to 10 min, 30 s up to an hour, 5 min up to 4
+    hours, 30 min up to a day, then one band. Every edge of stats.DURATION_BINS is among them."""
+    edges = list(range(5, 600, 5))
+    edges += range(600, 3600, 30)
+    edges += range(3600, 14400, 300)
+    edges += range(14400, 86400 + 1, 1800)
+    return edges
+
+
+# Band i holds durations in [EDGES[i-1], EDGES[i]); band 0 everything below 5 s (negatives
+# included), the last band everything from a day up.
+BAND_EDGES = _band_edges()
+BANDS = len(BAND_EDGES) + 1
+DTYPE = np.dtype("<u4")
+
+
+def band_of(duration: int) -> int:
+    return bisect_right(BAND_EDGES, duration)
+
+
+def band_bounds(band: int) -> tuple[int | None, int | None]:
+    """[low, high) of a band; None where it is open."""
+    low = BAND_EDGES[band - 1] if band > 0 else None
+    high = BAND_EDGES[band] if band < len(BAND_EDGES) else None
+    return low, high
+
+
+def quarter_of(moment: datetime) -> tuple[date, int]:
+    moment = moment.astimezone(UTC)
+    return moment.date(), moment.hour * 4 + moment.minute // 15
+
+
+def day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+# --- what one session contributes -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """One session as the rollups see it."""
+
+    start_time: datetime
+    session_type: str
+    status: str
+    duration: int
+    guest_count: int
+    agent_id: int | None
+    countries: tuple[str, ...]  # of its located visitors, one entry per guest
+
+
+def visitor_countries(guests) -> tuple[str, ...]:
+    """Countries of the guests the geography counts: visitors (not the agent's or host's own
+    seat) with a country. `guests` are (guest_type, country_code) pairs."""
+    return tuple(
+        country
+        for guest_type, country in guests
+        if guest_type not in SUBSCRIBER_GUEST_TYPES and country
+    )
+
+
+@dataclass
+class Delta:
+    """The change to one rollup row."""
+
+    sessions: int = 0
+    guests: int = 0
+    seconds: int = 0
+    quarters: np.ndarray = field(default_factory=lambda: np.zeros(QUARTERS, np.int64))
+    durations: np.ndarray = field(default_factory=lambda: np.zeros(BANDS, np.int64))
+    agents: dict = field(default_factory=lambda: defaultdict(int))
+    countries: dict = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, c: Contribution, sign: int, quarter: int) -> None:
+        self.sessions += sign
+        self.guests += sign * c.guest_count
+        self.seconds += sign * c.duration
+        self.quarters[quarter] += sign
+        self.durations[band_of(c.duration)] += sign
+        if c.agent_id is not None:
+            self.agents[str(c.agent_id)] += sign
+        for country in c.countries:
+            self.countries[country] += sign
+
+
+def deltas(removed: list[Contribution], added: list[Contribution]) -> dict[tuple, Delta]:
+    """{(day, session_type, status): Delta} for sessions replaced by others."""
+    out: dict[tuple, Delta] = defaultdict(Delta)
+    for sign, contributions in ((-1, removed), (1, added)):
+        for c in contributions:
+            day, quarter = quarter_of(c.start_time)
+            out[(day, c.session_type, c.status)].add(c, sign, quarter)
+    return out
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def apply(partner_id: int, removed: list[Contribution], added: list[Contribution]) -> None:
+    """Adds the difference to the partner's rollup rows. Call inside the transaction that writes
+    the sessions; the caller holds the partner's row lock, so no other write interleaves."""
+    from sessions_app.models import SessionRollup
+
+    changes = {key: d for key, d in deltas(removed, added).items() if not _is_zero(d)}
+    if not changes:
+        return
+    days = {day for day, _, _ in changes}
+    rows = {
+        (row.day, row.session_type, row.status): row
+        for row in SessionRollup.objects.filter(partner_id=partner_id, day__in=days)
+    }
+    create, update, delete = [], [], []
+    for key, delta in changes.items():
+        row = rows.get(key) or _empty_row(SessionRollup, partner_id, key)
+        _merge(row, delta)
+        if row.sessions <= 0:
+            if row.pk:
+                delete.append(row.pk)
+        elif row.pk:
+            update.append(row)
+        else:
+            create.append(row)
+    SessionRollup.objects.bulk_create(create)
+    SessionRollup.objects.bulk_update(update, MEASURES)
+    if delete:
+        SessionRollup.objects.filter(pk__in=delete).delete()
+
+
+MEASURES = ["sessions", "guests", "seconds", "quarters", "durations", "agents", "countries"]
+
+
+def _empty_row(rollup_model, partner_id: int, key: tuple):
+    day, session_type, status = key
+    return rollup_model(
+        partner_id=partner_id,
+        day=day,
+        session_type=session_type,
+        status=status,
+        sessions=0,
+        guests=0,
+        seconds=0,
+        quarters=b"",
+        durations=b"",
+        agents={},
+        countries={},
+    )
+
+
+def _is_zero(d: Delta) -> bool:
+    return (
+        d.sessions == 0
+        and d.guests == 0
+        and d.seconds == 0
+        and not d.quarters.any()
+        and not d.durations.any()
+        and not any(d.agents.values())
+        and not any(d.countries.values())
+    )
+
+
+def _merge(row, delta: Delta) -> None:
+    row.sessions += delta.sessions
+    row.guests += delta.guests
+    row.seconds += delta.seconds
+    row.quarters = _add_array(row.quarters, delta.quarters, QUARTERS)
+    row.durations = _add_array(row.durations, delta.durations, BANDS)
+    row.agents = _add_counts(row.agents, delta.agents)
+    row.countries = _add_counts(row.countries, delta.countries)
+
+
+def _add_array(stored, change: np.ndarray, size: int) -> bytes:
+    base = array_of(stored, size).astype(np.int64)
+    return (base + change).astype(DTYPE).tobytes()
+
+
+def array_of(stored, size: int) -> np.ndarray:
+    if not stored:
+        return np.zeros(size, DTYPE)
+    return np.frombuffer(bytes(stored), DTYPE)
+
+
+def _add_counts(stored: dict, change: dict) -> dict:
+    out = dict(stored or {})
+    for name, n in change.items():
+        total = out.get(name, 0) + n
+        if total:
+            out[name] = total
+        else:
+            out.pop(name, None)
+    return out
+
+
+# --- rebuilding from the raw tables ---------------------------------------------------------
+
+
+def rebuild(partner_id: int, first_day: date, last_day: date, *, models=None) -> int:
+    """Recomputes the partner's rollup rows for [first_day, last_day] from its sessions; returns
+    the number of sessions summed. `models` (Session, Guest, SessionRollup) lets a migration
+    pass its historical models."""
+    if models is None:
+        from sessions_app.models import Guest, Session, SessionRollup
+
+        models = (Session, Guest, SessionRollup)
+    session_model, _, rollup_model = models
+    total = 0
+    with transaction.atomic():
+        rollup_model.objects.filter(
+            partner_id=partner_id, day__gte=first_day, day__lte=last_day
+        ).delete()
+        day = first_day
+        while day <= last_day:  # a month at a time keeps memory flat
+            chunk_end = min(day + timedelta(days=31), last_day + timedelta(days=1))
+            sessions = session_model.objects.filter(
+                partner_id=partner_id,
+                start_time__gte=day_start(day),
+                start_time__lt=day_start(chunk_end),
+            )
+            contributions = stored_contributions(sessions, models)
+            apply_rows(partner_id, contributions, rollup_model)
+            total += len(contributions)
+            day = chunk_end
+    return total
+
+
+def stored_contributions(sessions, models=None) -> list[Contribution]:
+    """The contributions of stored sessions (a queryset), as they are now."""
+    if models is None:
+        from sessions_app.models import Guest
+
+        guest_model = Guest
+    else:
+        guest_model = models[1]
+    rows = list(
+        sessions.order_by().values_list(
+            "pk", "start_time", "session_type", "status", "duration", "guest_count", "agent_id"
+        )
+    )
+    ids = [row[0] for row in rows]
+    # A month's ids are too many for one IN (…): select its guests by the same session filter.
+    of_sessions = ids if len(ids) <= 2000 else sessions.order_by().values("pk")
+    located = (
+        guest_model.objects.filter(session__in=of_sessions)
+        .exclude(country_code__isnull=True)
+        .exclude(country_code="")
+        .values_list("session_id", "guest_type", "country_code")
+    )
+    guests = defaultdict(list)
+    for session_id, guest_type, country in located.iterator(chunk_size=5000):
+        guests[session_id].append((guest_type, country))
+    return [
+        Contribution(start, kind, status, duration, count, agent, visitor_countries(guests[pk]))
+        for pk, start, kind, status, duration, count, agent in rows
+    ]
+
+
+def apply_rows(partner_id: int, contributions: list[Contribution], rollup_model) -> None:
+    """Writes fresh rows for contributions whose days have none yet (rebuild's path)."""
+    rows = []
+    for key, delta in deltas([], contributions).items():
+        row = _empty_row(rollup_model, partner_id, key)
+        _merge(row, delta)
+        rows.append(row)
+    rollup_model.objects.bulk_create(rows, batch_size=500)

@@ -6,6 +6,23 @@ from datetime import UTC
 from django.db import connection
 
 
+def datetime_adapter():
+    """db_datetime for the current database, looked up once for a batch of many values."""
+    if connection.vendor != "sqlite":
+        return _as_is
+    return _sqlite_datetime
+
+
+def _as_is(value):
+    return value
+
+
+def _sqlite_datetime(value):
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ")
+
+
 def db_datetime(value):
     """An aware datetime as this database stores it (SQLite: naive UTC text; PostgreSQL: as is).
 
@@ -34,5 +51,40 @@ def insert_many(model, fields, rows, *, conflict=None, update=None) -> None:
             for name in update
         )
         sql += f" ON CONFLICT ({keys}) DO UPDATE SET {sets}"
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def select_in(model, fields, *, where: dict, key: str, values: list, chunk: int = 900) -> list:
+    """Rows (tuples of `fields`) matching `where` (equalities) whose `key` is in `values`: the
+    lookups a sync makes for every page. Django's ORM took 40 ms to run one of these with a
+    thousand ids on SQLite, where the same statement takes 1 ms."""
+    meta, quote = model._meta, connection.ops.quote_name
+    column = lambda name: quote(meta.get_field(name).column)  # noqa: E731
+    conditions = " AND ".join(f"{column(name)} = %s" for name in where)
+    rows = []
+    with connection.cursor() as cursor:
+        for i in range(0, len(values), chunk):
+            part = values[i : i + chunk]
+            # Identifiers come from model metadata, quoted; every value is a bound parameter.
+            sql = (
+                f"SELECT {', '.join(column(name) for name in fields)} "  # noqa: S608
+                f"FROM {quote(meta.db_table)} WHERE "
+                f"{conditions + ' AND ' if conditions else ''}"
+                f"{column(key)} IN ({', '.join(['%s'] * len(part))})"
+            )
+            cursor.execute(sql, [*where.values(), *part])
+            rows += cursor.fetchall()
+    return rows
+
+
+def update_many(model, fields, rows) -> None:
+    """UPDATE `fields` of many rows in one executemany; each row is (*values, primary key)."""
+    if not rows:
+        return
+    meta, quote = model._meta, connection.ops.quote_name
+    sets = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in fields)
+    # Identifiers come from model metadata, quoted; every value is a bound parameter.
+    sql = f"UPDATE {quote(meta.db_table)} SET {sets} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sessions_app import rollups
-from sessions_app.bulk_sql import db_datetime, insert_many
+from sessions_app.bulk_sql import datetime_adapter, insert_many, select_in
 from sessions_app.glance_records import AgentRecord, SessionRecord
 from sessions_app.models import Agent, Guest, Partner, Session
 from sessions_app.retention import Cutoffs
@@ -79,8 +79,11 @@ def store_sessions(partner: Partner, records: list[SessionRecord]) -> WriteResul
             if stored
             else []
         )
-        now = db_datetime(timezone.now())
-        session_rows = [_session_row(partner, record, agents, now) for record in latest.values()]
+        to_db = datetime_adapter()
+        now = to_db(timezone.now())
+        session_rows = [
+            _session_row(partner, record, agents, now, to_db) for record in latest.values()
+        ]
         insert_many(
             Session,
             ["partner", "glance_id", *SESSION_FIELDS],
@@ -92,7 +95,7 @@ def store_sessions(partner: Partner, records: list[SessionRecord]) -> WriteResul
         pks = {glance_id: row.pk for glance_id, row in stored.items()} | _session_pks(
             partner, new_ids
         )
-        _replace_guests(latest, pks, [row.pk for row in stored.values()], cut)
+        _replace_guests(latest, pks, [row.pk for row in stored.values()], cut, to_db)
         rollups.apply(partner.pk, removed, _contributions(latest, session_rows))
     changed = sum(1 for i, row in stored.items() if row.state != _state(latest[i]))
     return WriteResult(created=len(new_ids), updated=changed, skipped=skipped)
@@ -150,12 +153,14 @@ class _Stored:
 
 def _stored(partner: Partner, glance_ids: list[int]) -> dict[int, _Stored]:
     """The batch's sessions already stored: Glance id -> our key and compared fields."""
-    found = {}
-    for i in range(0, len(glance_ids), _ID_CHUNK):
-        rows = Session.objects.filter(partner=partner, glance_id__in=glance_ids[i : i + _ID_CHUNK])
-        for glance_id, pk, *state in rows.values_list("glance_id", "pk", *_STATE_FIELDS):
-            found[glance_id] = _Stored(pk, tuple(state))
-    return found
+    rows = select_in(
+        Session,
+        ["glance_id", "id", *_STATE_FIELDS],
+        where={"partner": partner.pk},
+        key="glance_id",
+        values=glance_ids,
+    )
+    return {glance_id: _Stored(pk, tuple(state)) for glance_id, pk, *state in rows}
 
 
 def _upsert_agents(partner: Partner, identities: set[AgentRecord]) -> dict[tuple, int]:
@@ -187,18 +192,17 @@ def _upsert_agents(partner: Partner, identities: set[AgentRecord]) -> dict[tuple
 
 def _session_pks(partner: Partner, glance_ids: list[int]) -> dict[int, int]:
     """Glance id -> our primary key, for those of `glance_ids` already stored."""
-    found = {}
-    for i in range(0, len(glance_ids), _ID_CHUNK):
-        chunk = glance_ids[i : i + _ID_CHUNK]
-        found.update(
-            Session.objects.filter(partner=partner, glance_id__in=chunk).values_list(
-                "glance_id", "pk"
-            )
-        )
-    return found
+    rows = select_in(
+        Session,
+        ["glance_id", "id"],
+        where={"partner": partner.pk},
+        key="glance_id",
+        values=glance_ids,
+    )
+    return dict(rows)
 
 
-def _session_row(partner, record: SessionRecord, agents: dict, now) -> tuple:
+def _session_row(partner, record: SessionRecord, agents: dict, now, to_db) -> tuple:
     """One row in the order of ["partner", "glance_id", *SESSION_FIELDS], in database form."""
     agent = record.agent
     agent_id = agents.get((agent.user_name[:255], agent.partner_user_id[:255])) if agent else None
@@ -207,8 +211,8 @@ def _session_row(partner, record: SessionRecord, agents: dict, now) -> tuple:
         record.glance_id,
         record.session_type,
         record.status,
-        db_datetime(record.start_time),
-        db_datetime(record.end_time),
+        to_db(record.start_time),
+        to_db(record.end_time),
         record.key,
         record.width,
         record.height,
@@ -221,7 +225,7 @@ def _session_row(partner, record: SessionRecord, agents: dict, now) -> tuple:
     )
 
 
-def _replace_guests(records: dict[int, SessionRecord], pks: dict, old_pks: list, cut) -> None:
+def _replace_guests(records: dict, pks: dict, old_pks: list, cut, to_db) -> None:
     """Guests of re-read sessions are deleted and written again with the rest."""
     for i in range(0, len(old_pks), _ID_CHUNK):
         Guest.objects.filter(session_id__in=old_pks[i : i + _ID_CHUNK]).delete()
@@ -231,6 +235,7 @@ def _replace_guests(records: dict[int, SessionRecord], pks: dict, old_pks: list,
             position,
             *_guest_values(
                 guest,
+                to_db,
                 keep_ip=record.start_time >= cut.ip,
                 keep_contact=record.start_time >= cut.contact,
             ),
@@ -260,12 +265,12 @@ GUEST_FIELDS = [
 ]
 
 
-def _guest_values(guest, *, keep_ip: bool, keep_contact: bool) -> tuple:
+def _guest_values(guest, to_db, *, keep_ip: bool, keep_contact: bool) -> tuple:
     """A guest in the order of GUEST_FIELDS, in database form, within retention."""
     return (
         guest.guest_type[:64] if guest.guest_type is not None else None,
         guest.status[:32] if guest.status is not None else None,
-        db_datetime(guest.start_time) if guest.start_time else None,
+        to_db(guest.start_time) if guest.start_time else None,
         guest.duration,
         guest.kbytes,
         guest.ip if keep_ip else None,

@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
-from django.db import transaction
+import orjson
+from django.db import connection, transaction
+
+from sessions_app.bulk_sql import insert_many, select_in, update_many
 
 QUARTERS = 96  # quarter hours in a UTC day
 SUBSCRIBER_GUEST_TYPES = ("agent", "host")  # the Glance user's own seat: not a visitor
@@ -121,35 +124,70 @@ def deltas(removed: list[Contribution], added: list[Contribution]) -> dict[tuple
 
 def apply(partner_id: int, removed: list[Contribution], added: list[Contribution]) -> None:
     """Adds the difference to the partner's rollup rows. Call inside the transaction that writes
-    the sessions; the caller holds the partner's row lock, so no other write interleaves."""
+    the sessions; the caller holds the partner's row lock, so no other write interleaves.
+
+    Plain statements, not the ORM's bulk_update (a CASE per column per row), which took 30 ms of
+    every sync page."""
     from sessions_app.models import SessionRollup
 
     changes = {key: d for key, d in deltas(removed, added).items() if not _is_zero(d)}
     if not changes:
         return
-    days = {day for day, _, _ in changes}
-    rows = {
-        (row.day, row.session_type, row.status): row
-        for row in SessionRollup.objects.filter(partner_id=partner_id, day__in=days)
+    days = sorted({day for day, _, _ in changes})
+    stored = {
+        (_as_date(day), kind, status): (pk, rest)
+        for pk, day, kind, status, *rest in select_in(
+            SessionRollup,
+            ["id", "day", "session_type", "status", *MEASURES],
+            where={"partner": partner_id},
+            key="day",
+            values=[connection.ops.adapt_datefield_value(day) for day in days],
+        )
     }
     create, update, delete = [], [], []
     for key, delta in changes.items():
-        row = rows.get(key) or _empty_row(SessionRollup, partner_id, key)
+        pk, values = stored.get(key, (None, None))
+        row = _empty_row(SessionRollup, partner_id, key)
+        if values:
+            for name, value in zip(MEASURES, values, strict=True):
+                setattr(row, name, _from_db(name, value))
         _merge(row, delta)
         if row.sessions <= 0:
-            if row.pk:
-                delete.append(row.pk)
-        elif row.pk:
-            update.append(row)
+            if pk:
+                delete.append(pk)
+        elif pk:
+            update.append((*_db_values(row), pk))
         else:
-            create.append(row)
-    SessionRollup.objects.bulk_create(create)
-    SessionRollup.objects.bulk_update(update, MEASURES)
+            create.append((partner_id, connection.ops.adapt_datefield_value(key[0]), key[1],
+                           key[2], *_db_values(row)))  # fmt: skip
+    insert_many(SessionRollup, ["partner", "day", "session_type", "status", *MEASURES], create)
+    update_many(SessionRollup, MEASURES, update)
     if delete:
         SessionRollup.objects.filter(pk__in=delete).delete()
 
 
 MEASURES = ["sessions", "guests", "seconds", "quarters", "durations", "agents", "countries"]
+
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _from_db(name: str, value):
+    if name in ("agents", "countries") and isinstance(value, str | bytes):
+        return orjson.loads(value)
+    if name in ("quarters", "durations") and value is not None:
+        return bytes(value)
+    return value
+
+
+def _db_values(row) -> tuple:
+    from sessions_app.models import SessionRollup
+
+    meta = SessionRollup._meta
+    return tuple(
+        meta.get_field(name).get_db_prep_save(getattr(row, name), connection) for name in MEASURES
+    )
 
 
 def _empty_row(rollup_model, partner_id: int, key: tuple):

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from sessions_app import pipeline
 from sessions_app.glance_client import GlanceClient, GlanceError, split_windows
 from sessions_app.ingest import store_sessions
 from sessions_app.models import Partner, SyncRun
@@ -149,7 +150,7 @@ def sync_partner(
 
 def _run_windows(partner, token, run, windows, client, on_progress) -> None:
     for window_start, window_end in windows:
-        for page in client.completed_session_pages(window_start, window_end):
+        for page in pipeline.ahead(client.completed_session_pages(window_start, window_end)):
             written = store_sessions(partner, page.sessions)
             run.pages += 1
             run.sessions_created += written.created

@@ -193,6 +193,9 @@ GLANCE_API_URL = env.str(
 )
 GLANCE_PAGE_SIZE = env.int("GLANCE_PAGE_SIZE", default=500)
 # Partner endpoints must be https:// unless this is on (the local simulator speaks http://).
+# The dashboard reads rollup rows where the filter allows; off, it reads the raw sessions (the
+# benchmark's naive baseline; the numbers are the same either way).
+GLANCEDASH_ROLLUPS = env.bool("GLANCEDASH_ROLLUPS", default=True)
 GLANCE_ALLOW_HTTP = env.bool("GLANCE_ALLOW_HTTP", default=DEBUG)
 GLANCE_WINDOW_DAYS = env.int("GLANCE_WINDOW_DAYS", default=31)  # the service's range cap
 GLANCE_LOOKBACK_HOURS = env.int("GLANCE_LOOKBACK_HOURS", default=48)

@@ -18,6 +18,7 @@ from sessions_app.models import (
     Partner,
     Role,
     Session,
+    SessionRollup,
     SyncRun,
 )
 
@@ -65,6 +66,11 @@ def is_any_admin(user) -> bool:
 
 def sessions_for(user, role: str = Role.VIEWER) -> QuerySet[Session]:
     return Session.objects.filter(partner__in=partners_for(user, role))
+
+
+def rollups_for(user, role: str = Role.VIEWER) -> QuerySet[SessionRollup]:
+    """The rollup rows summing exactly the sessions sessions_for() returns."""
+    return SessionRollup.objects.filter(partner__in=partners_for(user, role))
 
 
 def guests_for(user, role: str = Role.VIEWER) -> QuerySet[Guest]:

@@ -14,6 +14,7 @@ from django.utils.html import escape
 
 from sessions_app import codes, geo, stats
 from sessions_app.filters import SessionFilter
+from sessions_app.selection import Selection
 
 TYPE_COLORS = {"C": "#2563eb", "G": "#d97706", "V": "#059669"}
 OTHER_COLOR = "#7b8794"
@@ -40,7 +41,11 @@ EMPTY = "No sessions match these filters."
 @dataclass
 class Context:
     filter: SessionFilter
-    sessions: object  # the filtered Session queryset
+    selection: Selection  # what the filter selects: raw sessions, and rollups where they serve
+
+    @property
+    def sessions(self):
+        return self.selection.sessions
 
     @property
     def tz(self):
@@ -74,7 +79,7 @@ def layout(**extra) -> dict:
 def sessions_over_time(ctx: Context) -> Chart:
     period = ctx.filter.period
     bucket = stats.bucket_for(period)
-    rows = stats.sessions_over_time(ctx.sessions, ctx.tz, bucket)
+    rows = stats.sessions_over_time(ctx.selection, ctx.tz, bucket)
     if not rows:
         return Chart(None, EMPTY)
     fig = go.Figure()
@@ -122,7 +127,7 @@ def _types_in(rows) -> list[str]:
 
 
 def outcomes(ctx: Context) -> Chart:
-    by_type = stats.outcomes_by_type(ctx.sessions)
+    by_type = stats.outcomes_by_type(ctx.selection)
     if not by_type:
         return Chart(None, EMPTY)
     types = _types_in([{"session_type": t} for t in by_type])
@@ -149,7 +154,7 @@ def outcomes(ctx: Context) -> Chart:
 
 
 def durations(ctx: Context) -> Chart:
-    rows = stats.duration_bins(ctx.sessions)
+    rows = stats.duration_bins(ctx.selection)
     if not rows:
         return Chart(None, EMPTY)
     labels = [label for _, label in stats.DURATION_BINS]
@@ -180,7 +185,7 @@ def _duration_drill(ctx, index, bounds, code) -> str:
 
 
 def heatmap(ctx: Context) -> Chart:
-    cells = stats.weekday_hour(ctx.sessions, ctx.tz)
+    cells = stats.weekday_hour(ctx.selection, ctx.tz)
     if not cells:
         return Chart(None, EMPTY)
     hours = list(range(24))

@@ -23,9 +23,10 @@ from django.db.models import (
 )
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, RowNumber, Trunc
 
-from sessions_app import codes
+from sessions_app import codes, rollup_stats
 from sessions_app.filters import NOT_CONNECTED_STATUSES, Period
 from sessions_app.models import Agent, Guest
+from sessions_app.selection import Selection
 
 CONNECTED = Q(status__in=codes.CONNECTED_STATUSES)
 SUBSCRIBER_GUEST_TYPES = ("agent", "host")  # the Glance user's own seat in the session
@@ -47,6 +48,13 @@ def plain(qs: QuerySet) -> QuerySet:
     return qs.order_by()
 
 
+def _split(source) -> tuple[Selection | None, QuerySet]:
+    """(the selection if rollups can serve it, the raw sessions)"""
+    if isinstance(source, Selection):
+        return (source if source.uses_rollups else None), source.sessions
+    return None, source
+
+
 # --- headline figures ----------------------------------------------------------------------
 
 
@@ -65,7 +73,11 @@ class Totals:
         return 100 * self.connected / self.sessions if self.sessions else None
 
 
-def totals(qs: QuerySet) -> Totals:
+def totals(source) -> Totals:
+    """Headline figures of a Selection (rollups where it allows) or of a session queryset."""
+    sel, qs = _split(source)
+    if sel is not None:
+        return rollup_stats.totals(sel)
     agg = plain(qs).aggregate(
         sessions=Count("pk"),
         connected=Count("pk", filter=CONNECTED),
@@ -104,8 +116,17 @@ def bucket_for(period: Period) -> str:
     return "week"
 
 
-def sessions_over_time(qs: QuerySet, tz, bucket: str) -> list[dict]:
+def sessions_over_time(source, tz, bucket: str) -> list[dict]:
     """[{bucket (aware datetime in tz), session_type, n}] in time order."""
+    sel, qs = _split(source)
+    if sel is not None:
+        rows = rollup_stats.sessions_over_time(sel, tz, bucket)
+        if rows is not None:
+            return rows
+    return raw_sessions_over_time(qs, tz, bucket)
+
+
+def raw_sessions_over_time(qs: QuerySet, tz, bucket: str) -> list[dict]:
     truncated = Trunc("start_time", bucket, tzinfo=tz)
     return list(
         plain(qs)
@@ -116,8 +137,11 @@ def sessions_over_time(qs: QuerySet, tz, bucket: str) -> list[dict]:
     )
 
 
-def outcomes_by_type(qs: QuerySet) -> dict[str, dict[str, int]]:
+def outcomes_by_type(source) -> dict[str, dict[str, int]]:
     """{session_type: {"connected"|"not_connected"|"other": n}}"""
+    sel, qs = _split(source)
+    if sel is not None:
+        return rollup_stats.outcomes_by_type(sel)
     rows = plain(qs).values("session_type", "status").annotate(n=Count("pk"))
     result: dict[str, dict[str, int]] = {}
     for row in rows:  # one row per (type, status): a handful, not one per session
@@ -135,8 +159,15 @@ def outcome_of(status: str) -> str:
     return "other"
 
 
-def duration_bins(qs: QuerySet) -> list[dict]:
+def duration_bins(source) -> list[dict]:
     """[{session_type, bin (index into DURATION_BINS), n}]"""
+    sel, qs = _split(source)
+    if sel is not None:
+        return rollup_stats.duration_bins(sel)
+    return raw_duration_bins(qs)
+
+
+def raw_duration_bins(qs: QuerySet) -> list[dict]:
     whens = [
         When(duration__lt=upper, then=Value(index))
         for index, (upper, _) in enumerate(DURATION_BINS)
@@ -152,8 +183,17 @@ def duration_bins(qs: QuerySet) -> list[dict]:
     )
 
 
-def weekday_hour(qs: QuerySet, tz) -> dict[tuple[int, int], int]:
+def weekday_hour(source, tz) -> dict[tuple[int, int], int]:
     """{(ISO weekday 1-7, hour 0-23): n} of session starts in tz."""
+    sel, qs = _split(source)
+    if sel is not None:
+        cells = rollup_stats.weekday_hour(sel, tz)
+        if cells is not None:
+            return cells
+    return raw_weekday_hour(qs, tz)
+
+
+def raw_weekday_hour(qs: QuerySet, tz) -> dict[tuple[int, int], int]:
     rows = (
         plain(qs)
         .annotate(weekday=ExtractIsoWeekDay("start_time", tzinfo=tz))

@@ -10,7 +10,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from sessions_app import access, charts, kpis, stats, timezones
+from sessions_app import access, charts, kpis, selection, stats, timezones
 from sessions_app.filters import SessionFilter
 from sessions_app.models import Role, SyncRun
 from sessions_app.sync_status import sync_status
@@ -46,11 +46,10 @@ CHART_CARDS = {
 @require_GET
 def overview(request):
     flt = session_filter(request)
-    visible = access.sessions_for(request.user)
     previous = flt.period.previous(flt.tz)
     cards = kpis.cards(
-        stats.totals(flt.filter_qs(visible)),
-        stats.totals(flt.filter_qs(visible, previous)),
+        stats.totals(selection.select(flt)),
+        stats.totals(selection.select(flt, previous)),
         f"vs {previous.first_day:%b %-d}–{previous.last_day:%b %-d}",
     )
     context = page_context(request, flt, "overview", kpis=cards, charts=CHART_CARDS["overview"])
@@ -164,8 +163,7 @@ def chart(request, name):
         errors = "; ".join(" ".join(messages) for messages in flt.errors.values())
         result = charts.Chart(None, f"Fix the filters first: {errors}")
     else:
-        sessions = flt.filter_qs(access.sessions_for(request.user))
-        result = build(charts.Context(filter=flt, sessions=sessions))
+        result = build(charts.Context(filter=flt, selection=selection.select(flt)))
     return json_response(result.as_json())
 
 

@@ -1,0 +1,91 @@
+"""What one filter selects, in the two forms the numbers can be read from.
+
+`sessions` is always the raw, filtered sessions of the whole period, and every number can be
+computed from it. When the filter only narrows by what rollup rows are keyed on (partner, type,
+status and so outcome, and the date range) the period is also split: the whole UTC days inside
+it are read from the rollups, and the partial UTC days at either end (a local midnight is rarely
+a UTC one) from the raw sessions, so a year costs about 365 rollup rows per key and two days of
+sessions, however many sessions the year holds.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+
+from sessions_app import access, codes
+from sessions_app.filters import NOT_CONNECTED_STATUSES, Period, SessionFilter
+from sessions_app.rollups import day_start
+
+# The filter's parameters a rollup row can answer; any other one set means raw sessions only.
+ROLLUP_PARAMETERS = {"preset", "start", "end", "partner", "type", "status", "outcome"}
+
+
+@dataclass(frozen=True)
+class Selection:
+    sessions: QuerySet  # the raw, filtered sessions of the whole period
+    period: Period
+    tz: ZoneInfo
+    rollups: QuerySet | None = None  # rollup rows of the whole UTC days [first_day, end_day)
+    edges: QuerySet | None = None  # raw sessions outside those days, inside the period
+    first_day: date | None = None
+    end_day: date | None = None
+
+    @property
+    def uses_rollups(self) -> bool:
+        return self.rollups is not None
+
+
+def select(flt: SessionFilter, period: Period | None = None, *, agent=None) -> Selection:
+    """The filter's selection for `period` (the filter's own by default), scoped to what its
+    user may see; `agent` narrows it to one agent (an agent's own page)."""
+    period = period or flt.period
+    sessions = flt.filter_qs(access.sessions_for(flt.user), period)
+    if agent is not None:
+        sessions = sessions.filter(agent=agent)
+    plain = Selection(sessions=sessions, period=period, tz=flt.tz)
+    if agent is not None or not settings.GLANCEDASH_ROLLUPS or not rollups_answer(flt):
+        return plain
+    first_day, end_day = whole_utc_days(period.start, period.end)
+    if first_day >= end_day:
+        return plain  # no whole UTC day inside: at most two days of sessions, read raw
+    rollups = narrow(access.rollups_for(flt.user), flt.values).filter(
+        day__gte=first_day, day__lt=end_day
+    )
+    edges = sessions.filter(
+        Q(start_time__lt=day_start(first_day)) | Q(start_time__gte=day_start(end_day))
+    )
+    return Selection(sessions, period, flt.tz, rollups, edges, first_day, end_day)
+
+
+def rollups_answer(flt: SessionFilter) -> bool:
+    """Whether every parameter the filter applies is one a rollup row is keyed on (a filter with
+    errors applies only the default range)."""
+    return {name for name, _ in flt.params()} <= ROLLUP_PARAMETERS
+
+
+def whole_utc_days(start: datetime, end: datetime) -> tuple[date, date]:
+    """[first, end) of the UTC days lying wholly inside [start, end)."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    first = start.date() if start == day_start(start.date()) else start.date() + timedelta(days=1)
+    return first, end.date()
+
+
+def narrow(rollups: QuerySet, values: dict) -> QuerySet:
+    """The filter's partner, type, status and outcome, as SessionFilter.filter_qs applies them."""
+    if values.get("partner"):
+        rollups = rollups.filter(partner__in=values["partner"])
+    if values.get("type"):
+        rollups = rollups.filter(session_type__in=values["type"])
+    if values.get("status"):
+        rollups = rollups.filter(status__in=values["status"])
+    outcome = values.get("outcome")
+    if outcome == "connected":
+        rollups = rollups.filter(status__in=codes.CONNECTED_STATUSES)
+    elif outcome == "not_connected":
+        rollups = rollups.filter(status__in=NOT_CONNECTED_STATUSES)
+    elif outcome == "other":
+        rollups = rollups.exclude(status__in=codes.CONNECTED_STATUSES + NOT_CONNECTED_STATUSES)
+    return rollups

@@ -1,0 +1,251 @@
+"""Rollups give exactly the raw answer: for random sessions, random filters and time zones with
+half- and three-quarter-hour offsets and daylight-saving changes, every figure the overview shows
+is the same read from rollups as computed from the raw sessions; and the rollup rows that ingest
+keeps up to date are the rows a rebuild from the raw tables makes."""
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.http import QueryDict
+from django.test import override_settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.django import TestCase
+
+from sessions_app import rollups, selection, stats
+from sessions_app.filters import SessionFilter
+from sessions_app.models import Membership, Partner, Role, Session, SessionRollup
+from tests import factories
+
+ZONES = [
+    "UTC",
+    "America/New_York",
+    "Europe/London",
+    "Asia/Kolkata",  # +5:30
+    "Asia/Kathmandu",  # +5:45
+    "America/St_Johns",  # -3:30 with DST
+    "Australia/Lord_Howe",  # +10:30, a half-hour DST change
+    "Pacific/Chatham",  # +12:45 with DST
+    "Australia/Adelaide",  # +9:30 with DST
+    "America/Santiago",  # DST changes at midnight
+]
+# Around the 2026 spring and autumn changes of most of these zones.
+BASE = datetime(2026, 3, 20, tzinfo=UTC)
+SPAN_MINUTES = 60 * 24 * 50
+
+
+def session_records(draw_ids):
+    """A strategy for lists of records spread over 50 days, with edge-of-quarter starts."""
+    minute = st.integers(0, SPAN_MINUTES)
+    second = st.sampled_from([0, 1, 59, 899, 900, 901])
+    guest = st.builds(
+        factories.guest,
+        st.sampled_from(["visitor", "guest", "agent", "host", None]),
+        country=st.sampled_from(["US", "us", "DE", "IN", "", None]),
+    )
+    return st.lists(
+        st.builds(
+            lambda glance_id, m, sec, kind, status, duration, agent, guests: factories.record(
+                glance_id,
+                BASE + timedelta(minutes=m, seconds=sec),
+                type=kind,
+                status=status,
+                duration=duration,
+                agent=agent,
+                guests=guests,
+            ),
+            draw_ids,
+            minute,
+            second,
+            st.sampled_from(["C", "G", "V", "Z"]),
+            st.sampled_from(["C", "X", "Q", "T", "E", ""]),
+            st.one_of(
+                st.integers(-5, 7300), st.sampled_from([0, 4, 5, 59, 60, 600, 3600, 86400, 10**6])
+            ),
+            st.sampled_from(["ann.acme.glance.net", "bob.acme.glance.net", None]),
+            st.lists(guest, max_size=3),
+        ),
+        min_size=1,
+        max_size=40,
+        unique_by=lambda r: r.glance_id,
+    )
+
+
+filters = st.fixed_dictionaries(
+    {
+        "start": st.integers(0, 48),
+        "days": st.integers(1, 40),
+        "type": st.lists(st.sampled_from(["C", "G", "V"]), max_size=2, unique=True),
+        "status": st.lists(st.sampled_from(["C", "X", "Q", "E"]), max_size=2, unique=True),
+        "outcome": st.sampled_from(["", "connected", "not_connected", "other"]),
+        "partner": st.sampled_from(["", "a", "b"]),
+    }
+)
+
+
+class RollupEquality(TestCase):
+    @classmethod
+    def setUpTestData(cls):
+        cls.partners = {
+            name: Partner.objects.create(name=name, glance_partner_id=gid)
+            for name, gid in (("a", 1), ("b", 2))
+        }
+        cls.user = get_user_model().objects.create_user("eq", password="pw-eq-Xy9!")
+        for partner in cls.partners.values():
+            Membership.objects.create(user=cls.user, partner=partner, role=Role.ANALYST)
+
+    @settings(
+        max_examples=200,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(
+        first=session_records(st.integers(1, 10**6)),
+        second=session_records(st.integers(1, 10**6)),
+        reread=st.booleans(),
+        chosen=filters,
+        zone=st.sampled_from(ZONES),
+    )
+    def test_every_overview_figure_is_the_raw_answer(self, first, second, reread, chosen, zone):
+        factories.store(self.partners["a"], *first)
+        factories.store(self.partners["b"], *second)
+        if reread:  # the same ids again, changed: ingest must take out what it put in
+            factories.store(self.partners["a"], *[_changed(r) for r in first[::2]])
+        tz = ZoneInfo(zone)
+        flt = self._filter(chosen, tz)
+        assert flt.data_ok, flt.errors
+        with override_settings(GLANCEDASH_ROLLUPS=False):
+            expected = _figures(flt)
+        sel = selection.select(flt)
+        assert sel.uses_rollups == _whole_day_inside(sel)  # this filter is one rollups answer
+        assert _figures(flt) == expected
+
+    def _filter(self, chosen, tz):
+        first = (BASE + timedelta(days=chosen["start"])).date()
+        data = QueryDict(mutable=True)
+        data.update({"start": first.isoformat(), "outcome": chosen["outcome"]})
+        data["end"] = (first + timedelta(days=chosen["days"] - 1)).isoformat()
+        data.setlist("type", chosen["type"])
+        data.setlist("status", chosen["status"])
+        if chosen["partner"]:
+            data["partner"] = str(self.partners[chosen["partner"]].pk)
+        return SessionFilter(data, user=self.user, tz=tz, today=date(2026, 6, 1))
+
+
+def _whole_day_inside(sel) -> bool:
+    first, end = selection.whole_utc_days(sel.period.start, sel.period.end)
+    return first < end
+
+
+def _changed(record):
+    record.status = "X" if record.status != "X" else "Q"
+    record.duration += 777
+    record.start_time += timedelta(hours=13)
+    record.guests = record.guests[:1]
+    return record
+
+
+def _figures(flt) -> dict:
+    sel = selection.select(flt)
+    totals = stats.totals(sel)
+    return {
+        "totals": (
+            totals.sessions,
+            totals.connected,
+            round(totals.guests_per_session, 9) if totals.guests_per_session else None,
+            totals.agents,
+            totals.countries,
+            totals.median_duration,
+            totals.p90_duration,
+        ),
+        "over_time": {
+            bucket: stats.sessions_over_time(sel, flt.tz, bucket)
+            for bucket in ("hour", "day", "week")
+        },
+        "outcomes": stats.outcomes_by_type(sel),
+        "durations": stats.duration_bins(sel),
+        "heatmap": stats.weekday_hour(sel, flt.tz),
+    }
+
+
+# --- ingest keeps the rows a rebuild would make ---------------------------------------------
+
+
+def _rows(partner) -> dict:
+    return {
+        (r.day, r.session_type, r.status): (
+            r.sessions,
+            r.guests,
+            r.seconds,
+            bytes(r.quarters),
+            bytes(r.durations),
+            r.agents,
+            r.countries,
+        )
+        for r in SessionRollup.objects.filter(partner=partner)
+    }
+
+
+@pytest.mark.django_db
+def test_ingest_keeps_the_rows_a_rebuild_makes():
+    partner = Partner.objects.create(name="p", glance_partner_id=9)
+    g = factories.guest
+    factories.store(
+        partner,
+        factories.record(1, "2026-03-01T23:59:59", status="C", duration=59),
+        factories.record(2, "2026-03-02T00:00:00", type="V", status="Q", duration=3600),
+        factories.record(3, "2026-03-02T10:14:59", guests=[g(country="DE"), g("agent")]),
+        factories.record(4, "2026-03-02T10:15:00", agent=None, guests=[]),
+    )
+    # Re-read: one moves to another day and status, one loses its guests, one changes agent.
+    factories.store(
+        partner,
+        factories.record(1, "2026-03-03T08:00:00", status="X", duration=61),
+        factories.record(3, "2026-03-02T10:14:59", guests=[]),
+        factories.record(4, "2026-03-02T10:15:00", agent="zed.acme.glance.net"),
+    )
+    kept = _rows(partner)
+    assert sum(row[0] for row in kept.values()) == Session.objects.count() == 4
+    assert (date(2026, 3, 1), "C", "C") not in kept  # its only session moved away
+    rollups.rebuild(partner.pk, date(2026, 3, 1), date(2026, 3, 3))
+    assert _rows(partner) == kept
+
+
+@pytest.mark.django_db
+def test_a_day_is_cut_into_local_buckets_exactly_at_a_half_hour_zone():
+    partner = Partner.objects.create(name="p", glance_partner_id=9)
+    user = get_user_model().objects.create_user("k", password="pw-k-Xy9!")
+    Membership.objects.create(user=user, partner=partner, role=Role.VIEWER)
+    # 18:29:59 UTC is 23:59:59 in Kolkata on the 1st; 18:30:00 is midnight of the 2nd.
+    factories.store(
+        partner,
+        factories.record(1, "2026-03-01T18:29:59"),
+        factories.record(2, "2026-03-01T18:30:00"),
+        factories.record(3, "2026-03-05T12:00:00"),
+    )
+    tz = ZoneInfo("Asia/Kolkata")
+    data = QueryDict("start=2026-03-01&end=2026-03-10")
+    sel = selection.select(SessionFilter(data, user=user, tz=tz, today=date(2026, 3, 20)))
+    assert sel.uses_rollups  # the 1st 18:30 UTC to the 10th 18:30: whole UTC days 2nd to 9th
+    by_day = {r["bucket"].date(): r["n"] for r in stats.sessions_over_time(sel, tz, "day")}
+    assert by_day == {date(2026, 3, 1): 1, date(2026, 3, 2): 1, date(2026, 3, 5): 1}
+
+
+EDGE_DURATIONS = [-7, -1, 0, 4, 5, 59, 60, 61, 119, 120, 299, 300, 599, 600, 629, 630, 1199, 1200]
+EDGE_DURATIONS += [1799, 1800, 3599, 3600, 3899, 3900, 14399, 14400, 86399, 86400, 10**7]
+
+
+@pytest.mark.parametrize("duration", EDGE_DURATIONS)
+def test_a_duration_falls_in_its_band_and_its_chart_bin(duration):
+    band = rollups.band_of(duration)
+    low, high = rollups.band_bounds(band)
+    assert (low is None or low <= duration) and (high is None or duration < high)
+    expected_bin = next(
+        (i for i, (upper, _) in enumerate(stats.DURATION_BINS) if upper and duration < upper),
+        len(stats.DURATION_BINS) - 1,
+    )
+    from sessions_app.rollup_stats import _coarse_of_bands
+
+    assert _coarse_of_bands()[band] == expected_bin

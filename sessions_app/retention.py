@@ -94,5 +94,5 @@ def _trim_rollups(partner, cutoff) -> None:
     from sessions_app import rollups
 
     cut_day = cutoff.astimezone(UTC).date()
-    SessionRollup.objects.filter(partner=partner, day__lt=cut_day).delete()
+    SessionRollup.objects.filter(partner=partner, day__lt=rollups.day_number(cut_day)).delete()
     rollups.rebuild(partner.pk, cut_day, cut_day)

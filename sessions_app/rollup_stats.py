@@ -14,30 +14,41 @@ from collections import defaultdict
 from functools import cache
 
 import numpy as np
+import orjson
+from django.db import OperationalError, connection
 from django.db.models import Count, Sum
 
 from sessions_app import codes, rollup_time, rollups, stats
+from sessions_app.models import Session
 from sessions_app.selection import Selection
+
+DURATION_INDEX = "session_duration_idx"
 
 
 def totals(sel: Selection) -> stats.Totals:
     rows = list(
         sel.rollups.order_by().values_list(
-            "status", "sessions", "guests", "durations", "agents", "countries"
+            "status", "sessions", "guests", "durations", "agent_ids", "country_codes"
         )
     )
-    edge = list(stats.plain(sel.edges).values_list("status", "guest_count", "duration", "agent_id"))
+    edge = [
+        row
+        for part in sel.edges
+        for row in stats.plain(part).values_list("status", "guest_count", "duration", "agent_id")
+    ]
     count = sum(row[1] for row in rows) + len(edge)
     connected = sum(row[1] for row in rows if row[0] in codes.CONNECTED_STATUSES)
     connected += sum(1 for row in edge if row[0] in codes.CONNECTED_STATUSES)
     guests = sum(row[2] for row in rows) + sum(row[1] for row in edge)
-    agents = {name for row in rows for name, n in row[4].items() if n > 0}
-    agents |= {str(row[3]) for row in edge if row[3] is not None}
-    countries = {name for row in rows for name, n in row[5].items() if n > 0}
-    countries |= set(
-        stats.located_guests(sel.edges).values_list("country_code", flat=True).distinct()
-    )
-    histogram = _sum_arrays((row[3] for row in rows), rollups.BANDS)
+    agent_ids = [np.frombuffer(bytes(row[4]), np.int64) for row in rows]
+    agent_ids.append(np.array([row[3] for row in edge if row[3] is not None], np.int64))
+    agents = np.unique(np.concatenate(agent_ids))
+    countries = {code for row in rows for code in orjson.loads(row[5])}
+    for part in sel.edges:
+        countries |= set(
+            stats.located_guests(part).values_list("country_code", flat=True).distinct()
+        )
+    histogram = _sum_arrays([row[3] for row in rows], rollups.BANDS)
     for row in edge:
         histogram[rollups.band_of(row[2])] += 1
     median, p90 = percentiles(histogram, count, sel.sessions, (0.5, 0.9))
@@ -50,6 +61,11 @@ def totals(sel: Selection) -> stats.Totals:
         median_duration=median,
         p90_duration=p90,
     )
+
+
+def session_count(sel: Selection) -> int:
+    counted = sel.rollups.order_by().aggregate(n=Sum("sessions"))["n"] or 0
+    return counted + sum(stats.plain(part).count() for part in sel.edges)
 
 
 def percentiles(histogram: np.ndarray, count: int, sessions, fractions) -> list[int | None]:
@@ -70,28 +86,47 @@ def percentiles(histogram: np.ndarray, count: int, sessions, fractions) -> list[
             in_band = in_band.filter(duration__gte=low)
         if high is not None:
             in_band = in_band.filter(duration__lt=high)
-        counts = in_band.values("duration").annotate(n=Count("pk")).order_by("duration")
         value = None
-        for row in counts.values_list("duration", "n"):
-            remaining -= row[1]
+        for duration, n in _band_counts(in_band):
+            remaining -= n
             if remaining <= 0:
-                value = row[0]
+                value = duration
                 break
         found.append(value)
     return found
+
+
+def _band_counts(in_band) -> list[tuple[int, int]]:
+    """(duration, sessions) in a band, in order. SQLite is told to read the duration index:
+    left to choose, it walks the whole period by start time (45 ms for a year at 150,000
+    sessions, against 1 ms)."""
+    counts = in_band.values("duration").annotate(n=Count("pk")).order_by("duration")
+    counts = counts.values_list("duration", "n")
+    if connection.vendor != "sqlite":
+        return list(counts)
+    sql, params = counts.query.sql_with_params()
+    table = connection.ops.quote_name(Session._meta.db_table)
+    hinted = sql.replace(f"FROM {table}", f"FROM {table} INDEXED BY {DURATION_INDEX}", 1)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(hinted, params)
+            return cursor.fetchall()
+    except OperationalError:  # a filter shape the index cannot serve: let SQLite choose
+        return list(counts)
 
 
 def sessions_over_time(sel: Selection, tz, bucket: str) -> list[dict] | None:
     counts: dict[tuple, int] = defaultdict(int)
     by_day_type = _quarters_by(sel, "day", "session_type")
     for (day, kind), quarters in by_day_type.items():
-        pieces = rollup_time.pieces(day, tz, bucket)
+        pieces = rollup_time.pieces(rollups.day_of(day), tz, bucket)
         if pieces is None:
             return None
         for key, n in _piece_counts(quarters, pieces):
             counts[(key, kind)] += n
-    for row in stats.raw_sessions_over_time(sel.edges, tz, bucket):
-        counts[(row["bucket"], row["session_type"])] += row["n"]
+    for part in sel.edges:
+        for row in stats.raw_sessions_over_time(part, tz, bucket):
+            counts[(row["bucket"], row["session_type"])] += row["n"]
     return [
         {"bucket": key, "session_type": kind, "n": n}
         for (key, kind), n in sorted(counts.items())
@@ -102,13 +137,14 @@ def sessions_over_time(sel: Selection, tz, bucket: str) -> list[dict] | None:
 def weekday_hour(sel: Selection, tz) -> dict[tuple[int, int], int] | None:
     counts: dict[tuple[int, int], int] = defaultdict(int)
     for (day,), quarters in _quarters_by(sel, "day").items():
-        pieces = rollup_time.pieces(day, tz, "weekday_hour")
+        pieces = rollup_time.pieces(rollups.day_of(day), tz, "weekday_hour")
         if pieces is None:
             return None
         for key, n in _piece_counts(quarters, pieces):
             counts[key] += n
-    for key, n in stats.raw_weekday_hour(sel.edges, tz).items():
-        counts[key] += n
+    for part in sel.edges:
+        for key, n in stats.raw_weekday_hour(part, tz).items():
+            counts[key] += n
     return {key: n for key, n in counts.items() if n}
 
 
@@ -117,9 +153,9 @@ def outcomes_by_type(sel: Selection) -> dict[str, dict[str, int]]:
     rows = sel.rollups.order_by().values("session_type", "status").annotate(n=Sum("sessions"))
     for row in rows:
         counts[(row["session_type"], row["status"])] += row["n"]
-    edge = stats.plain(sel.edges).values("session_type", "status").annotate(n=Count("pk"))
-    for row in edge:
-        counts[(row["session_type"], row["status"])] += row["n"]
+    for part in sel.edges:
+        for row in stats.plain(part).values("session_type", "status").annotate(n=Count("pk")):
+            counts[(row["session_type"], row["status"])] += row["n"]
     result: dict[str, dict[str, int]] = {}
     for (kind, status), n in counts.items():
         by_outcome = result.setdefault(kind, {})
@@ -140,8 +176,9 @@ def duration_bins(sel: Selection) -> list[dict]:
         )
         for coarse, n in enumerate(by_bin):
             counts[(kind, coarse)] += int(n)
-    for row in stats.raw_duration_bins(sel.edges):
-        counts[(row["session_type"], row["bin"])] += row["n"]
+    for part in sel.edges:
+        for row in stats.raw_duration_bins(part):
+            counts[(row["session_type"], row["bin"])] += row["n"]
     return [
         {"session_type": kind, "bin": index, "n": n}
         for (kind, index), n in sorted(counts.items())
@@ -173,10 +210,11 @@ def _quarters_by(sel: Selection, *fields: str) -> dict[tuple, np.ndarray]:
 
 
 def _sum_arrays(blobs, size: int) -> np.ndarray:
-    total = np.zeros(size, np.int64)
-    for blob in blobs:
-        total += rollups.array_of(blob, size)
-    return total
+    """The element-wise sum of many stored uint32 arrays, in one numpy operation."""
+    joined = b"".join(bytes(blob) if blob else bytes(size * 4) for blob in blobs)
+    if not joined:
+        return np.zeros(size, np.int64)
+    return np.frombuffer(joined, rollups.DTYPE).reshape(-1, size).sum(axis=0, dtype=np.int64)
 
 
 def _piece_counts(quarters: np.ndarray, pieces) -> list[tuple[object, int]]:

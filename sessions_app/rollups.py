@@ -55,6 +55,18 @@ def quarter_of(moment: datetime) -> tuple[date, int]:
     return moment.date(), moment.hour * 4 + moment.minute // 15
 
 
+_EPOCH = date(1970, 1, 1).toordinal()
+
+
+def day_number(day: date) -> int:
+    """SessionRollup.day of a UTC date."""
+    return day.toordinal() - _EPOCH
+
+
+def day_of(number: int) -> date:
+    return date.fromordinal(number + _EPOCH)
+
+
 def day_start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
@@ -135,13 +147,13 @@ def apply(partner_id: int, removed: list[Contribution], added: list[Contribution
         return
     days = sorted({day for day, _, _ in changes})
     stored = {
-        (_as_date(day), kind, status): (pk, rest)
+        (day_of(day), kind, status): (pk, rest)
         for pk, day, kind, status, *rest in select_in(
             SessionRollup,
             ["id", "day", "session_type", "status", *MEASURES],
             where={"partner": partner_id},
             key="day",
-            values=[connection.ops.adapt_datefield_value(day) for day in days],
+            values=[day_number(day) for day in days],
         )
     }
     create, update, delete = [], [], []
@@ -158,7 +170,7 @@ def apply(partner_id: int, removed: list[Contribution], added: list[Contribution
         elif pk:
             update.append((*_db_values(row), pk))
         else:
-            create.append((partner_id, connection.ops.adapt_datefield_value(key[0]), key[1],
+            create.append((partner_id, day_number(key[0]), key[1],
                            key[2], *_db_values(row)))  # fmt: skip
     insert_many(SessionRollup, ["partner", "day", "session_type", "status", *MEASURES], create)
     update_many(SessionRollup, MEASURES, update)
@@ -166,17 +178,23 @@ def apply(partner_id: int, removed: list[Contribution], added: list[Contribution
         SessionRollup.objects.filter(pk__in=delete).delete()
 
 
-MEASURES = ["sessions", "guests", "seconds", "quarters", "durations", "agents", "countries"]
-
-
-def _as_date(value) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
+MEASURES = [
+    "sessions",
+    "guests",
+    "seconds",
+    "quarters",
+    "durations",
+    "agents",
+    "countries",
+    "agent_ids",
+    "country_codes",
+]
 
 
 def _from_db(name: str, value):
     if name in ("agents", "countries") and isinstance(value, str | bytes):
         return orjson.loads(value)
-    if name in ("quarters", "durations") and value is not None:
+    if name in ("quarters", "durations", "agent_ids") and value is not None:
         return bytes(value)
     return value
 
@@ -194,7 +212,7 @@ def _empty_row(rollup_model, partner_id: int, key: tuple):
     day, session_type, status = key
     return rollup_model(
         partner_id=partner_id,
-        day=day,
+        day=day_number(day),
         session_type=session_type,
         status=status,
         sessions=0,
@@ -204,6 +222,8 @@ def _empty_row(rollup_model, partner_id: int, key: tuple):
         durations=b"",
         agents={},
         countries={},
+        agent_ids=b"",
+        country_codes="[]",
     )
 
 
@@ -227,6 +247,8 @@ def _merge(row, delta: Delta) -> None:
     row.durations = _add_array(row.durations, delta.durations, BANDS)
     row.agents = _add_counts(row.agents, delta.agents)
     row.countries = _add_counts(row.countries, delta.countries)
+    row.agent_ids = np.array(sorted(int(i) for i in row.agents), np.int64).tobytes()
+    row.country_codes = orjson.dumps(sorted(row.countries)).decode()
 
 
 def _add_array(stored, change: np.ndarray, size: int) -> bytes:
@@ -266,7 +288,7 @@ def rebuild(partner_id: int, first_day: date, last_day: date, *, models=None) ->
     total = 0
     with transaction.atomic():
         rollup_model.objects.filter(
-            partner_id=partner_id, day__gte=first_day, day__lte=last_day
+            partner_id=partner_id, day__gte=day_number(first_day), day__lte=day_number(last_day)
         ).delete()
         day = first_day
         while day <= last_day:  # a month at a time keeps memory flat

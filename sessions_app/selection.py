@@ -8,16 +8,16 @@ a UTC one) from the raw sessions, so a year costs about 365 rollup rows per key 
 sessions, however many sessions the year holds.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from sessions_app import access, codes
 from sessions_app.filters import NOT_CONNECTED_STATUSES, Period, SessionFilter
-from sessions_app.rollups import day_start
+from sessions_app.rollups import day_number, day_start
 
 # The filter's parameters a rollup row can answer; any other one set means raw sessions only.
 ROLLUP_PARAMETERS = {"preset", "start", "end", "partner", "type", "status", "outcome"}
@@ -29,7 +29,9 @@ class Selection:
     period: Period
     tz: ZoneInfo
     rollups: QuerySet | None = None  # rollup rows of the whole UTC days [first_day, end_day)
-    edges: QuerySet | None = None  # raw sessions outside those days, inside the period
+    # Raw sessions inside the period before and after those days: two plain ranges, not one OR,
+    # which no index serves.
+    edges: tuple[QuerySet, QuerySet] = ()
     first_day: date | None = None
     end_day: date | None = None
 
@@ -52,10 +54,16 @@ def select(flt: SessionFilter, period: Period | None = None, *, agent=None) -> S
     if first_day >= end_day:
         return plain  # no whole UTC day inside: at most two days of sessions, read raw
     rollups = narrow(access.rollups_for(flt.user), flt.values).filter(
-        day__gte=first_day, day__lt=end_day
+        day__gte=day_number(first_day), day__lt=day_number(end_day)
     )
-    edges = sessions.filter(
-        Q(start_time__lt=day_start(first_day)) | Q(start_time__gte=day_start(end_day))
+    # Each edge filtered afresh, not narrowed from `sessions`: SQLite's index range takes only
+    # one upper bound, and from the period's it would scan the whole period.
+    edges = tuple(
+        flt.filter_qs(access.sessions_for(flt.user), part)
+        for part in (
+            replace(period, end=day_start(first_day)),
+            replace(period, start=day_start(end_day)),
+        )
     )
     return Selection(sessions, period, flt.tz, rollups, edges, first_day, end_day)
 

@@ -96,6 +96,15 @@ def totals(source) -> Totals:
     )
 
 
+def session_count(source) -> int:
+    """How many sessions: summed from rollups where the selection allows (the session list
+    shows it on every page, and a COUNT over a year of sessions takes most of a second)."""
+    sel, qs = _split(source)
+    if sel is not None:
+        return rollup_stats.session_count(sel)
+    return plain(qs).count()
+
+
 def percentiles(qs: QuerySet, field: str, count: int, fractions) -> list[int | None]:
     """Nearest-rank percentiles, each one ordered offset query (SQLite has no percentile)."""
     if not count:
@@ -216,7 +225,8 @@ def visitor_guests(qs: QuerySet, guest_q: Q | None = None) -> QuerySet:
 
 
 def located_guests(qs: QuerySet, guest_q: Q | None = None) -> QuerySet:
-    return visitor_guests(qs, guest_q).exclude(country_code__isnull=True).exclude(country_code="")
+    located = visitor_guests(qs, guest_q).exclude(country_code__isnull=True)
+    return located.exclude(country_code="").order_by()  # no ordering columns in a DISTINCT
 
 
 def guests_by_country(qs, guest_q=None) -> dict[str, int]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -145,7 +146,21 @@ def sync_partner(
         run.finished_at = timezone.now()
         run.save()
         release(partner, token)
+    if run.sessions_created >= ANALYZE_AFTER:
+        refresh_planner_statistics()
     return run
+
+
+ANALYZE_AFTER = 1000  # new sessions in one sync that make the planner's statistics stale
+
+
+def refresh_planner_statistics() -> None:
+    """SQLite keeps no statistics unless told to. Without them it reads the session list of
+    several partners by partner and sorts a year of rows, instead of walking the newest-first
+    index (0.16 s against 0.03 s at 150,000 sessions). PostgreSQL's autovacuum does this itself."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
 
 def _run_windows(partner, token, run, windows, client, on_progress) -> None:

@@ -210,14 +210,14 @@ def test_the_preferences_page_sets_the_time_zone(analyst, world):
 
 
 QUERIES = [  # page, queries: session, user, profile and nav lookups included
-    ("/", 16),
+    ("/", 20),
     ("/geography/", 11),
     ("/agents/", 11),
-    ("/sessions/", 10),
-    ("/charts/sessions-over-time/", 5),
-    ("/charts/outcomes/", 5),
-    ("/charts/durations/", 5),
-    ("/charts/heatmap/", 5),
+    ("/sessions/", 12),
+    ("/charts/sessions-over-time/", 6),
+    ("/charts/outcomes/", 6),
+    ("/charts/durations/", 6),
+    ("/charts/heatmap/", 6),
     ("/charts/countries/", 4),
     ("/charts/us-states/", 4),
     ("/charts/canada/", 4),

@@ -17,12 +17,14 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import orjson
+from django.db import connection
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from sessions_app import stats
+from sessions_app.bulk_sql import select_in
 from sessions_app.filters import SessionFilter
 from sessions_app.models import Guest
 
@@ -63,65 +65,110 @@ class Exporter:
     def rows(self) -> Iterator[list]:
         raise NotImplementedError
 
-    def _session_chunks(self) -> Iterator[list[dict]]:
-        fields = [
-            "pk",
-            "partner__name",
-            "glance_id",
-            "session_type",
-            "status",
-            "start_time",
-            "end_time",
-            "duration",
-            "key",
-            "width",
-            "height",
-            "kbytes",
-            "is_reverse",
-            "agent__user_name",
-            "agent__partner_user_id",
-            "guest_count",
-        ]
+    def csv_chunks(self) -> Iterator[list[list]]:
+        """Rows in CSV form, a chunk at a time."""
+        convert = csv_row_function(self)
         chunk = []
-        for row in self.sessions.values(*fields).iterator(chunk_size=CHUNK):
-            chunk.append(row)
+        for row in self.rows():
+            chunk.append(convert(row))
             if len(chunk) == CHUNK:
                 yield chunk
                 chunk = []
         if chunk:
             yield chunk
 
-    def _session_values(self, row: dict, countries: str) -> list:
+    SESSION_FIELDS = (
+        "pk",
+        "partner__name",
+        "glance_id",
+        "session_type",
+        "status",
+        "start_time",
+        "end_time",
+        "duration",
+        "key",
+        "width",
+        "height",
+        "kbytes",
+        "is_reverse",
+        "agent__user_name",
+        "agent__partner_user_id",
+        "guest_count",
+    )
+
+    def _session_chunks(self) -> Iterator[list[tuple]]:
+        """Chunks of session rows (tuples in SESSION_FIELDS order), read by the queryset's own
+        SQL through a plain cursor: Django's per-value converters were half of an export's
+        time. Dates come back as the database gives them and are made aware here."""
+        sql, params = self.sessions.values_list(*self.SESSION_FIELDS).query.sql_with_params()
+        aware = _aware_datetime()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            while rows := cursor.fetchmany(CHUNK):
+                yield [
+                    (*row[:5], aware(row[5]), aware(row[6]), *row[7:12], _bool(row[12]), *row[13:])
+                    for row in rows
+                ]
+
+    def _session_values(self, row: tuple, countries: str) -> list:
+        (_, partner, glance_id, kind, status, start, end, duration, key, width, height, kbytes,
+         reverse, agent, agent_id, guest_count) = row  # fmt: skip
         return [
-            row["partner__name"],
-            row["glance_id"],
-            row["session_type"],
-            row["status"],
-            stats.outcome_of(row["status"]),
-            row["start_time"],
-            row["end_time"],
-            row["start_time"],
-            row["end_time"],
-            row["duration"],
-            row["key"],
-            row["width"],
-            row["height"],
-            row["kbytes"],
-            row["is_reverse"],
-            row["agent__user_name"] or None,
-            row["agent__partner_user_id"] or None,
-            row["guest_count"],
+            partner,
+            glance_id,
+            kind,
+            status,
+            stats.outcome_of(status),
+            start,
+            end,
+            start,
+            end,
+            duration,
+            key,
+            width,
+            height,
+            kbytes,
+            reverse,
+            agent or None,
+            agent_id or None,
+            guest_count,
             countries,
         ]
 
     def _guests_by_session(self, chunk) -> dict[int, list[dict]]:
         found: dict[int, list[dict]] = {}
-        guests = Guest.objects.filter(session_id__in=[row["pk"] for row in chunk]).order_by(
+        guests = Guest.objects.filter(session_id__in=[row[0] for row in chunk]).order_by(
             "session_id", "position"
         )
         for guest in guests.values():
             found.setdefault(guest["session_id"], []).append(guest)
         return found
+
+    def _countries_by_session(self, chunk) -> dict[int, str]:
+        """Each session's visitor countries (the sessions export needs no more of its guests)."""
+        found: dict[int, set] = {}
+        located = select_in(
+            Guest,
+            ["session", "guest_type", "country_code"],
+            where={},
+            key="session",
+            values=[row[0] for row in chunk],
+        )
+        for session_id, guest_type, country in located:
+            if country and guest_type not in stats.SUBSCRIBER_GUEST_TYPES:
+                found.setdefault(session_id, set()).add(country.upper())
+        return {session_id: " ".join(sorted(codes)) for session_id, codes in found.items()}
+
+
+def _aware_datetime():
+    """A function making the database's datetime values aware (SQLite gives naive UTC)."""
+    if connection.vendor == "sqlite":
+        return lambda value: value.replace(tzinfo=UTC) if value else None
+    return lambda value: value
+
+
+def _bool(value):
+    return value if value is None or isinstance(value, bool) else bool(value)
 
 
 SESSION_COLUMNS = [
@@ -178,9 +225,9 @@ class SessionExporter(Exporter):
 
     def rows(self):
         for chunk in self._session_chunks():
-            guests = self._guests_by_session(chunk)
+            countries = self._countries_by_session(chunk)
             for row in chunk:
-                yield self._session_values(row, _countries(guests.get(row["pk"], [])))
+                yield self._session_values(row, countries.get(row[0], ""))
 
 
 class GuestExporter(Exporter):
@@ -194,7 +241,7 @@ class GuestExporter(Exporter):
         for chunk in self._session_chunks():
             guests = self._guests_by_session(chunk)
             for row in chunk:
-                mine = guests.get(row["pk"], [])
+                mine = guests.get(row[0], [])
                 session = self._session_values(row, _countries(mine))
                 if not mine:
                     yield session + empty
@@ -243,6 +290,35 @@ def text_values(exporter: Exporter, row: list) -> list:
     return out
 
 
+def csv_row_function(exporter: Exporter) -> Callable[[list], list]:
+    """A row in CSV form: dates ISO 8601 with offset, booleans true/false, text from outside
+    neutralised; made once per export with each column's treatment looked up in advance
+    (per-value dispatch was a third of an export's time)."""
+    tz = exporter.tz
+    local = [i for i, c in enumerate(exporter.columns) if c.kind == "local"]
+    utc = [i for i, c in enumerate(exporter.columns) if c.kind == "utc"]
+    flags = [i for i, c in enumerate(exporter.columns) if c.kind == "bool"]
+    texts = [i for i, c in enumerate(exporter.columns) if c.kind == "text"]
+
+    def convert(row: list) -> list:
+        for i in local:
+            if row[i] is not None:
+                row[i] = row[i].astimezone(tz).isoformat()
+        for i in utc:
+            if row[i] is not None:
+                row[i] = row[i].astimezone(UTC).isoformat()
+        for i in flags:
+            if row[i] is not None:
+                row[i] = "true" if row[i] else "false"
+        for i in texts:
+            value = row[i]
+            if value and isinstance(value, str) and value[0] in _FORMULA_START:
+                row[i] = "'" + value
+        return row  # None is written as an empty cell by the csv module
+
+    return convert
+
+
 def csv_lines(exporter: Exporter, on_row: Callable[[], None]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -255,19 +331,12 @@ def csv_lines(exporter: Exporter, on_row: Callable[[], None]) -> Iterator[str]:
 
     buffer.write("\ufeff")  # a byte-order mark, so spreadsheets read the file as UTF-8
     writer.writerow([column.key for column in exporter.columns])
-    for count, row in enumerate(exporter.rows(), 1):
-        values = text_values(exporter, row)
-        writer.writerow(["" if v is None else neutralise(_csv_scalar(v)) for v in values])
-        on_row()
-        if count % 500 == 0:
-            yield flush()
+    for chunk in exporter.csv_chunks():
+        writer.writerows(chunk)
+        for _ in chunk:
+            on_row()
+        yield flush()
     yield flush()
-
-
-def _csv_scalar(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value
 
 
 def ndjson_lines(exporter: Exporter, on_row: Callable[[], None]) -> Iterator[bytes]:

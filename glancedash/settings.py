@@ -187,6 +187,18 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
+# Chart data is cached per user, filter and data generation (charts.cached_chart). In one
+# process's memory by default; in Redis when there is one, shared by every web worker.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "glancedash",
+    }
+    if not REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+}
+CHART_CACHE_SECONDS = env.int("CHART_CACHE_SECONDS", default=3600)
+
 # The Glance Activity Service. Defaults are what the real service is known or assumed to accept.
 GLANCE_API_URL = env.str(
     "GLANCE_API_URL", default="https://www.glance.net/services/activityservice.asmx"

@@ -10,6 +10,7 @@ leaves exactly the same rows, which is what makes a re-run or a resumed sync saf
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from sessions_app import rollups
@@ -62,8 +63,10 @@ def store_sessions(partner: Partner, records: list[SessionRecord]) -> WriteResul
     if not latest:
         return WriteResult(skipped=skipped)
     with transaction.atomic():
-        # Writes of one partner's sessions and rollups take turns (a sync and an import, say).
-        Partner.objects.select_for_update().filter(pk=partner.pk).exists()
+        # Writes of one partner's sessions and rollups take turns (a sync and an import, say):
+        # this UPDATE holds the partner's row until the transaction ends. It also tells cached
+        # charts that the data changed.
+        Partner.objects.filter(pk=partner.pk).update(data_generation=F("data_generation") + 1)
         # One row per identity, the last one seen: an upsert may touch a row only once.
         identities = {
             (r.agent.user_name[:255], r.agent.partner_user_id[:255]): r.agent

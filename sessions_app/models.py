@@ -50,6 +50,9 @@ class Partner(models.Model):
     # its own, so a worker killed mid-sync never blocks the partner for good.
     sync_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
     sync_claim_token = models.CharField(max_length=32, blank=True, editable=False)
+    # Bumped in the transaction of every write to the partner's sessions (sync, import,
+    # retention): cached chart data names the generations it was computed from.
+    data_generation = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from sessions_app import audit
@@ -64,7 +64,8 @@ def _apply_to_partner(partner, now, dry_run) -> RetentionResult:
     if dry_run:
         return RetentionResult(partner, with_ip.count(), with_contact.count(), old_sessions.count())
     with transaction.atomic():
-        Partner.objects.select_for_update().filter(pk=partner.pk).exists()  # as ingest does
+        # As ingest does: hold the partner's row, and tell cached charts the data changed.
+        Partner.objects.filter(pk=partner.pk).update(data_generation=F("data_generation") + 1)
         deleted = old_sessions.delete()[1].get("sessions_app.Session", 0)
         if deleted:
             _trim_rollups(partner, cut.sessions)

@@ -214,13 +214,13 @@ QUERIES = [  # page, queries: session, user, profile and nav lookups included
     ("/geography/", 11),
     ("/agents/", 11),
     ("/sessions/", 12),
-    ("/charts/sessions-over-time/", 6),
-    ("/charts/outcomes/", 6),
-    ("/charts/durations/", 6),
-    ("/charts/heatmap/", 6),
-    ("/charts/countries/", 4),
-    ("/charts/us-states/", 4),
-    ("/charts/canada/", 4),
+    ("/charts/sessions-over-time/", 7),
+    ("/charts/outcomes/", 7),
+    ("/charts/durations/", 7),
+    ("/charts/heatmap/", 7),
+    ("/charts/countries/", 5),
+    ("/charts/us-states/", 5),
+    ("/charts/canada/", 5),
 ]
 
 
@@ -248,3 +248,35 @@ def test_an_empty_list_says_whether_it_is_the_filter_or_no_data(analyst, world):
     )
     world.a.sessions.all().delete()
     assert "No sessions stored yet" in analyst.get("/sessions/").content.decode()
+
+
+# --- chart cache ------------------------------------------------------------------------------
+
+
+def _total(payload) -> int:
+    return sum(sum(trace["y"]) for trace in payload["data"])
+
+
+def test_a_chart_is_computed_once_until_the_data_changes(analyst, world, django_assert_num_queries):
+    url = "/charts/sessions-over-time/?preset=7d"
+    first = analyst.get(url).json()
+    with django_assert_num_queries(4):  # session, user, profile, data scope: nothing computed
+        assert analyst.get(url).json() == first
+    moment = world.session_of(world.a).start_time
+    store(world.a, *[record(80000 + i, moment, type="V") for i in range(5)])
+    after = analyst.get(url).json()  # the write bumped partner A's generation
+    assert _total(after) == _total(first) + 5
+
+
+def test_each_role_gets_its_own_cached_chart(client, world):
+    from sessions_app import access
+
+    analyst, viewer = world.users["analyst"], world.users["viewer"]
+    # One row per partner seen, whoever else is a member of it.
+    assert [row[0] for row in access.data_scope(analyst)] == [world.a.pk]
+    assert access.data_scope(analyst)[0][2] == "analyst"
+    assert access.data_scope(viewer)[0][2] == "viewer"
+    assert {row[0] for row in access.data_scope(world.users["superuser"])} == {
+        world.a.pk,
+        world.b.pk,
+    }

@@ -2,8 +2,12 @@
 they draw. Each page reads the one SessionFilter from the query string and fetches sessions
 through the access helper, so pages, charts and exports always agree."""
 
+import hashlib
+
 import orjson
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max, Min
 from django.http import Http404, HttpResponse
@@ -161,12 +165,31 @@ def chart(request, name):
     flt = session_filter(request)
     if not flt.data_ok:
         errors = "; ".join(" ".join(messages) for messages in flt.errors.values())
-        result = charts.Chart(None, f"Fix the filters first: {errors}")
-    else:
+        return json_response(charts.Chart(None, f"Fix the filters first: {errors}").as_json())
+    key = chart_cache_key(request.user, name, flt)
+    body = cache.get(key)
+    if body is None:
         result = build(charts.Context(filter=flt, selection=selection.select(flt)))
-    return json_response(result.as_json())
+        body = json_body(result.as_json())
+        cache.set(key, body, settings.CHART_CACHE_SECONDS)
+    return HttpResponse(body, content_type="application/json")
+
+
+def chart_cache_key(user, name: str, flt) -> str:
+    """Who asks (the partners they see, their role in each, so how guest details are masked),
+    which chart, which filter on which dates
+    ("last 30 days" moves at midnight) and which data: any write to a partner's sessions bumps
+    its generation, so a cached chart is never older than the data it shows."""
+    generations = access.data_scope(user)
+    period = flt.period
+    about = [user.pk, name, flt.tz.key, flt.query(), str(period.first_day), str(period.last_day)]
+    digest = hashlib.sha256(orjson.dumps([about, generations])).hexdigest()
+    return f"chart:{digest}"
+
+
+def json_body(payload: dict) -> bytes:
+    return orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 def json_response(payload: dict) -> HttpResponse:
-    body = orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
-    return HttpResponse(body, content_type="application/json")
+    return HttpResponse(json_body(payload), content_type="application/json")

@@ -75,8 +75,8 @@ def main():
     finally:
         sim.terminate()
         sim.wait(10)
-    Path(args.json).write_text(json.dumps(results, indent=2))
     print_table(results)
+    Path(args.json).write_text(json.dumps(results, indent=2))
     print(f"\nAll figures: {args.json}")
 
 
@@ -177,6 +177,15 @@ def print_table(results):
                 f"{db:>12}  {export['export']:<28} {export['rows']:>10,} rows"
                 f"  {export['rows_per_second']:>8,} rows/s  {export['peak_rss_mb']:>5} MB peak"
             )
+    browser = ROOT / "data" / "browser-timings.json"
+    if browser.exists():  # written by tests/browser/test_page_weight.py
+        figures = json.loads(browser.read_text())
+        results["browser"] = figures
+        print(
+            f"\nOverview in Chromium (browser tests, {figures['measured_at']}): JS+CSS "
+            f"{figures['overview_js_css_brotli_bytes']:,} bytes brotli; charts drawn "
+            f"{figures['charts_drawn_after_navigation_ms']} ms after navigation"
+        )
     print("\nTargets (SQLite)")
     for label, ok, figure in verdicts(results):
         print(f"  {'PASS' if ok else 'MISS'}  {label}: {figure}")
@@ -221,6 +230,18 @@ def verdicts(results):
         min(speedups) >= TARGETS["speedup_365d"],
         f"least {min(speedups)}x",
     )
+    browser = results.get("browser")
+    if browser:
+        yield (
+            "overview JS+CSS < 1.6 MB compressed",
+            browser["overview_js_css_brotli_bytes"] < 1_600_000,
+            f"{browser['overview_js_css_brotli_bytes']:,} bytes",
+        )
+        yield (
+            "overview charts drawn ≤ 1.5 s after navigation",
+            browser["charts_drawn_after_navigation_ms"] <= 1500,
+            f"{browser['charts_drawn_after_navigation_ms']} ms",
+        )
     for export in sqlite.get("exports", []):
         yield (
             f"{export['export']} ≥ 80,000 rows/s, < 200 MB",

@@ -266,7 +266,9 @@ class SessionRollup(models.Model):
     guests = models.PositiveBigIntegerField(default=0)  # the sum of guest_count
     seconds = models.BigIntegerField(default=0)  # the sum of duration
     quarters = models.BinaryField(help_text="session starts per UTC quarter hour: 96 × uint32")
-    durations = models.BinaryField(help_text="sessions per duration band (rollups.BANDS)")
+    durations = models.BinaryField(
+        help_text="sessions per duration band (rollups.BANDS), as (band, count) pairs"
+    )
     agents = models.JSONField(default=dict, help_text="{agent id: sessions}")
     countries = models.JSONField(default=dict, help_text="{country code: located visitors}")
     # The keys of the two above in the forms a page reads fastest: a year is some 15,000 rows,

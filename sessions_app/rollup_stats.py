@@ -48,7 +48,7 @@ def totals(sel: Selection) -> stats.Totals:
         countries |= set(
             stats.located_guests(part).values_list("country_code", flat=True).distinct()
         )
-    histogram = _sum_arrays([row[3] for row in rows], rollups.BANDS)
+    histogram = rollups.sum_sparse([row[3] for row in rows], rollups.BANDS)
     for row in edge:
         histogram[rollups.band_of(row[2])] += 1
     median, p90 = percentiles(histogram, count, sel.sessions, (0.5, 0.9))
@@ -170,7 +170,7 @@ def duration_bins(sel: Selection) -> list[dict]:
     for kind, blob in sel.rollups.order_by().values_list("session_type", "durations"):
         per_type[kind].append(blob)
     for kind, blobs in per_type.items():
-        histogram = _sum_arrays(blobs, rollups.BANDS)
+        histogram = rollups.sum_sparse(blobs, rollups.BANDS)
         by_bin = np.bincount(
             _coarse_of_bands(), weights=histogram, minlength=len(stats.DURATION_BINS)
         )

@@ -1,0 +1,52 @@
+"""Upgrading a database that already holds sessions: the migration that adds rollups sums
+them, so the dashboard reads the same figures before and after the upgrade."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+BEFORE = [("sessions_app", "0007_export_job")]
+AFTER = [("sessions_app", "0008_rollups_indexes_generation")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_rollup_migration_sums_the_sessions_already_stored():
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE)
+    old = executor.loader.project_state(BEFORE).apps
+    partner = old.get_model("sessions_app", "Partner").objects.create(
+        name="old", glance_partner_id=5
+    )
+    session_model = old.get_model("sessions_app", "Session")
+    guest_model = old.get_model("sessions_app", "Guest")
+    for glance_id, (day, status, duration) in enumerate(
+        [(1, "C", 30), (1, "Q", 400), (2, "C", 4000)], start=1
+    ):
+        start = datetime(2026, 2, day, 10, tzinfo=UTC)
+        session = session_model.objects.create(
+            partner=partner,
+            glance_id=glance_id,
+            session_type="C",
+            status=status,
+            start_time=start,
+            end_time=start,
+            duration=duration,
+            guest_count=1,
+        )
+        guest_model.objects.create(
+            session=session, position=0, guest_type="visitor", country_code="FR"
+        )
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(AFTER)
+    new = executor.loader.project_state(AFTER).apps
+    rows = new.get_model("sessions_app", "SessionRollup").objects.filter(partner_id=partner.pk)
+    got = {(r.status, r.sessions, r.seconds, r.country_codes) for r in rows}
+    assert got == {("C", 1, 30, '["FR"]'), ("Q", 1, 400, '["FR"]'), ("C", 1, 4000, '["FR"]')}
+    assert rows.count() == 3  # day 1 C, day 1 Q, day 2 C
+
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())  # leave the schema as the suite expects

@@ -113,7 +113,7 @@ def fresh_pg(url: str) -> str:
 
     base, _, name = url.rpartition("/")
     bench_name = f"{name.split('?')[0] or 'glancedash'}_bench"
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:  # the server's own db
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(bench_name)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(bench_name)))
     return f"{base}/{bench_name}"

@@ -1,5 +1,6 @@
 """The seed document's samples, parsed field by field, and the edges the docs allow."""
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -211,3 +212,57 @@ def test_it_strips_nul_characters_no_database_can_store():
         b'"2024-01-01T00:00:00Z","duration":1,"guests":[{"name":"Eve\\u0000<script>"}]}]}]}}'
     )
     assert page_from_answer(body).sessions[0].guests[0].name == "Eve<script>"
+
+
+PLAIN = {
+    "id": 7, "type": "C", "status": "X", "startTime": "2026-03-01T10:00:00.1234567Z",
+    "key": "k1", "width": 1280, "height": None, "duration": 42, "kbytes": 9, "isReverse": False,
+    "guests": [{"type": "visitor", "status": "C", "startTime": "2026-03-01T10:00:05+01:00",
+                "duration": 40, "kbytes": 3, "ip": "203.0.113.9", "clientVersion": "Chrome",
+                "protocolVersion": "4", "location": {"city": "Paris", "region": "IDF",
+                                                     "countryCode": "FR"},
+                "name": "Ann", "email": None, "phone": None, "error": None}],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {},
+        {"id": "7"},  # a numeric string
+        {"isReverse": "true"},
+        {"duration": 42.0},
+        {"duration": ""},
+        {"startTime": "\\/Date(1772359200000)\\/"},
+        {"startTime": " 2026-03-01T10:00:00Z "},
+        {"startTime": "2026-03-01T05:00:00-5:00"},
+        {"key": 12345},
+        {"type": None, "status": "x" * 40},
+        {"guests": None},
+        {"guests": [{"type": "agent", "location": None, "name": "A\x00B"}]},
+    ],
+)
+def test_the_fast_reader_gives_what_the_careful_one_does(change):
+    """Well-formed records take a fast path; anything else is read by the careful readers.
+    Either way the record is the same."""
+    from sessions_app.glance_records import _session, session_from_json
+
+    raw = {**PLAIN, **change}
+    assert _session(raw, "d.users[0].sessions[0]", None) == session_from_json(raw, "p", None)
+
+
+@pytest.mark.parametrize(
+    "change, where",
+    [
+        ({"id": None}, "sessions[0].id"),
+        ({"startTime": "yesterday"}, "sessions[0].startTime"),
+        ({"duration": 1.5}, "sessions[0].duration"),
+        ({"guests": [{"duration": "soon"}]}, "sessions[0].guests[0].duration"),
+        ({"isReverse": "maybe"}, "sessions[0].isReverse"),
+    ],
+)
+def test_a_malformed_record_still_names_its_fault(change, where):
+    from sessions_app.glance_records import _session
+
+    with pytest.raises(RecordError, match=re.escape(where)):
+        _session({**PLAIN, **change}, "d.users[0].sessions[0]", None)

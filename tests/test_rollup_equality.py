@@ -249,3 +249,48 @@ def test_a_duration_falls_in_its_band_and_its_chart_bin(duration):
     from sessions_app.rollup_stats import _coarse_of_bands
 
     assert _coarse_of_bands()[band] == expected_bin
+
+
+@pytest.mark.django_db
+def test_rebuild_rollups_puts_back_what_was_lost():
+    from django.core.management import call_command
+
+    partner = Partner.objects.create(name="p", glance_partner_id=9)
+    factories.store(
+        partner,
+        factories.record(1, "2026-03-01T10:00:00"),
+        factories.record(2, "2026-03-04T10:00:00", status="Q"),
+    )
+    kept = _rows(partner)
+    SessionRollup.objects.filter(partner=partner).update(sessions=99)  # damaged by hand
+    SessionRollup.objects.create(partner=partner, day=1, session_type="C", status="C", sessions=5)
+    call_command("rebuild_rollups", "--partner", "9")
+    assert _rows(partner) == kept
+
+
+def test_a_zone_offset_of_no_whole_quarter_hour_is_read_raw():
+    from sessions_app import rollup_time
+
+    # Monrovia kept -0:44:30 until 1972: its buckets cannot be cut from quarter hours.
+    assert rollup_time.pieces(date(1971, 6, 1), ZoneInfo("Africa/Monrovia"), "day") is None
+    assert rollup_time.pieces(date(2026, 6, 1), ZoneInfo("Africa/Monrovia"), "day") is not None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "extra, expected",
+    [("country=US", 1), ("country=DE", 0), ("agent=AGENT", 1), ("min_duration=301", 0),
+     ("key=1", 1), ("key=abc", 0)],
+)  # fmt: skip
+def test_a_filter_rollups_cannot_answer_reads_the_raw_sessions(extra, expected):
+    partner = Partner.objects.create(name="p", glance_partner_id=9)
+    user = get_user_model().objects.create_user("k", password="pw-k-Xy9!")
+    Membership.objects.create(user=user, partner=partner, role=Role.ANALYST)
+    factories.store(partner, factories.record(1, "2026-03-05T12:00:00"))
+    agent = partner.agents.get()
+    data = QueryDict(f"start=2026-03-01&end=2026-03-10&{extra.replace('AGENT', str(agent.pk))}")
+    flt = SessionFilter(data, user=user, tz=ZoneInfo("UTC"), today=date(2026, 3, 20))
+    assert flt.data_ok, flt.errors
+    sel = selection.select(flt)
+    assert not sel.uses_rollups
+    assert stats.totals(sel).sessions == expected  # one session: US visitor, 300 s, key "1"

@@ -1,0 +1,33 @@
+from django.core.management.base import BaseCommand
+from django.db.models import Max, Min
+
+from sessions_app import rollups
+from sessions_app.management.commands._partners import partners_by_glance_ids
+from sessions_app.models import Partner, SessionRollup
+
+
+class Command(BaseCommand):
+    help = (
+        "Sum each partner's sessions into rollups again from the raw tables. Syncs, imports and "
+        "retention keep rollups in step on their own; this is for a database changed by hand."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--partner", help="Glance partner ids, comma-separated (default: all)")
+
+    def handle(self, *args, partner=None, **options):
+        partners = partners_by_glance_ids(partner) if partner else Partner.objects.all()
+        for one in partners:
+            span = one.sessions.aggregate(first=Min("start_time"), last=Max("start_time"))
+            if span["first"] is None:
+                SessionRollup.objects.filter(partner=one).delete()
+                self.stdout.write(f"{one}: no sessions")
+                continue
+            with_rows = SessionRollup.objects.filter(partner=one)
+            # Rows outside the sessions' span can only be stale: rebuild() covers the span.
+            first, last = span["first"].date(), span["last"].date()
+            with_rows.exclude(
+                day__gte=rollups.day_number(first), day__lte=rollups.day_number(last)
+            ).delete()
+            summed = rollups.rebuild(one.pk, first, last)
+            self.stdout.write(f"{one}: {summed:,} sessions summed, {first} to {last}")

@@ -48,6 +48,24 @@ def _pieces(day: date, tz_key: str, unit: str):
     return tuple(out)
 
 
+def count_by_bucket(rows, tz: ZoneInfo, unit: str) -> dict[tuple, int] | None:
+    """{(bucket key, extra): sessions} for rows of (UTC start time, extra): the same buckets
+    as `pieces` gives rollups, for raw sessions counted in Python. None where `pieces` is."""
+    counts: dict[tuple, int] = {}
+    keys_by_day: dict[date, list] = {}
+    for start, extra in rows:
+        day = start.date()
+        keys = keys_by_day.get(day)
+        if keys is None:
+            found = pieces(day, tz, unit)
+            if found is None:
+                return None
+            keys = keys_by_day[day] = [k for first, end, k in found for _ in range(first, end)]
+        key = (keys[start.hour * 4 + start.minute // 15], extra)
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
 def _bucket(local: datetime, unit: str, tz) -> tuple[object, int]:
     """The bucket key of a local naive time, and how many quarters remain in it from there."""
     minutes = local.hour * 60 + local.minute

@@ -38,8 +38,11 @@ SPAN_MINUTES = 60 * 24 * 50
 
 def session_records(draw_ids):
     """A strategy for lists of records spread over 50 days, with edge-of-quarter starts."""
-    minute = st.integers(0, SPAN_MINUTES)
-    second = st.sampled_from([0, 1, 59, 899, 900, 901])
+    # Often on a quarter hour, so seconds before and after a boundary are tried.
+    minute = st.one_of(
+        st.integers(0, SPAN_MINUTES), st.integers(0, SPAN_MINUTES // 15).map(lambda q: q * 15)
+    )
+    second = st.sampled_from([0, 1, 59, 899, 900, 901, 3599, 3600])
     guest = st.builds(
         factories.guest,
         st.sampled_from(["visitor", "guest", "agent", "host", None]),
@@ -294,3 +297,35 @@ def test_a_filter_rollups_cannot_answer_reads_the_raw_sessions(extra, expected):
     sel = selection.select(flt)
     assert not sel.uses_rollups
     assert stats.totals(sel).sessions == expected  # one session: US visitor, 300 s, key "1"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("zone", ZONES)
+def test_raw_sessions_bucketed_in_python_match_sql(zone):
+    """On SQLite raw sessions are bucketed in Python (stats._count_in_python); SQL's Trunc and
+    Extract are the reference. Starts on both sides of quarter and hour boundaries, on the days
+    clocks change."""
+    partner = Partner.objects.create(name="p", glance_partner_id=9)
+    days = [datetime(2026, m, d, tzinfo=UTC) for m, d in ((3, 8), (3, 29), (4, 5), (10, 4))]
+    days += [datetime(2026, 10, 25, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)]
+    starts = [
+        day + timedelta(hours=h, minutes=m, seconds=s)
+        for day in days
+        for h in range(0, 24, 1)
+        for m, s in ((14, 59), (15, 0), (29, 59), (44, 59), (59, 59))
+    ]
+    factories.store(partner, *[factories.record(i, start) for i, start in enumerate(starts, 1)])
+    sessions = Session.objects.filter(partner=partner)
+    tz = ZoneInfo(zone)
+    python = {
+        "hour": stats.raw_sessions_over_time(sessions, tz, "hour"),
+        "day": stats.raw_sessions_over_time(sessions, tz, "day"),
+        "heatmap": stats.raw_weekday_hour(sessions, tz),
+    }
+    with override_settings(GLANCEDASH_ROLLUPS=False):
+        sql = {
+            "hour": stats.raw_sessions_over_time(sessions, tz, "hour"),
+            "day": stats.raw_sessions_over_time(sessions, tz, "day"),
+            "heatmap": stats.raw_weekday_hour(sessions, tz),
+        }
+    assert python == sql

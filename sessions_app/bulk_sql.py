@@ -36,7 +36,8 @@ def db_datetime(value):
 
 
 def insert_many(model, fields, rows, *, conflict=None, update=None) -> None:
-    """INSERT every row in one executemany; with `conflict`, ON CONFLICT (…) DO UPDATE `update`."""
+    """INSERT every row in one executemany; with `conflict`, ON CONFLICT (…) DO UPDATE `update`,
+    or DO NOTHING when `update` is empty."""
     if not rows:
         return
     meta, quote = model._meta, connection.ops.quote_name
@@ -46,11 +47,15 @@ def insert_many(model, fields, rows, *, conflict=None, update=None) -> None:
     sql = f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
     if conflict:
         keys = ", ".join(quote(meta.get_field(name).column) for name in conflict)
-        sets = ", ".join(
-            f"{quote(meta.get_field(name).column)} = EXCLUDED.{quote(meta.get_field(name).column)}"
-            for name in update
-        )
-        sql += f" ON CONFLICT ({keys}) DO UPDATE SET {sets}"
+        if not update:
+            sql += f" ON CONFLICT ({keys}) DO NOTHING"
+        else:
+            sets = ", ".join(
+                f"{quote(meta.get_field(name).column)} = "
+                f"EXCLUDED.{quote(meta.get_field(name).column)}"
+                for name in update
+            )
+            sql += f" ON CONFLICT ({keys}) DO UPDATE SET {sets}"
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
 

@@ -15,6 +15,7 @@ from django.utils.html import escape
 from sessions_app import codes, geo, stats
 from sessions_app.filters import SessionFilter
 from sessions_app.selection import Selection
+from sessions_app.visitor_places import VisitorPlaces
 
 TYPE_COLORS = {"C": "#2563eb", "G": "#d97706", "V": "#059669"}
 OTHER_COLOR = "#7b8794"
@@ -210,7 +211,7 @@ def heatmap(ctx: Context) -> Chart:
 
 
 def countries(ctx: Context) -> Chart:
-    counts = stats.guests_by_country(ctx.sessions, ctx.filter.guest_q())
+    counts = VisitorPlaces.of(ctx.selection, ctx.filter.guest_q()).by_country()
     mapped = {code: n for code, n in counts.items() if code in geo.ALPHA3}
     if not mapped:
         return Chart(None, "No located guests match these filters.")
@@ -245,7 +246,7 @@ def countries(ctx: Context) -> Chart:
 
 
 def us_states(ctx: Context) -> Chart:
-    counts = stats.guests_by_region(ctx.sessions, "US", ctx.filter.guest_q())
+    counts = VisitorPlaces.of(ctx.selection, ctx.filter.guest_q()).by_region("US")
     states = {code: n for code, n in counts.items() if code in geo.US_STATES}
     if not states:
         return Chart(None, "No guests in the United States match these filters.")
@@ -267,7 +268,7 @@ def us_states(ctx: Context) -> Chart:
 
 
 def canada(ctx: Context) -> Chart:
-    counts = stats.guests_by_region(ctx.sessions, "CA", ctx.filter.guest_q())
+    counts = VisitorPlaces.of(ctx.selection, ctx.filter.guest_q()).by_region("CA")
     provinces = {code: n for code, n in counts.items() if code in geo.CA_PROVINCES}
     if not provinces:
         return Chart(None, "No guests in Canada match these filters.")

@@ -114,8 +114,9 @@ def _contributions(records: dict[int, SessionRecord], rows: list[tuple]) -> list
             duration=record.duration,
             guest_count=len(record.guests),
             agent_id=row[agent_column],
-            countries=rollups.visitor_countries(
-                (guest.guest_type, guest.country_code) for guest in record.guests
+            places=rollups.visitor_places(
+                (guest.guest_type, guest.country_code, guest.region, guest.city)
+                for guest in record.guests
             ),
         )
         for record, row in zip(records.values(), rows, strict=True)

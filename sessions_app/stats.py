@@ -258,43 +258,6 @@ def located_guests(qs: QuerySet, guest_q: Q | None = None) -> QuerySet:
     return located.exclude(country_code="").order_by()  # no ordering columns in a DISTINCT
 
 
-def guests_by_country(qs, guest_q=None) -> dict[str, int]:
-    rows = located_guests(qs, guest_q).values("country_code").annotate(n=Count("pk"))
-    return {row["country_code"].upper(): row["n"] for row in rows}
-
-
-def guests_by_region(qs, country: str, guest_q=None) -> dict[str, int]:
-    rows = (
-        located_guests(qs, guest_q)
-        .filter(country_code__iexact=country)
-        .exclude(region__isnull=True)
-        .exclude(region="")
-        .values("region")
-        .annotate(n=Count("pk"))
-    )
-    return {row["region"].upper(): row["n"] for row in rows}
-
-
-def top_cities(qs, guest_q=None, limit=25) -> list[dict]:
-    return list(
-        located_guests(qs, guest_q)
-        .exclude(city__isnull=True)
-        .exclude(city="")
-        .values("country_code", "region", "city")
-        .annotate(n=Count("pk"))
-        .order_by("-n", "country_code", "city")[:limit]
-    )
-
-
-def location_coverage(qs, guest_q=None) -> dict:
-    """How many visitor guests there are, and how many have no country (not on the maps)."""
-    agg = visitor_guests(qs, guest_q).aggregate(
-        guests=Count("pk"),
-        unlocated=Count("pk", filter=Q(country_code__isnull=True) | Q(country_code="")),
-    )
-    return agg
-
-
 # --- agents --------------------------------------------------------------------------------
 
 

@@ -211,16 +211,16 @@ def test_the_preferences_page_sets_the_time_zone(analyst, world):
 
 QUERIES = [  # page, queries: session, user, profile and nav lookups included
     ("/", 20),
-    ("/geography/", 11),
+    ("/geography/", 12),
     ("/agents/", 11),
     ("/sessions/", 12),
     ("/charts/sessions-over-time/", 7),
     ("/charts/outcomes/", 7),
     ("/charts/durations/", 7),
     ("/charts/heatmap/", 7),
-    ("/charts/countries/", 5),
-    ("/charts/us-states/", 5),
-    ("/charts/canada/", 5),
+    ("/charts/countries/", 8),
+    ("/charts/us-states/", 8),
+    ("/charts/canada/", 8),
 ]
 
 

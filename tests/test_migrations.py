@@ -1,14 +1,17 @@
-"""Upgrading a database that already holds sessions: the migration that adds rollups sums
-them, so the dashboard reads the same figures before and after the upgrade."""
+"""Upgrading a database that already holds sessions: the migrations that add rollups (0008)
+and their places (0009) sum them, so the dashboard reads the same figures before and after."""
 
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from sessions_app.rollups import PLACE_PAIR
+
 BEFORE = [("sessions_app", "0007_export_job")]
-AFTER = [("sessions_app", "0008_rollups_indexes_generation")]
+AFTER = [("sessions_app", "0009_places")]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -36,7 +39,7 @@ def test_the_rollup_migration_sums_the_sessions_already_stored():
             guest_count=1,
         )
         guest_model.objects.create(
-            session=session, position=0, guest_type="visitor", country_code="FR"
+            session=session, position=0, guest_type="visitor", country_code="FR", city="Lyon"
         )
 
     executor = MigrationExecutor(connection)
@@ -47,6 +50,9 @@ def test_the_rollup_migration_sums_the_sessions_already_stored():
     got = {(r.status, r.sessions, r.seconds, r.country_codes) for r in rows}
     assert got == {("C", 1, 30, '["FR"]'), ("Q", 1, 400, '["FR"]'), ("C", 1, 4000, '["FR"]')}
     assert rows.count() == 3  # day 1 C, day 1 Q, day 2 C
+    place = new.get_model("sessions_app", "Place").objects.get()
+    assert (place.country_code, place.region, place.city) == ("FR", None, "Lyon")
+    assert {bytes(r.places) for r in rows} == {np.array([(place.pk, 1)], PLACE_PAIR).tobytes()}
 
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())  # leave the schema as the suite expects

@@ -35,7 +35,6 @@ def test_leaving_early_stops_the_reader():
             yield n
             n += 1
 
-    before = threading.active_count()
     for item in ahead(endless(), depth=2):
         if item == 3:
             break
@@ -43,4 +42,5 @@ def test_leaving_early_stops_the_reader():
     count = len(produced)
     time.sleep(0.3)
     assert len(produced) == count <= 3 + 2 + 2  # read at most a few ahead, then stopped
-    assert threading.active_count() == before
+    # Other tests' threads may come and go meanwhile, so look for ours by name only.
+    assert not [t for t in threading.enumerate() if t.name == "glance-read-ahead"]

@@ -1,7 +1,7 @@
 """Rollups give exactly the raw answer: for random sessions, random filters and time zones with
-half- and three-quarter-hour offsets and daylight-saving changes, every figure the overview shows
-is the same read from rollups as computed from the raw sessions; and the rollup rows that ingest
-keeps up to date are the rows a rebuild from the raw tables makes."""
+half- and three-quarter-hour offsets and daylight-saving changes, every figure the overview and
+the geography page show is the same read from rollups as computed from the raw sessions; and the
+rollup rows that ingest keeps up to date are the rows a rebuild from the raw tables makes."""
 
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -17,6 +17,7 @@ from hypothesis.extra.django import TestCase
 from sessions_app import rollups, selection, stats
 from sessions_app.filters import SessionFilter
 from sessions_app.models import Membership, Partner, Role, Session, SessionRollup
+from sessions_app.visitor_places import VisitorPlaces
 from tests import factories
 
 ZONES = [
@@ -46,7 +47,9 @@ def session_records(draw_ids):
     guest = st.builds(
         factories.guest,
         st.sampled_from(["visitor", "guest", "agent", "host", None]),
-        country=st.sampled_from(["US", "us", "DE", "IN", "", None]),
+        country=st.sampled_from(["US", "us", "DE", "CA", "", None]),
+        region=st.sampled_from(["MA", "ma", "ON", "", None]),
+        city=st.sampled_from(["Boston", "boston", "Toronto", "", None]),
     )
     return st.lists(
         st.builds(
@@ -170,7 +173,19 @@ def _figures(flt) -> dict:
         "outcomes": stats.outcomes_by_type(sel),
         "durations": stats.duration_bins(sel),
         "heatmap": stats.weekday_hour(sel, flt.tz),
+        "geography": _geography(VisitorPlaces.of(sel)),
     }
+
+
+def _geography(places: VisitorPlaces) -> tuple:
+    return (
+        dict(places.counts),
+        places.by_country(),
+        places.by_region("US"),
+        places.by_region("ca"),
+        places.top_cities(),
+        places.coverage(),
+    )
 
 
 # --- ingest keeps the rows a rebuild would make ---------------------------------------------
@@ -186,6 +201,7 @@ def _rows(partner) -> dict:
             bytes(r.durations),
             r.agents,
             r.countries,
+            bytes(r.places),
         )
         for r in SessionRollup.objects.filter(partner=partner)
     }

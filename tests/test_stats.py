@@ -11,6 +11,7 @@ from django.http import QueryDict
 from sessions_app import stats
 from sessions_app.filters import SessionFilter
 from sessions_app.models import Session
+from sessions_app.visitor_places import VisitorPlaces
 from tests.factories import guest, record, store
 
 
@@ -144,6 +145,10 @@ def test_geography_counts_visitors_not_agents_and_says_who_is_unlocated(world):
         record(3, "2026-03-19T10:00:00", guests=[guest("", country=None, region=None, city=None)]),
     )
     qs = sessions_of(world.a, world.users["superuser"], "preset=7d", UTC)
-    assert stats.guests_by_country(qs) == {"US": 1, "CA": 1}
-    assert stats.guests_by_region(qs, "CA") == {"ON": 1}
-    assert stats.location_coverage(qs) == {"guests": 3, "unlocated": 1}
+    places = VisitorPlaces.of(qs)
+    assert places.by_country() == {"US": 1, "CA": 1}
+    assert places.by_region("CA") == {"ON": 1}
+    assert places.coverage() == {"guests": 3, "unlocated": 1}
+    # One Boston per country: a city is counted within its country and region.
+    cities = [(c["country_code"], c["region"], c["city"], c["n"]) for c in places.top_cities()]
+    assert cities == [("CA", "on", "Boston", 1), ("US", "MA", "Boston", 1)]

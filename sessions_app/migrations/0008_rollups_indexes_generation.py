@@ -4,23 +4,6 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-def build_rollups(apps, schema_editor):
-    """Sums the sessions already stored, so the dashboard reads rollups from the first page."""
-    from django.db.models import Max, Min
-
-    from sessions_app import rollups
-
-    session = apps.get_model("sessions_app", "Session")
-    models_now = (session, apps.get_model("sessions_app", "Guest"),
-                  apps.get_model("sessions_app", "SessionRollup"))  # fmt: skip
-    spans = session.objects.values("partner_id").annotate(
-        first=Min("start_time"), last=Max("start_time")
-    )
-    for span in spans.order_by():
-        rollups.rebuild(span["partner_id"], span["first"].date(), span["last"].date(),
-                        models=models_now)  # fmt: skip
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("sessions_app", "0007_export_job"),
@@ -131,5 +114,5 @@ class Migration(migrations.Migration):
                 fields=("partner", "day", "session_type", "status"), name="uniq_rollup_key"
             ),
         ),
-        migrations.RunPython(build_rollups, migrations.RunPython.noop),
+        # The rollups of sessions already stored are built by 0009, once their places exist.
     ]

@@ -18,6 +18,7 @@ from sessions_app import access, charts, kpis, selection, stats, timezones
 from sessions_app.filters import SessionFilter
 from sessions_app.models import Role, SyncRun
 from sessions_app.sync_status import sync_status
+from sessions_app.visitor_places import VisitorPlaces
 
 
 def session_filter(request) -> SessionFilter:
@@ -64,18 +65,16 @@ def overview(request):
 @require_GET
 def geography(request):
     flt = session_filter(request)
-    sessions = flt.filter_qs(access.sessions_for(request.user))
-    guest_q = flt.guest_q()
-    coverage = stats.location_coverage(sessions, guest_q)
+    places = VisitorPlaces.of(selection.select(flt), flt.guest_q())
     cards = [("countries", "Guests by country", "wide map"), ("us-states", "United States", "map")]
-    if stats.guests_by_region(sessions, "CA", guest_q):
+    if places.by_region("CA"):
         cards.append(("canada", "Canada", "map"))
     context = page_context(
         request,
         flt,
         "geography",
-        coverage=coverage,
-        cities=stats.top_cities(sessions, guest_q),
+        coverage=places.coverage(),
+        cities=places.top_cities(),
         charts=cards,
     )
     return render(request, "dashboard/geography.html", context)

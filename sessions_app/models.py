@@ -278,6 +278,9 @@ class SessionRollup(models.Model):
     places = models.BinaryField(
         default=b"", help_text="visitors per Place, as (place id, count) pairs"
     )
+    agent_durations = models.BinaryField(
+        default=b"", help_text="(agent id or 0, duration) of each session, sorted"
+    )
 
     class Meta:
         constraints = [

@@ -198,6 +198,70 @@ def _coarse_of_bands() -> np.ndarray:
     return np.array(out)
 
 
+def agent_figures(sel: Selection) -> dict[int | None, stats.AgentFigures]:
+    """Every agent's figures from the rollups' (agent, duration) pairs and the edges' sessions:
+    counts by numpy's bincount, and each exact median found in two steps that stay linear in the
+    number of sessions: the duration band holding each agent's middle rank, then a sort of only
+    the sessions in those bands."""
+    rows = list(sel.rollups.order_by().values_list("session_type", "status", "agent_durations"))
+    edge = [
+        row
+        for part in sel.edges
+        for row in stats.plain(part).values_list("session_type", "status", "agent_id", "duration")
+    ]
+    blobs = [bytes(row[2]) for row in rows]
+    sizes = [len(blob) // rollups.AGENT_DURATION.itemsize for blob in blobs]
+    pairs = np.frombuffer(b"".join(blobs), rollups.AGENT_DURATION)
+    agent = np.concatenate([pairs["agent"], [row[2] or rollups.NO_AGENT for row in edge]]).astype(
+        np.int64
+    )
+    duration = np.concatenate([pairs["duration"], [row[3] for row in edge]]).astype(np.int64)
+    if not len(agent):
+        return {}
+    types = list(codes.SESSION_TYPES)
+    kinds = [row[0] for row in rows] + [row[0] for row in edge]
+    statuses = [row[1] for row in rows] + [row[1] for row in edge]
+    repeat = np.array(sizes + [1] * len(edge))
+    # A type outside SESSION_TYPES counts as a session but in no column of the mix.
+    kind = np.repeat([types.index(k) if k in types else len(types) for k in kinds], repeat)
+    connected = np.repeat(np.isin(statuses, codes.CONNECTED_STATUSES), repeat)
+
+    ids = np.flatnonzero(np.bincount(agent))  # the agents present, ascending
+    slot = np.searchsorted(ids, agent)
+    count = np.bincount(slot, minlength=len(ids))
+    seconds = np.bincount(slot, weights=duration, minlength=len(ids))
+    linked = np.bincount(slot[connected], minlength=len(ids))
+    width = len(types) + 1
+    mix = np.bincount(slot * width + kind, minlength=len(ids) * width).reshape(-1, width)
+    medians = _medians(slot, duration, count)
+    return {
+        (int(pk) if pk != rollups.NO_AGENT else None): stats.AgentFigures(
+            sessions=int(count[i]),
+            seconds=int(seconds[i]),
+            connected=int(linked[i]),
+            median=int(medians[i]),
+            mix={t: int(mix[i, column]) for column, t in enumerate(types)},
+        )
+        for i, pk in enumerate(ids.tolist())
+    }
+
+
+def _medians(slot: np.ndarray, duration: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """The duration ranked ceil(n / 2) in each slot (stats.agent_medians' definition)."""
+    groups = len(count)
+    rank = (count + 1) // 2  # 1-based
+    band = np.searchsorted(rollups.BAND_EDGES, duration, side="right")  # rollups.band_of
+    histogram = np.bincount(slot * rollups.BANDS + band, minlength=groups * rollups.BANDS)
+    below = histogram.reshape(groups, rollups.BANDS).cumsum(axis=1)
+    middle = (below >= rank[:, None]).argmax(axis=1)  # the band holding each middle rank
+    before = np.where(middle > 0, below[np.arange(groups), middle - 1], 0)
+    chosen = band == middle[slot]
+    in_slot, in_duration = slot[chosen], duration[chosen]
+    order = np.lexsort((in_duration, in_slot))
+    starts = np.searchsorted(in_slot[order], np.arange(groups))
+    return in_duration[order][starts + rank - before - 1]
+
+
 # --- helpers --------------------------------------------------------------------------------
 
 

@@ -271,7 +271,35 @@ class AgentRow:
     mix: dict[str, int]
 
 
-def agent_scorecard(qs: QuerySet) -> list[AgentRow]:
+@dataclass
+class AgentFigures:
+    """One agent's numbers in a selection, before they are put beside the agent's name."""
+
+    sessions: int
+    seconds: int
+    connected: int
+    median: int | None
+    mix: dict[str, int]
+
+
+def agent_scorecard(source) -> list[AgentRow]:
+    sel, qs = _split(source)
+    figures = rollup_stats.agent_figures(sel) if sel else raw_agent_figures(qs)
+    agents = Agent.objects.in_bulk([pk for pk in figures if pk])
+    return [
+        AgentRow(
+            agent=agents.get(pk) if pk else None,
+            sessions=f.sessions,
+            handled_minutes=f.seconds / 60,
+            median_duration=f.median,
+            connected_rate=100 * f.connected / f.sessions if f.sessions else None,
+            mix=f.mix,
+        )
+        for pk, f in figures.items()
+    ]
+
+
+def raw_agent_figures(qs: QuerySet) -> dict[int | None, AgentFigures]:
     rows = (
         plain(qs)
         .values("agent")
@@ -283,18 +311,16 @@ def agent_scorecard(qs: QuerySet) -> list[AgentRow]:
         )
     )
     medians = agent_medians(qs)
-    agents = Agent.objects.in_bulk([row["agent"] for row in rows if row["agent"]])
-    return [
-        AgentRow(
-            agent=agents.get(row["agent"]),
+    return {
+        row["agent"]: AgentFigures(
             sessions=row["sessions"],
-            handled_minutes=(row["seconds"] or 0) / 60,
-            median_duration=medians.get(row["agent"]),
-            connected_rate=100 * row["connected"] / row["sessions"] if row["sessions"] else None,
+            seconds=row["seconds"] or 0,
+            connected=row["connected"],
+            median=medians.get(row["agent"]),
             mix={t: row[f"type_{t}"] for t in codes.SESSION_TYPES},
         )
         for row in rows
-    ]
+    }
 
 
 def agent_medians(qs: QuerySet) -> dict[int | None, int]:

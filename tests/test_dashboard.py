@@ -212,7 +212,7 @@ def test_the_preferences_page_sets_the_time_zone(analyst, world):
 QUERIES = [  # page, queries: session, user, profile and nav lookups included
     ("/", 20),
     ("/geography/", 12),
-    ("/agents/", 11),
+    ("/agents/", 12),
     ("/sessions/", 12),
     ("/charts/sessions-over-time/", 7),
     ("/charts/outcomes/", 7),

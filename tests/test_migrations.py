@@ -11,7 +11,7 @@ from django.db.migrations.executor import MigrationExecutor
 from sessions_app.rollups import PLACE_PAIR
 
 BEFORE = [("sessions_app", "0007_export_job")]
-AFTER = [("sessions_app", "0009_places")]
+AFTER = [("sessions_app", "0009_rollup_places_agents")]
 
 
 @pytest.mark.django_db(transaction=True)

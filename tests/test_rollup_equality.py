@@ -1,7 +1,8 @@
 """Rollups give exactly the raw answer: for random sessions, random filters and time zones with
-half- and three-quarter-hour offsets and daylight-saving changes, every figure the overview and
-the geography page show is the same read from rollups as computed from the raw sessions; and the
-rollup rows that ingest keeps up to date are the rows a rebuild from the raw tables makes."""
+half- and three-quarter-hour offsets and daylight-saving changes, every figure the overview, the
+geography page and the agent scorecard show is the same read from rollups as computed from the
+raw sessions; and the rollup rows that ingest keeps up to date are the rows a rebuild from the
+raw tables makes."""
 
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -174,6 +175,20 @@ def _figures(flt) -> dict:
         "durations": stats.duration_bins(sel),
         "heatmap": stats.weekday_hour(sel, flt.tz),
         "geography": _geography(VisitorPlaces.of(sel)),
+        "agents": _scorecard(sel),
+    }
+
+
+def _scorecard(sel) -> dict:
+    return {
+        row.agent.pk if row.agent else None: (
+            row.sessions,
+            row.handled_minutes,
+            row.median_duration,
+            row.connected_rate,
+            row.mix,
+        )
+        for row in stats.agent_scorecard(sel)
     }
 
 
@@ -202,6 +217,7 @@ def _rows(partner) -> dict:
             r.agents,
             r.countries,
             bytes(r.places),
+            bytes(r.agent_durations),
         )
         for r in SessionRollup.objects.filter(partner=partner)
     }

@@ -93,7 +93,7 @@ AGENT_SORTS = {
 @require_GET
 def agent_list(request):
     flt = session_filter(request)
-    rows = stats.agent_scorecard(flt.filter_qs(access.sessions_for(request.user)))
+    rows = stats.agent_scorecard(selection.select(flt))
     sort = request.GET.get("sort", "-sessions")
     key = sort.lstrip("-")
     if key not in AGENT_SORTS:

@@ -50,5 +50,12 @@ class Migration(migrations.Migration):
                 default=b"", help_text="visitors per Place, as (place id, count) pairs"
             ),
         ),
+        migrations.AddField(
+            model_name="sessionrollup",
+            name="agent_durations",
+            field=models.BinaryField(
+                default=b"", help_text="(agent id or 0, duration) of each session, sorted"
+            ),
+        ),
         migrations.RunPython(build_rollups, migrations.RunPython.noop),
     ]

@@ -6,6 +6,8 @@ superusers see everything, as admins. Objects of partners a user cannot see are 
 403 that would confirm they exist.
 """
 
+from dataclasses import dataclass
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -78,9 +80,35 @@ def sessions_for(user, role: str = Role.VIEWER) -> QuerySet[Session]:
     return Session.objects.filter(partner__in=partners_for(user, role))
 
 
-def rollups_for(user, role: str = Role.VIEWER) -> QuerySet[SessionRollup]:
-    """The rollup rows summing exactly the sessions sessions_for() returns."""
-    return SessionRollup.objects.filter(partner__in=partners_for(user, role))
+@dataclass(frozen=True)
+class Scope:
+    """sessions_for(), and the rollup rows summing exactly those sessions, with the user's
+    partners read once for a page that makes several queries of them. The ids go into each
+    query as a list: PostgreSQL guessed that the membership subquery yields one partner, and
+    sorted a year of sessions for the session list instead of walking the newest-first index
+    (150 ms against 30 ms for page 500 at 150,000 sessions)."""
+
+    partner_ids: tuple[int, ...] | None  # None: every partner (a superuser)
+
+    def sessions(self) -> QuerySet[Session]:
+        return self._scoped(Session)
+
+    def rollups(self) -> QuerySet[SessionRollup]:
+        return self._scoped(SessionRollup)
+
+    def _scoped(self, model) -> QuerySet:
+        if self.partner_ids is None:
+            return model.objects.all()
+        if not self.partner_ids:
+            # Matches nothing, and unlike `partner__in=()` still compiles to SQL.
+            return model.objects.filter(partner__isnull=True)
+        return model.objects.filter(partner__in=self.partner_ids)
+
+
+def scope_for(user, role: str = Role.VIEWER) -> Scope:
+    if user.is_authenticated and user.is_active and user.is_superuser:
+        return Scope(None)
+    return Scope(tuple(partners_for(user, role).values_list("pk", flat=True)))
 
 
 def guests_for(user, role: str = Role.VIEWER) -> QuerySet[Guest]:

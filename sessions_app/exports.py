@@ -102,7 +102,8 @@ class Exporter:
         time. Dates come back as the database gives them and are made aware here."""
         sql, params = self.sessions.values_list(*self.SESSION_FIELDS).query.sql_with_params()
         aware = _aware_datetime()
-        with connection.cursor() as cursor:
+        # A server-side cursor on PostgreSQL: a client-side one would hold every row in memory.
+        with connection.chunked_cursor() as cursor:
             cursor.execute(sql, params)
             while rows := cursor.fetchmany(CHUNK):
                 yield [

@@ -44,7 +44,8 @@ def select(flt: SessionFilter, period: Period | None = None, *, agent=None) -> S
     """The filter's selection for `period` (the filter's own by default), scoped to what its
     user may see; `agent` narrows it to one agent (an agent's own page)."""
     period = period or flt.period
-    sessions = flt.filter_qs(access.sessions_for(flt.user), period)
+    scope = access.scope_for(flt.user)
+    sessions = flt.filter_qs(scope.sessions(), period)
     if agent is not None:
         sessions = sessions.filter(agent=agent)
     plain = Selection(sessions=sessions, period=period, tz=flt.tz)
@@ -53,13 +54,13 @@ def select(flt: SessionFilter, period: Period | None = None, *, agent=None) -> S
     first_day, end_day = whole_utc_days(period.start, period.end)
     if first_day >= end_day:
         return plain  # no whole UTC day inside: at most two days of sessions, read raw
-    rollups = narrow(access.rollups_for(flt.user), flt.values).filter(
+    rollups = narrow(scope.rollups(), flt.values).filter(
         day__gte=day_number(first_day), day__lt=day_number(end_day)
     )
     # Each edge filtered afresh, not narrowed from `sessions`: SQLite's index range takes only
     # one upper bound, and from the period's it would scan the whole period.
     edges = tuple(
-        flt.filter_qs(access.sessions_for(flt.user), part)
+        flt.filter_qs(scope.sessions(), part)
         for part in (
             replace(period, end=day_start(first_day)),
             replace(period, start=day_start(end_day)),

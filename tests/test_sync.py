@@ -238,3 +238,31 @@ def test_an_expired_claim_is_taken_over_and_its_run_closed(glance, partner):
     abandoned = SyncRun.objects.exclude(pk=run.pk).get()
     assert run.state == "succeeded"
     assert abandoned.state == "failed" and "interrupted" in abandoned.error
+
+
+def _planner_row_count(table: str) -> int | None:
+    """How many rows the query planner believes `table` holds, from its statistics."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            if not cursor.fetchone():
+                return None
+            cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = %s LIMIT 1", [table])
+            row = cursor.fetchone()
+            return int(row[0].split()[0]) if row else None
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
+        return int(cursor.fetchone()[0])
+
+
+def test_a_big_sync_leaves_the_planner_fresh_statistics(glance, partner, monkeypatch):
+    """Without them SQLite and PostgreSQL chose sorts and sequential scans after a backfill."""
+    from sessions_app import sync
+
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS sqlite_stat1")
+    monkeypatch.setattr(sync, "ANALYZE_AFTER", 100)  # the test's backfill is a few hundred
+    run = sync_partner(partner)
+    assert run.sessions_created >= 100
+    for model in (Session, Guest):
+        assert _planner_row_count(model._meta.db_table) == model.objects.count()

@@ -64,6 +64,34 @@ def test_csv_holds_exactly_the_sessions_listed(analyst, world, query):
     )
 
 
+def test_each_csv_row_holds_its_sessions_times_and_visitor_countries(analyst, world):
+    """Dates and countries are gathered the fast way (SQL text, one aggregated column): each
+    row must still say what the session's own rows say."""
+    store(
+        world.a,
+        record(
+            88001,
+            world.session_of(world.a).start_time,
+            guests=[guest("agent", country="GB"), guest(country="us"), guest(country="DE"),
+                    guest(country="US"), guest(country=None), guest("host", country="FR")],
+        ),
+    )  # fmt: skip
+    _, body = download(analyst, "/sessions/export.csv")
+    rows = csv_rows(body)
+    sessions = {s.glance_id: s for s in world.a.sessions.prefetch_related("guests")}
+    for row in rows:
+        session = sessions[int(row["session_id"])]
+        assert row["start"] == row["start_utc"] == session.start_time.isoformat()  # a UTC user
+        assert row["end"] == row["end_utc"] == session.end_time.isoformat()
+        visitors = {
+            g.country_code.upper()
+            for g in session.guests.all()
+            if g.country_code and g.guest_type not in ("agent", "host")
+        }
+        assert row["guest_countries"] == " ".join(sorted(visitors))
+    assert {r["guest_countries"] for r in rows if r["session_id"] == "88001"} == {"DE US"}
+
+
 def test_a_row_per_participant_repeats_its_session(analyst, world):
     _, body = download(analyst, "/sessions/export.csv?rows=guests&type=G")
     rows = csv_rows(body)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q
 
-from sessions_app import rollups, stats
+from sessions_app import rollup_stats, rollups, stats
 from sessions_app.bulk_sql import select_in
 from sessions_app.models import Place
 from sessions_app.selection import Selection
@@ -80,7 +80,7 @@ def from_guests(sessions, guest_q: Q | None = None) -> Counter:
 
 
 def from_rollups(sel: Selection) -> Counter:
-    by_id = rollups.sum_places(sel.rollups.order_by().values_list("places", flat=True))
+    by_id = rollups.sum_places(row[0] for row in rollup_stats.read_rollups(sel, "places"))
     counts = Counter()
     places = select_in(
         Place, ["id", "country_code", "region", "city"], where={}, key="id", values=list(by_id)

@@ -1,5 +1,7 @@
 """Template filters for Glance's codes and durations."""
 
+from decimal import ROUND_HALF_UP, Decimal
+
 from django import template
 
 from sessions_app import codes
@@ -32,3 +34,14 @@ def minutes(delta):
 def get(mapping, key):
     """mapping[key] in a template, for lookups by a variable."""
     return mapping.get(key, "")
+
+
+@register.filter
+def number(value, digits=0):
+    """A number as floatformat and intcomma write it in English ("12,345", "97.5", half up),
+    without their per-call locale lookups: a scorecard of hundreds of agents spent a third of
+    its time in them."""
+    if value is None or value == "":
+        return ""
+    rounded = Decimal(repr(value)).quantize(Decimal(1).scaleb(-int(digits)), ROUND_HALF_UP)
+    return f"{rounded:,}"

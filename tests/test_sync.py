@@ -266,3 +266,29 @@ def test_a_big_sync_leaves_the_planner_fresh_statistics(glance, partner, monkeyp
     assert run.sessions_created >= 100
     for model in (Session, Guest):
         assert _planner_row_count(model._meta.db_table) == model.objects.count()
+
+
+def test_agents_are_added_once_and_updated_only_when_their_validity_changes(db):
+    from sessions_app.glance_records import AgentRecord
+    from tests.factories import record, store
+
+    partner = Partner.objects.create(name="p", glance_partner_id=77)
+    for page in range(5):  # five pages naming the same two agents
+        jane = [record(page * 10 + i, "2026-03-19T10:00:00") for i in range(3)]
+        store(partner, *jane, record(page * 10 + 5, "2026-03-19T11:00", agent="bob.acme.glance"))
+    store(partner, record(90, "2026-03-19T12:00:00", agent="carol.acme.glance.net"))
+    agents = {a.user_name: a for a in Agent.objects.filter(partner=partner)}
+    assert set(agents) == {"jane.acme.glance.net", "bob.acme.glance", "carol.acme.glance.net"}
+    # The ids follow on: re-reading an agent takes no new one from the table's sequence.
+    pks = sorted(a.pk for a in agents.values())
+    assert pks == [pks[0], pks[0] + 1, pks[0] + 2] and agents["carol.acme.glance.net"].pk == pks[2]
+    jane, bob = agents["jane.acme.glance.net"], agents["bob.acme.glance"]
+    before = bob.updated_at
+
+    invalid = record(99, "2026-03-19T12:00:00", agent="bob.acme.glance")
+    invalid.agent = AgentRecord("bob.acme.glance", "BOB", False, "user deleted")
+    store(partner, invalid)
+    bob.refresh_from_db()
+    assert (bob.valid_user, bob.invalid_reason) == (False, "user deleted")
+    assert bob.updated_at > before
+    assert Agent.objects.get(pk=jane.pk).updated_at == jane.updated_at  # unchanged, not rewritten

@@ -180,7 +180,8 @@ def create_app(sim):
     def app(environ, start_response):
         path, method = environ.get("PATH_INFO") or "/", environ.get("REQUEST_METHOD", "GET")
         handler = _control if path.startswith("/_sim/") else _endpoint
-        status, headers, body = handler(sim, method, path, environ)
+        with sim.handling():
+            status, headers, body = handler(sim, method, path, environ)
         headers.append(("Content-Length", str(len(body))))
         start_response(f"{status} {_reason(status)}", headers)
         return [body]

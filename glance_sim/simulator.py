@@ -4,6 +4,7 @@ import math
 import random
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -70,6 +71,8 @@ class Simulator:
         self.history_days, self.max_results = history_days, max_results
         self.partners = {p.partner_id: PartnerData(p, seed) for p in specs}
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._in_flight = 0  # requests being answered
         # Caches hold whole hour buckets; size them by sessions, not buckets, so memory stays flat.
         peak = max([p.sessions_per_day for p in specs] + [24]) / 24 * 2.5
         hdr_size = int(min(2048, max(32, 200_000 // peak)))
@@ -90,6 +93,24 @@ class Simulator:
             self.completed_calls = 0  # PartnerCompletedSessions calls (numbers malformed_calls)
             self.completed_ok = 0  # ... of which answered 200 (counts towards fail_after_calls)
             self.error_rng = random.Random(mix(self.seed, 0xE770))
+
+    @contextmanager
+    def handling(self):
+        """Around answering one request, so wait_idle can tell when none is left."""
+        with self._lock:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Waits until no request is being answered: one a client gave up on (a timeout) may
+        still be sleeping in its latency, and would log itself into the next test's calls."""
+        with self._lock:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
 
     def bump_version(self):
         with self._lock:

@@ -57,6 +57,7 @@ def glance(_glance_server):
     _glance_server.sim.reset()
     _glance_server.sim.now = SIM_NOW
     yield _glance_server
+    _glance_server.sim.wait_idle()  # requests a test's client gave up on end before the next test
     _glance_server.sim.reset()
 
 

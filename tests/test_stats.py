@@ -75,7 +75,11 @@ def test_hour_and_weekday_cells_match_local_clock(hours_around_dst, zone):
         assert (7, 2) not in stats.weekday_hour(qs.filter(start_time__date="2026-03-08"), tz)
 
 
-def test_totals_match_the_rows(hours_around_dst):
+@pytest.mark.parametrize("in_memory", [True, False], ids=["read-once", "offset-queries"])
+def test_totals_match_the_rows(hours_around_dst, monkeypatch, in_memory):
+    # Percentiles of up to PERCENTILES_IN_MEMORY values are selected in memory; more, by
+    # ordered offset queries: both must name the same sessions.
+    monkeypatch.setattr(stats, "PERCENTILES_IN_MEMORY", 10_000 if in_memory else 10)
     qs = sessions_of(
         hours_around_dst.a,
         hours_around_dst.users["superuser"],

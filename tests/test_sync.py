@@ -292,3 +292,24 @@ def test_agents_are_added_once_and_updated_only_when_their_validity_changes(db):
     assert (bob.valid_user, bob.invalid_reason) == (False, "user deleted")
     assert bob.updated_at > before
     assert Agent.objects.get(pk=jane.pk).updated_at == jane.updated_at  # unchanged, not rewritten
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="refreshed mid-sync on PostgreSQL")
+def test_postgresql_statistics_keep_up_with_a_long_backfill(glance, partner, monkeypatch):
+    """Statistics taken before a backfill describe an empty partner; the sync refreshes them
+    each time its new sessions double, so the planner knows the rows while the sync runs."""
+    from sessions_app import sync
+
+    monkeypatch.setattr(sync, "ANALYZE_AFTER", 50)
+    seen = []  # (sessions stored, sessions the planner knows of), after each page
+    sync_partner(
+        partner,
+        on_progress=lambda _: seen.append(
+            (Session.objects.count(), _planner_row_count(Session._meta.db_table))
+        ),
+    )
+    stored = seen[-1][0]
+    assert stored > 200
+    middle = [known for count, known in seen if count < stored // 2]
+    assert middle and max(middle) >= 50  # refreshed before the sync was half done
+    assert all(known * 2 >= count for count, known in seen if count >= 100)  # never half stale

@@ -86,11 +86,6 @@ class Contribution:
     agent_id: int | None
     places: tuple[tuple, ...]  # (country, region, city) of each of its visitors
 
-    @property
-    def countries(self) -> list[str]:
-        """The countries of its located visitors, one entry per guest."""
-        return [place[0] for place in self.places if place[0]]
-
 
 def visitor_places(guests) -> tuple[tuple, ...]:
     """(country, region, city) of each guest the geography counts: visitors, not the agent's or
@@ -151,7 +146,7 @@ def apply(partner_id: int, removed: list[Contribution], added: list[Contribution
     changes = {key: d for key, d in deltas(removed, added).items() if not _is_zero(d)}
     if not changes:
         return
-    ids = place_ids({place for d in changes.values() for place in d.places}, Place)
+    ids = _place_ids_of(changes, Place)
     days = sorted({day for day, _, _ in changes})
     stored = {
         (day_of(day), kind, status): (pk, rest)
@@ -371,6 +366,10 @@ def place_ids(places: set, place_model) -> dict[tuple, int]:
     return found
 
 
+def _place_ids_of(changes: dict[tuple, Delta], place_model) -> dict[tuple, int]:
+    return place_ids({place for d in changes.values() for place in d.places}, place_model)
+
+
 def _add_counts(stored: dict, change: dict) -> dict:
     out = dict(stored or {})
     for name, n in change.items():
@@ -430,11 +429,11 @@ def stored_contributions(sessions, models=None) -> list[Contribution]:
     ids = [row[0] for row in rows]
     # A month's ids are too many for one IN (…): select its guests by the same session filter.
     of_sessions = ids if len(ids) <= 2000 else sessions.order_by().values("pk")
-    located = guest_model.objects.filter(session__in=of_sessions).values_list(
+    guest_rows = guest_model.objects.filter(session__in=of_sessions).values_list(
         "session_id", "guest_type", "country_code", "region", "city"
     )
     guests = defaultdict(list)
-    for session_id, *guest in located.iterator(chunk_size=5000):
+    for session_id, *guest in guest_rows.iterator(chunk_size=5000):
         guests[session_id].append(guest)
     return [
         Contribution(start, kind, status, duration, count, agent, visitor_places(guests[pk]))
@@ -447,7 +446,7 @@ def apply_rows(partner_id: int, contributions: list[Contribution], rollup_model,
     """Writes fresh rows for contributions whose days have none yet (rebuild's path)."""
     rows = []
     changes = deltas([], contributions)
-    ids = place_ids({place for d in changes.values() for place in d.places}, place_model)
+    ids = _place_ids_of(changes, place_model)
     for key, delta in changes.items():
         row = _empty_row(rollup_model, partner_id, key)
         _merge(row, delta, ids)

@@ -27,6 +27,7 @@ from django.db.models import (
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, RowNumber, Trunc
 
 from sessions_app import codes, rollup_stats, rollup_time
+from sessions_app.bulk_sql import fetch_rows
 from sessions_app.filters import NOT_CONNECTED_STATUSES, Period
 from sessions_app.models import Agent, Guest
 from sessions_app.selection import Selection
@@ -122,10 +123,7 @@ def percentiles(qs: QuerySet, field: str, count: int, fractions) -> list[int | N
         ordered = plain(qs).order_by(field).values_list(field, flat=True)
         return [ordered[rank] for rank in ranks]
     # One read and numpy's selection, where each offset query sorted all the values again.
-    sql, params = plain(qs).values_list(field).query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        values = np.array([row[0] for row in cursor.fetchall()], np.int64)
+    values = np.array([row[0] for row in fetch_rows(plain(qs).values_list(field))], np.int64)
     if not len(values):  # deleted since they were counted
         return [None for _ in fractions]
     ranks = [min(rank, len(values) - 1) for rank in ranks]
@@ -181,10 +179,7 @@ def _count_in_python(qs: QuerySet, tz, unit: str, field: str | None) -> dict | N
     if connection.vendor != "sqlite" or not settings.GLANCEDASH_ROLLUPS:
         return None
     columns = ["start_time", field] if field else ["start_time"]
-    sql, params = plain(qs).values_list(*columns).query.sql_with_params()
-    with connection.cursor() as cursor:  # naive UTC datetimes, without the ORM's converters
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = fetch_rows(plain(qs).values_list(*columns))  # naive UTC datetimes
     if field is None:
         rows = [(row[0], None) for row in rows]
     return rollup_time.count_by_bucket(rows, tz, unit)

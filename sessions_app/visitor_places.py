@@ -52,13 +52,15 @@ class VisitorPlaces:
         return dict(out)
 
     def top_cities(self, limit: int = 25) -> list[dict]:
-        """The cities with most located visitors; ties by country, then city, then region."""
+        """The cities with most located visitors; ties by country, then city, then region (no
+        region first, then a blank one): a total order, so both sources list ties alike."""
         rows = [
             {"country_code": country, "region": region, "city": city, "n": n}
             for (country, region, city), n in self.counts.items()
             if country and city
         ]
-        rows.sort(key=lambda r: (-r["n"], r["country_code"], r["city"], r["region"] or ""))
+        region = lambda r: (r["region"] is not None, r["region"] or "")  # noqa: E731
+        rows.sort(key=lambda r: (-r["n"], r["country_code"], r["city"], region(r)))
         return rows[:limit]
 
     def coverage(self) -> dict:

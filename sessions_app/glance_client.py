@@ -26,6 +26,7 @@ from sessions_app.glance_records import (
     SessionCount,
     SessionRecord,
     counts_from_answer,
+    cursor_of,
     page_from_answer,
 )
 
@@ -123,6 +124,18 @@ class GlanceClient:
         self, start: datetime, end: datetime, *, session_key: str = "", page_size: int = 0
     ) -> Iterator[Page]:
         """PartnerCompletedSessions for [start, end) (at most the range cap), page by page."""
+        for answer in self.completed_session_answers(
+            start, end, session_key=session_key, page_size=page_size
+        ):
+            yield answer.page()
+
+    def completed_session_answers(
+        self, start: datetime, end: datetime, *, session_key: str = "", page_size: int = 0
+    ) -> Iterator["Answer"]:
+        """The same pages as they came, each read only as far as its cursor; `page()` reads its
+        records. A sync fetches these in a read-ahead thread and reads the records in its own:
+        reading records holds the GIL for milliseconds, and a thread doing that beside one
+        writing to SQLite (which lets go of the GIL for every row) halved the writes."""
         params = {
             "startRange": format_range_value(start),
             "endRange": format_range_value(end),
@@ -132,20 +145,18 @@ class GlanceClient:
         }
         seen_cursors = set()
         while True:
-            page = self._parse(
-                COMPLETED_SESSIONS, page_from_answer, self.call(COMPLETED_SESSIONS, params)
-            )
-            yield page
-            if not page.next_id:
+            answer = Answer(self, self.call(COMPLETED_SESSIONS, params))
+            yield answer
+            if not answer.next_id:
                 return
-            if page.next_id in seen_cursors:
+            if answer.next_id in seen_cursors:
                 raise self._error(
                     GlanceBadResponse,
                     COMPLETED_SESSIONS,
-                    f"paging loops: nextId {page.next_id} came back twice",
+                    f"paging loops: nextId {answer.next_id} came back twice",
                 )
-            seen_cursors.add(page.next_id)
-            params["nextId"] = page.next_id
+            seen_cursors.add(answer.next_id)
+            params["nextId"] = answer.next_id
 
     def completed_sessions(self, start: datetime, end: datetime, **kwargs) -> list[SessionRecord]:
         """Every completed session in [start, end), any length of range, merged across pages and
@@ -272,3 +283,19 @@ def _retry_after_seconds(response: requests.Response) -> float | None:
     if when.tzinfo is None:  # "-0000" in an HTTP date means UTC
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - timezone.now()).total_seconds())
+
+
+class Answer:
+    """One PartnerCompletedSessions answer: its cursor now, its records when asked."""
+
+    def __init__(self, client: GlanceClient, body: bytes):
+        self._client, self._body, self._page = client, body, None
+        self.next_id = cursor_of(body)
+        if self.next_id is None:  # an unusual page: read it whole now, to know where it leads
+            self.next_id = self.page().next_id
+
+    def page(self) -> Page:
+        if self._page is None:
+            self._page = self._client._parse(COMPLETED_SESSIONS, page_from_answer, self._body)
+            self._body = b""
+        return self._page

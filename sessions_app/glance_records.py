@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 import orjson
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
@@ -350,7 +351,155 @@ def unwrap_d(document: Any) -> Any:
 
 
 def page_from_answer(body: bytes) -> Page:
-    return page_from_group(unwrap_d(loads(body)))
+    try:
+        return _wire_page(body)
+    except _NotPlain:  # anything unusual: read it again field by field, to say where
+        return page_from_group(unwrap_d(loads(body)))
+
+
+# --- the whole page at once ------------------------------------------------------------------
+# A page of plain records (the fast path's rules above) decoded by msgspec straight from the
+# bytes, typed, into these shapes: a quarter of the time of orjson's dicts read field by field,
+# which was most of a sync's parsing. Any departure (a string for a number, a date the fast path
+# would not take, a NUL) fails the page here and it is read by the readers above instead, so both
+# ways give the same records.
+
+
+class _WireLocation(msgspec.Struct, rename="camel"):
+    city: str | None = None
+    region: str | None = None
+    country_code: str | None = None
+
+
+class _WireGuest(msgspec.Struct, rename="camel"):
+    type: str | None = None
+    status: str | None = None
+    start_time: str | None = None
+    duration: int | None = None
+    kbytes: int | None = None
+    ip: str | None = None
+    client_version: str | None = None
+    protocol_version: str | None = None
+    location: _WireLocation | None = None
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    error: str | None = None
+
+
+class _WireSession(msgspec.Struct, rename="camel"):
+    id: int
+    type: str | None = None
+    status: str | None = None
+    start_time: str | None = None
+    key: str | None = None
+    width: int | None = None
+    height: int | None = None
+    duration: int | None = None
+    kbytes: int | None = None
+    is_reverse: bool | None = None
+    guests: list[_WireGuest] | None = None
+
+
+class _WireUser(msgspec.Struct, rename="camel"):
+    user_name: str | None = None
+    partner_user_id: str | None = None
+    valid_user: bool | None = None
+    invalid_reason: str | None = None
+    sessions: list[_WireSession] | None = None
+
+
+class _WireGroup(msgspec.Struct, rename="camel"):
+    users: list[_WireUser]
+    next_id: int | None = None
+
+
+class _WireAnswer(msgspec.Struct):
+    d: _WireGroup
+
+
+_WIRE = msgspec.json.Decoder(_WireAnswer)
+
+
+class _WireCursorGroup(msgspec.Struct, rename="camel"):
+    next_id: int | None = None
+
+
+class _WireCursor(msgspec.Struct):
+    d: _WireCursorGroup
+
+
+_CURSOR = msgspec.json.Decoder(_WireCursor)
+
+
+def cursor_of(body: bytes) -> int | None:
+    """A page's nextId alone (0 for the last page), skipping its records in C; None if the page
+    is not of the plain shape, and only reading it whole can tell."""
+    try:
+        return _CURSOR.decode(body).d.next_id or 0
+    except msgspec.DecodeError:
+        return None
+
+
+_NO_LOCATION = _WireLocation()
+
+
+def _wire_page(body: bytes) -> Page:
+    if b"\\u0000" in body:  # NUL is stripped by the careful readers
+        raise _NotPlain
+    try:
+        group = _WIRE.decode(body).d
+    except msgspec.DecodeError:  # not JSON, or not of these shapes (ValidationError too)
+        raise _NotPlain from None
+    sessions = []
+    for user in group.users:
+        valid = user.valid_user
+        agent = AgentRecord(
+            user.user_name or "",
+            user.partner_user_id or "",
+            True if valid is None else valid,
+            user.invalid_reason,
+        )
+        sessions += [_wire_session(raw, agent) for raw in user.sessions or ()]
+    return Page(next_id=group.next_id or 0, sessions=sessions)
+
+
+def _wire_session(raw: _WireSession, agent: AgentRecord) -> SessionRecord:
+    return SessionRecord(
+        raw.id,
+        (raw.type or "")[:32],
+        (raw.status or "")[:32],
+        _plain_datetime(raw.start_time),
+        raw.key,
+        raw.width,
+        raw.height,
+        raw.duration or 0,
+        raw.kbytes,
+        raw.is_reverse,
+        [_wire_guest(guest) for guest in raw.guests or ()],
+        agent,
+    )
+
+
+def _wire_guest(raw: _WireGuest) -> GuestRecord:
+    place, start = raw.location or _NO_LOCATION, raw.start_time
+    return GuestRecord(
+        raw.type,
+        raw.status,
+        None if start is None else _plain_datetime(start),
+        raw.duration,
+        raw.kbytes,
+        raw.ip,
+        raw.client_version,
+        raw.protocol_version,
+        place.city,
+        place.region,
+        place.country_code,
+        raw.name,
+        raw.email,
+        raw.phone,
+        raw.error,
+    )
 
 
 def counts_from_answer(body: bytes) -> list[SessionCount]:

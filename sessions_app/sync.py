@@ -174,8 +174,8 @@ def refresh_planner_statistics() -> None:
 def _run_windows(partner, token, run, windows, client, on_progress) -> None:
     analyze_at = ANALYZE_AFTER
     for window_start, window_end in windows:
-        for page in pipeline.ahead(client.completed_session_pages(window_start, window_end)):
-            written = store_sessions(partner, page.sessions)
+        for answer in pipeline.ahead(client.completed_session_answers(window_start, window_end)):
+            written = store_sessions(partner, answer.page().sessions)
             run.pages += 1
             run.sessions_created += written.created
             run.sessions_updated += written.updated

@@ -89,3 +89,32 @@ def test_windows_cover_a_range_without_gaps():
     assert [w[1] - w[0] for w in windows] == [timedelta(days=31)] * 3 + [timedelta(days=7)]
     assert windows[0][0] == start and windows[-1][1] == SIM_NOW
     assert split_windows(SIM_NOW, SIM_NOW, 31) == []
+
+
+def test_a_page_is_read_to_its_cursor_first_and_to_its_records_when_asked():
+    """The read-ahead thread only needs each page's nextId; the writer reads the records. An
+    unusual page (a cursor sent as text) is read whole at once, and a page with a bad record
+    reports it, naming where, when its records are asked for."""
+    from sessions_app.glance_client import Answer, GlanceBadResponse
+
+    plain = (
+        b'{"d":{"nextId":7,"users":[{"userName":"a","sessions":[{"id":1,"type":"C",'
+        b'"status":"C","startTime":"2026-01-01T00:00:00Z","duration":5}]}]}}'
+    )
+    answer = Answer(client_for_tests(), plain)
+    assert answer.next_id == 7 and answer._page is None
+    assert [s.glance_id for s in answer.page().sessions] == [1]
+
+    unusual = plain.replace(b'"nextId":7', b'"nextId":"8"')
+    answer = Answer(client_for_tests(), unusual)
+    assert answer.next_id == 8 and answer._page is not None
+
+    bad = plain.replace(b'"startTime":"2026-01-01T00:00:00Z"', b'"startTime":"soon"')
+    answer = Answer(client_for_tests(), bad)
+    assert answer.next_id == 7
+    with pytest.raises(GlanceBadResponse, match=r"sessions\[0\]\.startTime: not a date"):
+        answer.page()
+
+
+def client_for_tests():
+    return GlanceClient("https://glance.invalid/services/x.asmx", PARTNER_ID, PARTNER_KEY)

@@ -225,23 +225,25 @@ PLAIN = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        {},
-        {"id": "7"},  # a numeric string
-        {"isReverse": "true"},
-        {"duration": 42.0},
-        {"duration": ""},
-        {"startTime": "\\/Date(1772359200000)\\/"},
-        {"startTime": " 2026-03-01T10:00:00Z "},
-        {"startTime": "2026-03-01T05:00:00-5:00"},
-        {"key": 12345},
-        {"type": None, "status": "x" * 40},
-        {"guests": None},
-        {"guests": [{"type": "agent", "location": None, "name": "A\x00B"}]},
-    ],
-)
+FAST_AND_CAREFUL = [
+    {},
+    {"id": "7"},  # a numeric string
+    {"isReverse": "true"},
+    {"duration": 42.0},
+    {"duration": ""},
+    {"startTime": "\\/Date(1772359200000)\\/"},
+    {"startTime": " 2026-03-01T10:00:00Z "},
+    {"startTime": "2026-03-01T05:00:00-5:00"},
+    {"key": 12345},
+    {"type": None, "status": "x" * 40},
+    {"guests": None},
+    {"guests": [{"type": "agent", "location": None, "name": "A\x00B"}]},
+    {"guests": [{"startTime": "", "location": {"city": 5}}]},
+    {"startTime": "2026-03-01T10:00:00"},  # no zone: UTC
+]
+
+
+@pytest.mark.parametrize("change", FAST_AND_CAREFUL)
 def test_the_fast_reader_gives_what_the_careful_one_does(change):
     """Well-formed records take a fast path; anything else is read by the careful readers.
     Either way the record is the same."""
@@ -249,6 +251,30 @@ def test_the_fast_reader_gives_what_the_careful_one_does(change):
 
     raw = {**PLAIN, **change}
     assert _session(raw, "d.users[0].sessions[0]", None) == session_from_json(raw, "p", None)
+
+
+@pytest.mark.parametrize("change", FAST_AND_CAREFUL)
+@pytest.mark.parametrize(
+    "user",
+    [
+        {"userName": "ann.acme.glance.net", "partnerUserId": "EMP-1", "validUser": True},
+        {"userName": None, "partnerUserId": None, "validUser": None, "invalidReason": None},
+        {"userName": "gone", "partnerUserId": "X", "validUser": "false", "invalidReason": "old"},
+    ],
+)
+def test_a_whole_page_reads_the_same_either_way(change, user):
+    """A page of plain records is decoded by msgspec in one go; a page with anything unusual is
+    read record by record. Both give the records the careful readers give."""
+    import orjson
+
+    from sessions_app.glance_records import agent_from_json, session_from_json
+
+    raw = {**PLAIN, **change}
+    body = orjson.dumps({"d": {"nextId": 9, "users": [{**user, "sessions": [raw, PLAIN]}]}})
+    agent = agent_from_json(user, "u")
+    expected = [session_from_json(raw, "p", agent), session_from_json(PLAIN, "p", agent)]
+    page = page_from_answer(body)
+    assert (page.next_id, page.sessions) == (9, expected)
 
 
 @pytest.mark.parametrize(

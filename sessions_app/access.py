@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404
 
 from sessions_app.models import (
     Agent,
+    AgentRollup,
     AuditEvent,
     Guest,
     Membership,
@@ -95,6 +96,9 @@ class Scope:
 
     def rollups(self) -> QuerySet[SessionRollup]:
         return self._scoped(SessionRollup)
+
+    def agent_rollups(self) -> QuerySet[AgentRollup]:
+        return self._scoped(AgentRollup)
 
     def _scoped(self, model) -> QuerySet:
         if self.partner_ids is None:

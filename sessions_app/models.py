@@ -252,14 +252,13 @@ class Guest(models.Model):
         return f"guest {self.position} of {self.session_id}"
 
 
-class SessionRollup(models.Model):
-    """One UTC day of one partner's sessions of one type and status, summed: what the dashboard
-    reads instead of the sessions themselves (rollups.py keeps it in step, stats.py reads it).
+class RollupMeasures(models.Model):
+    """What a rollup row sums of its sessions; SessionRollup and AgentRollup differ only in key.
 
     Counts by quarter hour make any time zone's hours, days and weeks exact (every zone's offset
     is a whole number of quarter hours); counts by narrow duration band bound a percentile to a
     band that a small indexed query then reads exactly. Written in the same transaction as the
-    sessions it sums."""
+    sessions it sums (rollups.py keeps it in step, stats.py and rollup_stats.py read it)."""
 
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+", db_index=False)
     # A number, not a date: a year's read is some 15,000 rows, and parsing their dates was half
@@ -288,6 +287,14 @@ class SessionRollup(models.Model):
     )
 
     class Meta:
+        abstract = True
+
+
+class SessionRollup(RollupMeasures):
+    """One UTC day of one partner's sessions of one type and status, summed: what the dashboard
+    reads instead of the sessions themselves."""
+
+    class Meta:
         constraints = [
             # One row per key; the dashboard's reads are ranges of days within partners.
             models.UniqueConstraint(
@@ -297,6 +304,26 @@ class SessionRollup(models.Model):
 
     def __str__(self):
         return f"{self.partner_id} {self.day} {self.session_type}/{self.status}: {self.sessions}"
+
+
+class AgentRollup(RollupMeasures):
+    """The same sums for one agent's sessions: what a page filtered by agents, and an agent's
+    own page, read. A year of one agent is a few hundred rows however busy the agent is, where
+    the partner's rows would not say which of their sessions were the agent's. Sessions with no
+    agent have no row here; no agent filter selects them."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="+", db_index=False)
+
+    class Meta:
+        constraints = [
+            # One row per key; an agent is one partner's, and reads are its ranges of days.
+            models.UniqueConstraint(
+                fields=["agent", "day", "session_type", "status"], name="uniq_agent_rollup_key"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.agent_id} {self.day} {self.session_type}/{self.status}: {self.sessions}"
 
 
 class SyncRun(models.Model):

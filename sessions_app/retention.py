@@ -14,7 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from sessions_app import audit
-from sessions_app.models import Guest, Partner, Session, SessionRollup
+from sessions_app.models import Guest, Partner, Session
 
 
 @dataclass
@@ -95,5 +95,6 @@ def _trim_rollups(partner, cutoff) -> None:
     from sessions_app import rollups
 
     cut_day = cutoff.astimezone(UTC).date()
-    SessionRollup.objects.filter(partner=partner, day__lt=rollups.day_number(cut_day)).delete()
+    for table in rollups.TABLES:
+        table.model().objects.filter(partner=partner, day__lt=rollups.day_number(cut_day)).delete()
     rollups.rebuild(partner.pk, cut_day, cut_day)

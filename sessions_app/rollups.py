@@ -1,10 +1,11 @@
-"""Keeping SessionRollup in step with the sessions it sums.
+"""Keeping the rollup tables in step with the sessions they sum.
 
 Every write of sessions goes through ingest.store_sessions, which hands this module the sessions
 as they were before (if stored) and as they are now; the difference is added to the rollup rows
-of their days in the same transaction. Retention deletes whole days and rebuilds the day it cuts
-through. `rebuild` recomputes any days from the raw tables: the migration that introduced
-rollups, the retention cut and the tests use it.
+of their days in the same transaction: the partner's (SessionRollup) and each agent's
+(AgentRollup), which sum the same measures under a longer key. Retention deletes whole days
+and rebuilds the day it cuts through. `rebuild` recomputes any days from the raw tables: the
+migrations that introduced rollups, the retention cut and the tests use it.
 """
 
 from bisect import bisect_right
@@ -14,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import orjson
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from sessions_app.bulk_sql import insert_many, select_in, update_many
 
@@ -100,8 +101,10 @@ class Delta:
     sessions: int = 0
     guests: int = 0
     seconds: int = 0
-    quarters: np.ndarray = field(default_factory=lambda: np.zeros(QUARTERS, np.int64))
-    durations: np.ndarray = field(default_factory=lambda: np.zeros(BANDS, np.int64))
+    # Sparse, as dicts: a delta of an agent's day touches a few quarters and bands, and numpy
+    # arrays of all of them cost more to make and add than the dicts do.
+    quarters: dict = field(default_factory=lambda: defaultdict(int))  # {quarter: n}
+    durations: dict = field(default_factory=lambda: defaultdict(int))  # {band: n}
     agents: dict = field(default_factory=lambda: defaultdict(int))
     countries: dict = field(default_factory=lambda: defaultdict(int))
     places: dict = field(default_factory=lambda: defaultdict(int))  # {(country, region, city): n}
@@ -122,13 +125,53 @@ class Delta:
                 self.countries[place[0]] += sign
 
 
-def deltas(removed: list[Contribution], added: list[Contribution]) -> dict[tuple, Delta]:
-    """{(day, session_type, status): Delta} for sessions replaced by others."""
+@dataclass(frozen=True)
+class Table:
+    """A rollup table: its model's name and the key fields it has before (day, type, status)."""
+
+    model_name: str
+    prefix: tuple[str, ...]
+
+    def model(self, apps=None):
+        from django.apps import apps as current
+
+        return (apps or current).get_model("sessions_app", self.model_name)
+
+    def prefix_of(self, c: Contribution) -> tuple | None:
+        """The contribution's key prefix here, or None if it has no row here."""
+        if not self.prefix:
+            return ()
+        return None if c.agent_id is None else (c.agent_id,)
+
+
+PARTNER_ROWS = Table("SessionRollup", ())
+AGENT_ROWS = Table("AgentRollup", ("agent",))
+TABLES = (PARTNER_ROWS, AGENT_ROWS)
+
+
+def tables_in(apps) -> tuple[Table, ...]:
+    """The rollup tables a (migration's historical) app registry has."""
+    present = []
+    for table in TABLES:
+        try:
+            table.model(apps)
+        except LookupError:
+            continue
+        present.append(table)
+    return tuple(present)
+
+
+def deltas(removed: list[Contribution], added: list[Contribution],
+           table: Table = PARTNER_ROWS) -> dict[tuple, Delta]:  # fmt: skip
+    """{(*prefix, day, session_type, status): Delta} for sessions replaced by others."""
     out: dict[tuple, Delta] = defaultdict(Delta)
     for sign, contributions in ((-1, removed), (1, added)):
         for c in contributions:
+            prefix = table.prefix_of(c)
+            if prefix is None:
+                continue
             day, quarter = quarter_of(c.start_time)
-            out[(day, c.session_type, c.status)].add(c, sign, quarter)
+            out[(*prefix, day, c.session_type, c.status)].add(c, sign, quarter)
     return out
 
 
@@ -136,48 +179,65 @@ def deltas(removed: list[Contribution], added: list[Contribution]) -> dict[tuple
 
 
 def apply(partner_id: int, removed: list[Contribution], added: list[Contribution]) -> None:
-    """Adds the difference to the partner's rollup rows. Call inside the transaction that writes
-    the sessions; the caller holds the partner's row lock, so no other write interleaves.
+    """Adds the difference to the partner's rollup rows, by partner and by agent. Call inside the
+    transaction that writes the sessions; the caller holds the partner's row lock, so no other
+    write interleaves."""
+    from sessions_app.models import Place
 
-    Plain statements, not the ORM's bulk_update (a CASE per column per row), which took 30 ms of
-    every sync page."""
-    from sessions_app.models import Place, SessionRollup
+    for table in TABLES:
+        _apply_to(table, partner_id, removed, added, Place)
 
-    changes = {key: d for key, d in deltas(removed, added).items() if not _is_zero(d)}
+
+def _apply_to(table: Table, partner_id: int, removed, added, place_model) -> None:
+    """Plain statements, not the ORM's bulk_update (a CASE per column per row), which took 30 ms
+    of every sync page."""
+    model = table.model()
+    changes = {key: d for key, d in deltas(removed, added, table).items() if not _is_zero(d)}
     if not changes:
         return
-    ids = _place_ids_of(changes, Place)
-    days = sorted({day for day, _, _ in changes})
-    stored = {
-        (day_of(day), kind, status): (pk, rest)
-        for pk, day, kind, status, *rest in select_in(
-            SessionRollup,
-            ["id", "day", "session_type", "status", *MEASURES],
-            where={"partner": partner_id},
-            key="day",
-            values=[day_number(day) for day in days],
-        )
-    }
+    ids = _place_ids_of(changes, place_model)
+    width = len(table.prefix)
+    days = sorted({key[width] for key in changes})
+    key_fields = [*table.prefix, "day", "session_type", "status"]
+    stored = {}
+    for pk, *key, rest in _grouped(select_in(
+        model, ["id", *key_fields, *MEASURES], where={"partner": partner_id}, key="day",
+        values=[day_number(day) for day in days],
+    ), len(key_fields)):  # fmt: skip
+        key[width] = day_of(key[width])
+        stored[tuple(key)] = (pk, rest)
     create, update, delete = [], [], []
+    to_db = _db_values_of(model)
     for key, delta in changes.items():
         pk, values = stored.get(key, (None, None))
-        row = _empty_row(SessionRollup, partner_id, key)
-        if values:
-            for name, value in zip(MEASURES, values, strict=True):
-                setattr(row, name, _from_db(name, value))
+        row = (
+            _Measures(*(_from_db(name, v) for name, v in zip(MEASURES, values, strict=True)))
+            if values
+            else _Measures()
+        )
         _merge(row, delta, ids)
         if row.sessions <= 0:
             if pk:
                 delete.append(pk)
         elif pk:
-            update.append((*_db_values(row), pk))
+            update.append((*to_db(row), pk))
         else:
-            create.append((partner_id, day_number(key[0]), key[1],
-                           key[2], *_db_values(row)))  # fmt: skip
-    insert_many(SessionRollup, ["partner", "day", "session_type", "status", *MEASURES], create)
-    update_many(SessionRollup, MEASURES, update)
+            create.append((partner_id, *_db_key(key, width), *to_db(row)))
+    insert_many(model, ["partner", *key_fields, *MEASURES], create)
+    update_many(model, MEASURES, update)
     if delete:
-        SessionRollup.objects.filter(pk__in=delete).delete()
+        model.objects.filter(pk__in=delete).delete()
+
+
+def _db_key(key: tuple, width: int) -> tuple:
+    """A delta's key as stored: its day as a day number."""
+    return (*key[:width], day_number(key[width]), *key[width + 1 :])
+
+
+def _grouped(rows, key_size: int):
+    """(pk, *key, [measures]) of each selected row."""
+    for row in rows:
+        yield (row[0], *row[1 : 1 + key_size], list(row[1 + key_size :]))
 
 
 MEASURES = [
@@ -203,34 +263,53 @@ def _from_db(name: str, value):
     return value
 
 
-def _db_values(row) -> tuple:
-    from sessions_app.models import SessionRollup
+@dataclass(slots=True)
+class _Measures:
+    """A rollup row's MEASURES, in that order, as Python values."""
 
-    meta = SessionRollup._meta
-    return tuple(
-        meta.get_field(name).get_db_prep_save(getattr(row, name), connection) for name in MEASURES
-    )
+    sessions: int = 0
+    guests: int = 0
+    seconds: int = 0
+    quarters: bytes = b""
+    durations: bytes = b""
+    agents: dict = field(default_factory=dict)
+    countries: dict = field(default_factory=dict)
+    agent_ids: bytes = b""
+    country_codes: str = "[]"
+    places: bytes = b""
+    agent_durations: bytes = b""
 
 
-def _empty_row(rollup_model, partner_id: int, key: tuple):
-    day, session_type, status = key
-    return rollup_model(
-        partner_id=partner_id,
-        day=day_number(day),
-        session_type=session_type,
-        status=status,
-        sessions=0,
-        guests=0,
-        seconds=0,
-        quarters=b"",
-        durations=b"",
-        agents={},
-        countries={},
-        agent_ids=b"",
-        country_codes="[]",
-        places=b"",
-        agent_durations=b"",
-    )
+def _db_values_of(model):
+    """A function giving a _Measures' values as the database takes them. Only the JSON fields
+    need their field's conversion (PostgreSQL takes them wrapped); the rest go as they are.
+    The connection is looked up once: through django.db.connection's proxy, each conversion
+    looked it up again, a third of writing a sync page's rollups."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    json_fields = [model._meta.get_field(name) for name in ("agents", "countries")]
+    if conn.vendor == "sqlite":  # JSON is text there: orjson's, not json.dumps, a tenth of it
+        json_fields = [None, None]
+
+    def to_db(row: _Measures) -> tuple:
+        agents, countries = (
+            f.get_db_prep_save(v, conn) if f else orjson.dumps(v).decode()
+            for f, v in zip(json_fields, (row.agents, row.countries), strict=True)
+        )
+        return (
+            row.sessions,
+            row.guests,
+            row.seconds,
+            row.quarters,
+            row.durations,
+            agents,
+            countries,
+            row.agent_ids,
+            row.country_codes,
+            row.places,
+            row.agent_durations,
+        )
+
+    return to_db
 
 
 def _is_zero(d: Delta) -> bool:
@@ -238,8 +317,8 @@ def _is_zero(d: Delta) -> bool:
         d.sessions == 0
         and d.guests == 0
         and d.seconds == 0
-        and not d.quarters.any()
-        and not d.durations.any()
+        and not any(d.quarters.values())
+        and not any(d.durations.values())
         and not any(d.agents.values())
         and not any(d.countries.values())
         and not any(d.places.values())
@@ -252,7 +331,7 @@ def _merge(row, delta: Delta, place_ids: dict) -> None:
     row.guests += delta.guests
     row.seconds += delta.seconds
     row.quarters = _add_array(row.quarters, delta.quarters, QUARTERS)
-    row.durations = encode_sparse(decode_sparse(row.durations, BANDS) + delta.durations)
+    row.durations = _add_sparse(row.durations, delta.durations)
     row.agents = _add_counts(row.agents, delta.agents)
     row.countries = _add_counts(row.countries, delta.countries)
     row.agent_ids = np.array(sorted(int(i) for i in row.agents), np.int64).tobytes()
@@ -261,30 +340,26 @@ def _merge(row, delta: Delta, place_ids: dict) -> None:
     row.agent_durations = _add_agent_durations(row.agent_durations, delta.agent_durations)
 
 
-def _add_array(stored, change: np.ndarray, size: int) -> bytes:
+def _add_array(stored, change: dict, size: int) -> bytes:
     base = array_of(stored, size).astype(np.int64)
-    return (base + change).astype(DTYPE).tobytes()
+    for index, n in change.items():
+        base[index] += n
+    return base.astype(DTYPE).tobytes()
+
+
+def _add_sparse(stored, change: dict) -> bytes:
+    counts = defaultdict(int)
+    if stored:
+        counts.update(np.frombuffer(bytes(stored), SPARSE).tolist())
+    for band, n in change.items():
+        counts[band] += n
+    return np.array(sorted(pair for pair in counts.items() if pair[1]), SPARSE).tobytes()
 
 
 # Durations by band are mostly zeros (a day's sessions of one type and status touch a few dozen
 # of 297 bands): stored as (band, count) pairs they are a quarter of the size, and reading a
 # year of them is most of what the overview's percentiles cost.
 SPARSE = np.dtype([("band", "<u2"), ("n", "<u4")])
-
-
-def encode_sparse(counts: np.ndarray) -> bytes:
-    bands = np.flatnonzero(counts)
-    pairs = np.empty(len(bands), SPARSE)
-    pairs["band"], pairs["n"] = bands, counts[bands]
-    return pairs.tobytes()
-
-
-def decode_sparse(stored, size: int) -> np.ndarray:
-    counts = np.zeros(size, np.int64)
-    if stored:
-        pairs = np.frombuffer(bytes(stored), SPARSE)
-        counts[pairs["band"]] = pairs["n"]
-    return counts
 
 
 def sum_sparse(blobs, size: int) -> np.ndarray:
@@ -384,20 +459,26 @@ def _add_counts(stored: dict, change: dict) -> dict:
 # --- rebuilding from the raw tables ---------------------------------------------------------
 
 
-def rebuild(partner_id: int, first_day: date, last_day: date, *, models=None) -> int:
+def rebuild(partner_id: int, first_day: date, last_day: date, *, apps=None,
+            tables: tuple[Table, ...] | None = None) -> int:  # fmt: skip
     """Recomputes the partner's rollup rows for [first_day, last_day] from its sessions; returns
-    the number of sessions summed. `models` (Session, Guest, SessionRollup) lets a migration
-    pass its historical models."""
-    if models is None:
-        from sessions_app.models import Guest, Place, Session, SessionRollup
+    the number of sessions summed. A migration passes its historical `apps`: the tables it has
+    are rebuilt; `tables` narrows that."""
+    from django.apps import apps as current
 
-        models = (Session, Guest, SessionRollup, Place)
-    session_model, _, rollup_model, place_model = models
+    apps = apps or current
+    tables = tables_in(apps) if tables is None else tables
+    session_model = apps.get_model("sessions_app", "Session")
+    guest_model = apps.get_model("sessions_app", "Guest")
+    place_model = apps.get_model("sessions_app", "Place")
     total = 0
     with transaction.atomic():
-        rollup_model.objects.filter(
-            partner_id=partner_id, day__gte=day_number(first_day), day__lte=day_number(last_day)
-        ).delete()
+        for table in tables:
+            table.model(apps).objects.filter(
+                partner_id=partner_id,
+                day__gte=day_number(first_day),
+                day__lte=day_number(last_day),
+            ).delete()
         day = first_day
         while day <= last_day:  # a month at a time keeps memory flat
             chunk_end = min(day + timedelta(days=31), last_day + timedelta(days=1))
@@ -406,21 +487,20 @@ def rebuild(partner_id: int, first_day: date, last_day: date, *, models=None) ->
                 start_time__gte=day_start(day),
                 start_time__lt=day_start(chunk_end),
             )
-            contributions = stored_contributions(sessions, models)
-            apply_rows(partner_id, contributions, rollup_model, place_model)
+            contributions = stored_contributions(sessions, guest_model)
+            for table in tables:
+                apply_rows(partner_id, contributions, table, table.model(apps), place_model)
             total += len(contributions)
             day = chunk_end
     return total
 
 
-def stored_contributions(sessions, models=None) -> list[Contribution]:
+def stored_contributions(sessions, guest_model=None) -> list[Contribution]:
     """The contributions of stored sessions (a queryset), as they are now."""
-    if models is None:
+    if guest_model is None:
         from sessions_app.models import Guest
 
         guest_model = Guest
-    else:
-        guest_model = models[1]
     rows = list(
         sessions.order_by().values_list(
             "pk", "start_time", "session_type", "status", "duration", "guest_count", "agent_id"
@@ -441,14 +521,17 @@ def stored_contributions(sessions, models=None) -> list[Contribution]:
     ]
 
 
-def apply_rows(partner_id: int, contributions: list[Contribution], rollup_model,
+def apply_rows(partner_id: int, contributions: list[Contribution], table: Table, rollup_model,
                place_model) -> None:  # fmt: skip
     """Writes fresh rows for contributions whose days have none yet (rebuild's path)."""
     rows = []
-    changes = deltas([], contributions)
+    changes = deltas([], contributions, table)
     ids = _place_ids_of(changes, place_model)
+    to_db = _db_values_of(rollup_model)
+    width = len(table.prefix)
     for key, delta in changes.items():
-        row = _empty_row(rollup_model, partner_id, key)
+        row = _Measures()
         _merge(row, delta, ids)
-        rows.append(row)
-    rollup_model.objects.bulk_create(rows, batch_size=500)
+        rows.append((partner_id, *_db_key(key, width), *to_db(row)))
+    key_fields = [*table.prefix, "day", "session_type", "status"]
+    insert_many(rollup_model, ["partner", *key_fields, *MEASURES], rows)

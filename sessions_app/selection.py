@@ -1,11 +1,11 @@
 """What one filter selects, in the two forms the numbers can be read from.
 
 `sessions` is always the raw, filtered sessions of the whole period, and every number can be
-computed from it. When the filter only narrows by what rollup rows are keyed on (partner, type,
-status and so outcome, and the date range) the period is also split: the whole UTC days inside
-it are read from the rollups, and the partial UTC days at either end (a local midnight is rarely
-a UTC one) from the raw sessions, so a year costs about 365 rollup rows per key and two days of
-sessions, however many sessions the year holds.
+computed from it. When the filter only narrows by what rollup rows are keyed on (partner, agent,
+type, status and so outcome, and the date range) the period is also split: the whole UTC days
+inside it are read from the rollups (the agents' own rows when it names agents), and the partial
+UTC days at either end (a local midnight is rarely a UTC one) from the raw sessions, so a year
+costs about 365 rollup rows per key and two days of sessions, however many sessions it holds.
 """
 
 from dataclasses import dataclass, replace
@@ -20,7 +20,8 @@ from sessions_app.filters import NOT_CONNECTED_STATUSES, Period, SessionFilter
 from sessions_app.rollups import day_number, day_start
 
 # The filter's parameters a rollup row can answer; any other one set means raw sessions only.
-ROLLUP_PARAMETERS = {"preset", "start", "end", "partner", "type", "status", "outcome"}
+# Agents are answered by the agents' own rows (AgentRollup), the rest by either kind.
+ROLLUP_PARAMETERS = {"preset", "start", "end", "partner", "type", "status", "outcome", "agent"}
 
 
 @dataclass(frozen=True)
@@ -49,12 +50,15 @@ def select(flt: SessionFilter, period: Period | None = None, *, agent=None) -> S
     if agent is not None:
         sessions = sessions.filter(agent=agent)
     plain = Selection(sessions=sessions, period=period, tz=flt.tz)
-    if agent is not None or not settings.GLANCEDASH_ROLLUPS or not rollups_answer(flt):
+    if not settings.GLANCEDASH_ROLLUPS or not rollups_answer(flt):
         return plain
     first_day, end_day = whole_utc_days(period.start, period.end)
     if first_day >= end_day:
         return plain  # no whole UTC day inside: at most two days of sessions, read raw
-    rollups = narrow(scope.rollups(), flt.values).filter(
+    rows = (
+        scope.agent_rollups() if agent is not None or flt.values.get("agent") else scope.rollups()
+    )
+    rollups = narrow(rows, flt.values, agent).filter(
         day__gte=day_number(first_day), day__lt=day_number(end_day)
     )
     # Each edge filtered afresh, not narrowed from `sessions`: SQLite's index range takes only
@@ -66,6 +70,8 @@ def select(flt: SessionFilter, period: Period | None = None, *, agent=None) -> S
             replace(period, start=day_start(end_day)),
         )
     )
+    if agent is not None:
+        edges = tuple(edge.filter(agent=agent) for edge in edges)
     return Selection(sessions, period, flt.tz, rollups, edges, first_day, end_day)
 
 
@@ -82,8 +88,13 @@ def whole_utc_days(start: datetime, end: datetime) -> tuple[date, date]:
     return first, end.date()
 
 
-def narrow(rollups: QuerySet, values: dict) -> QuerySet:
-    """The filter's partner, type, status and outcome, as SessionFilter.filter_qs applies them."""
+def narrow(rollups: QuerySet, values: dict, agent=None) -> QuerySet:
+    """The filter's partner, agents, type, status and outcome, as SessionFilter.filter_qs applies
+    them, to rows by partner or (with agents) by agent; `agent` narrows to one more."""
+    if values.get("agent"):
+        rollups = rollups.filter(agent__in=values["agent"])
+    if agent is not None:
+        rollups = rollups.filter(agent=agent)
     if values.get("partner"):
         rollups = rollups.filter(partner__in=values["partner"])
     if values.get("type"):

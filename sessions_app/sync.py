@@ -23,7 +23,15 @@ from django.utils import timezone
 from sessions_app import pipeline
 from sessions_app.glance_client import GlanceClient, GlanceError, split_windows
 from sessions_app.ingest import store_sessions
-from sessions_app.models import Agent, Guest, Partner, Session, SessionRollup, SyncRun
+from sessions_app.models import (
+    Agent,
+    AgentRollup,
+    Guest,
+    Partner,
+    Session,
+    SessionRollup,
+    SyncRun,
+)
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +174,7 @@ def refresh_planner_statistics() -> None:
         if connection.vendor == "sqlite":
             cursor.execute("ANALYZE")
         elif connection.vendor == "postgresql":
-            tables = (Session, Guest, SessionRollup, Agent)
+            tables = (Session, Guest, SessionRollup, AgentRollup, Agent)
             names = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in tables)
             cursor.execute(f"ANALYZE {names}")
 

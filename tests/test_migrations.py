@@ -1,5 +1,6 @@
-"""Upgrading a database that already holds sessions: the migrations that add rollups (0008)
-and their places (0009) sum them, so the dashboard reads the same figures before and after."""
+"""Upgrading a database that already holds sessions: the migrations that add rollups (0008),
+their places (0009) and the agents' own rows (0011) sum them, so the dashboard reads the same
+figures before and after."""
 
 from datetime import UTC, datetime
 
@@ -22,6 +23,7 @@ def test_the_rollup_migration_sums_the_sessions_already_stored():
     partner = old.get_model("sessions_app", "Partner").objects.create(
         name="old", glance_partner_id=5
     )
+    agent = old.get_model("sessions_app", "Agent").objects.create(partner=partner, user_name="a")
     session_model = old.get_model("sessions_app", "Session")
     guest_model = old.get_model("sessions_app", "Guest")
     for glance_id, (day, status, duration) in enumerate(
@@ -30,6 +32,7 @@ def test_the_rollup_migration_sums_the_sessions_already_stored():
         start = datetime(2026, 2, day, 10, tzinfo=UTC)
         session = session_model.objects.create(
             partner=partner,
+            agent=agent if status == "C" else None,
             glance_id=glance_id,
             session_type="C",
             status=status,
@@ -55,4 +58,11 @@ def test_the_rollup_migration_sums_the_sessions_already_stored():
     assert {bytes(r.places) for r in rows} == {np.array([(place.pk, 1)], PLACE_PAIR).tobytes()}
 
     executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())  # leave the schema as the suite expects
+    executor.migrate(executor.loader.graph.leaf_nodes())  # as the suite expects it, with 0011
+    latest = executor.loader.project_state(executor.loader.graph.leaf_nodes()).apps
+    by_agent = latest.get_model("sessions_app", "AgentRollup").objects.filter(agent_id=agent.pk)
+    # The agent's two connected sessions; the third had no agent and has no agent row.
+    assert sorted((r.day, r.sessions, r.seconds) for r in by_agent) == [
+        (20485, 1, 30),  # 2026-02-01
+        (20486, 1, 4000),
+    ]

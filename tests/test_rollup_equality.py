@@ -17,7 +17,15 @@ from hypothesis.extra.django import TestCase
 
 from sessions_app import rollups, selection, stats
 from sessions_app.filters import SessionFilter
-from sessions_app.models import Membership, Partner, Role, Session, SessionRollup
+from sessions_app.models import (
+    Agent,
+    AgentRollup,
+    Membership,
+    Partner,
+    Role,
+    Session,
+    SessionRollup,
+)
 from sessions_app.visitor_places import VisitorPlaces
 from tests import factories
 
@@ -88,6 +96,11 @@ filters = st.fixed_dictionaries(
         "status": st.lists(st.sampled_from(["C", "X", "Q", "E"]), max_size=2, unique=True),
         "outcome": st.sampled_from(["", "connected", "not_connected", "other"]),
         "partner": st.sampled_from(["", "a", "b"]),
+        # Agents by (partner, name); those not stored yet are left out of the filter.
+        "agents": st.lists(
+            st.sampled_from([("a", "ann"), ("a", "bob"), ("b", "ann")]), max_size=2, unique=True
+        ),
+        "agent_page": st.sampled_from([None, ("a", "ann"), ("b", "bob")]),
     }
 )
 
@@ -123,11 +136,20 @@ class RollupEquality(TestCase):
         tz = ZoneInfo(zone)
         flt = self._filter(chosen, tz)
         assert flt.data_ok, flt.errors
+        page_agent = self._agent(chosen["agent_page"])  # an agent's own page
         with override_settings(GLANCEDASH_ROLLUPS=False):
-            expected = _figures(flt)
-        sel = selection.select(flt)
+            expected = _figures(flt, page_agent)
+        sel = selection.select(flt, agent=page_agent)
         assert sel.uses_rollups == _whole_day_inside(sel)  # this filter is one rollups answer
-        assert _figures(flt) == expected
+        assert _figures(flt, page_agent) == expected
+
+    def _agent(self, chosen):
+        if chosen is None:
+            return None
+        partner, name = chosen
+        return Agent.objects.filter(
+            partner=self.partners[partner], user_name=f"{name}.acme.glance.net"
+        ).first()
 
     def _filter(self, chosen, tz):
         first = (BASE + timedelta(days=chosen["start"])).date()
@@ -138,6 +160,8 @@ class RollupEquality(TestCase):
         data.setlist("status", chosen["status"])
         if chosen["partner"]:
             data["partner"] = str(self.partners[chosen["partner"]].pk)
+        agents = [self._agent(agent) for agent in chosen["agents"]]
+        data.setlist("agent", [str(agent.pk) for agent in agents if agent])
         return SessionFilter(data, user=self.user, tz=tz, today=date(2026, 6, 1))
 
 
@@ -154,8 +178,8 @@ def _changed(record):
     return record
 
 
-def _figures(flt) -> dict:
-    sel = selection.select(flt)
+def _figures(flt, agent=None) -> dict:
+    sel = selection.select(flt, agent=agent)
     totals = stats.totals(sel)
     return {
         "totals": (
@@ -208,7 +232,7 @@ def _geography(places: VisitorPlaces) -> tuple:
 
 def _rows(partner) -> dict:
     return {
-        (r.day, r.session_type, r.status): (
+        (type(r).__name__, getattr(r, "agent_id", None), r.day, r.session_type, r.status): (
             r.sessions,
             r.guests,
             r.seconds,
@@ -219,7 +243,8 @@ def _rows(partner) -> dict:
             bytes(r.places),
             bytes(r.agent_durations),
         )
-        for r in SessionRollup.objects.filter(partner=partner)
+        for model in (SessionRollup, AgentRollup)
+        for r in model.objects.filter(partner=partner)
     }
 
 
@@ -242,8 +267,13 @@ def test_ingest_keeps_the_rows_a_rebuild_makes():
         factories.record(4, "2026-03-02T10:15:00", agent="zed.acme.glance.net"),
     )
     kept = _rows(partner)
-    assert sum(row[0] for row in kept.values()) == Session.objects.count() == 4
-    assert (rollups.day_number(date(2026, 3, 1)), "C", "C") not in kept  # its only one moved
+    by_partner = {key: row for key, row in kept.items() if key[0] == "SessionRollup"}
+    by_agent = {key: row for key, row in kept.items() if key[0] == "AgentRollup"}
+    assert sum(row[0] for row in by_partner.values()) == Session.objects.count() == 4
+    assert sum(row[0] for row in by_agent.values()) == 4  # 4 now has an agent too
+    assert {key[1] for key in by_agent} == set(partner.agents.values_list("pk", flat=True))
+    day = rollups.day_number(date(2026, 3, 1))
+    assert not [key for key in kept if key[2:] == (day, "C", "C")]  # its only one moved
     rollups.rebuild(partner.pk, date(2026, 3, 1), date(2026, 3, 3))
     assert _rows(partner) == kept
 
@@ -299,6 +329,7 @@ def test_rebuild_rollups_puts_back_what_was_lost():
     kept = _rows(partner)
     SessionRollup.objects.filter(partner=partner).update(sessions=99)  # damaged by hand
     SessionRollup.objects.create(partner=partner, day=1, session_type="C", status="C", sessions=5)
+    AgentRollup.objects.filter(partner=partner).delete()  # lost
     call_command("rebuild_rollups", "--partner", "9")
     assert _rows(partner) == kept
 
@@ -314,8 +345,8 @@ def test_a_zone_offset_of_no_whole_quarter_hour_is_read_raw():
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "extra, expected",
-    [("country=US", 1), ("country=DE", 0), ("agent=AGENT", 1), ("min_duration=301", 0),
-     ("key=1", 1), ("key=abc", 0)],
+    [("country=US", 1), ("country=DE", 0), ("min_duration=301", 0), ("key=1", 1),
+     ("key=abc", 0)],
 )  # fmt: skip
 def test_a_filter_rollups_cannot_answer_reads_the_raw_sessions(extra, expected):
     partner = Partner.objects.create(name="p", glance_partner_id=9)
@@ -329,6 +360,30 @@ def test_a_filter_rollups_cannot_answer_reads_the_raw_sessions(extra, expected):
     sel = selection.select(flt)
     assert not sel.uses_rollups
     assert stats.totals(sel).sessions == expected  # one session: US visitor, 300 s, key "1"
+
+
+@pytest.mark.django_db
+def test_an_agent_filter_reads_the_agents_own_rows():
+    partner = Partner.objects.create(name="p", glance_partner_id=9)
+    user = get_user_model().objects.create_user("k", password="pw-k-Xy9!")
+    Membership.objects.create(user=user, partner=partner, role=Role.ANALYST)
+    factories.store(
+        partner,
+        factories.record(1, "2026-03-05T12:00:00", agent="ann.acme.glance.net"),
+        factories.record(2, "2026-03-05T13:00:00", agent="bob.acme.glance.net", duration=900),
+        factories.record(3, "2026-03-06T13:00:00", agent="bob.acme.glance.net", duration=60),
+    )
+    bob = partner.agents.get(user_name="bob.acme.glance.net")
+    flt = SessionFilter(
+        QueryDict(f"start=2026-03-01&end=2026-03-10&agent={bob.pk}"),
+        user=user,
+        tz=ZoneInfo("UTC"),
+        today=date(2026, 3, 20),
+    )
+    sel = selection.select(flt)
+    assert sel.uses_rollups and sel.rollups.model is AgentRollup
+    totals = stats.totals(sel)
+    assert (totals.sessions, totals.agents, totals.median_duration) == (2, 1, 60)  # nearest rank
 
 
 @pytest.mark.django_db

@@ -10,16 +10,12 @@ def build_rollups(apps, schema_editor):
     from sessions_app import rollups
 
     session = apps.get_model("sessions_app", "Session")
-    models_now = tuple(
-        apps.get_model("sessions_app", name)
-        for name in ("Session", "Guest", "SessionRollup", "Place")
-    )
     spans = session.objects.values("partner_id").annotate(
         first=Min("start_time"), last=Max("start_time")
     )
     for span in spans.order_by():
         rollups.rebuild(span["partner_id"], span["first"].date(), span["last"].date(),
-                        models=models_now)  # fmt: skip
+                        apps=apps, tables=(rollups.PARTNER_ROWS,))  # fmt: skip
 
 
 class Migration(migrations.Migration):

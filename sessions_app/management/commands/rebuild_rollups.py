@@ -3,7 +3,7 @@ from django.db.models import Max, Min
 
 from sessions_app import rollups
 from sessions_app.management.commands._partners import partners_by_glance_ids
-from sessions_app.models import Partner, SessionRollup
+from sessions_app.models import Partner
 
 
 class Command(BaseCommand):
@@ -19,15 +19,17 @@ class Command(BaseCommand):
         partners = partners_by_glance_ids(partner) if partner else Partner.objects.all()
         for one in partners:
             span = one.sessions.aggregate(first=Min("start_time"), last=Max("start_time"))
+            tables = [table.model().objects.filter(partner=one) for table in rollups.TABLES]
             if span["first"] is None:
-                SessionRollup.objects.filter(partner=one).delete()
+                for rows in tables:
+                    rows.delete()
                 self.stdout.write(f"{one}: no sessions")
                 continue
-            with_rows = SessionRollup.objects.filter(partner=one)
             # Rows outside the sessions' span can only be stale: rebuild() covers the span.
             first, last = span["first"].date(), span["last"].date()
-            with_rows.exclude(
-                day__gte=rollups.day_number(first), day__lte=rollups.day_number(last)
-            ).delete()
+            for rows in tables:
+                rows.exclude(
+                    day__gte=rollups.day_number(first), day__lte=rollups.day_number(last)
+                ).delete()
             summed = rollups.rebuild(one.pk, first, last)
             self.stdout.write(f"{one}: {summed:,} sessions summed, {first} to {last}")

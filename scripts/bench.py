@@ -48,9 +48,13 @@ def main():
     parser.add_argument(
         "--report", metavar="JSON", help="print the table of an earlier run's JSON; run nothing"
     )
+    parser.add_argument(
+        "--markdown", action="store_true", help="with --report: as the README's Markdown tables"
+    )
     args = parser.parse_args()
     if args.report:
-        print_table(json.loads(Path(args.report).read_text()))
+        results = json.loads(Path(args.report).read_text())
+        (print_markdown if args.markdown else print_table)(results)
         return
 
     big = [900 + i for i in range(1, args.partners + 1)]
@@ -196,6 +200,43 @@ def print_table(results):
     print("\nTargets (SQLite)")
     for label, ok, figure in verdicts(results):
         print(f"  {'PASS' if ok else 'MISS'}  {label}: {figure}")
+
+
+def print_markdown(results):
+    """The same figures as the README's Performance section shows them."""
+    runs = results["runs"]
+    dbs = [label for label in runs if label != "sqlite small"]
+    small = {(p["range"], p["page"]): p["ms"] for p in runs["sqlite small"]["pages"]}
+    print("| ingest | " + " | ".join(dbs) + " |\n|---|" + "---:|" * len(dbs))
+    for label, get in (
+        ("sessions synced", lambda r: f"{r['ingest']['sessions']:,}"),
+        ("guests", lambda r: f"{r['ingest']['guests']:,}"),
+        ("sessions/s", lambda r: f"{r['ingest']['sessions_per_second']:,}"),
+        ("raw limit, sessions/s", lambda r: f"{r['raw_limit']['sessions_per_second']:,}"),
+        ("share of the raw limit", lambda r: f"{r['ingest']['ratio_of_raw']:.2f}"),
+    ):
+        print(f"| {label} | " + " | ".join(get(runs[db]) for db in dbs) + " |")
+    header = "| range | page |" + "".join(f" {db} ms | naive ms | × |" for db in dbs)
+    print("\n" + header + " 10k ms | growth |")
+    print("|---|---|" + "---:|---:|---:|" * len(dbs) + "---:|---:|")
+    for index, page in enumerate(runs[dbs[0]]["pages"]):
+        cells = [page["range"], page["page"]]
+        for db in dbs:
+            row = runs[db]["pages"][index]
+            cells += [f"{row['ms']:.0f}", str(row.get("naive_ms", "")), str(row.get("speedup", ""))]
+        ten_k = small.get((page["range"], page["page"]))
+        cells += [f"{ten_k:.0f}" if ten_k else "", f"{page['ms'] / ten_k:.1f}" if ten_k else ""]
+        print("| " + " | ".join(cells) + " |")
+    print("\n| export | database | rows | rows/s | peak memory |\n|---|---|---:|---:|---:|")
+    for db in dbs:
+        for export in runs[db].get("exports", []):
+            print(
+                f"| {export['export']} | {db} | {export['rows']:,} | "
+                f"{export['rows_per_second']:,} | {export['peak_rss_mb']} MB |"
+            )
+    print()
+    for label, ok, figure in verdicts(results):
+        print(f"- {'PASS' if ok else '**MISS**'} {label}: {figure}")
 
 
 def verdicts(results):

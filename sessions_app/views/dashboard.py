@@ -123,16 +123,15 @@ def agent_list(request):
 def agent_detail(request, pk):
     agent = get_object_or_404(access.agents_for(request.user).select_related("partner"), pk=pk)
     flt = session_filter(request)
-    sessions = flt.filter_qs(access.sessions_for(request.user)).filter(agent=agent)
     previous = flt.period.previous(flt.tz)
+    # The agent's own rollup rows where the filter allows, as for a filter by agent.
+    current = selection.select(flt, agent=agent)
     cards = kpis.cards(
-        stats.totals(sessions),
-        stats.totals(
-            flt.filter_qs(access.sessions_for(request.user), previous).filter(agent=agent)
-        ),
+        stats.totals(current),
+        stats.totals(selection.select(flt, previous, agent=agent)),
         f"vs {previous.first_day:%b %-d}–{previous.last_day:%b %-d}",
     )
-    recent = sessions.select_related("partner").order_by("-start_time")[:20]
+    recent = current.sessions.select_related("partner").order_by("-start_time")[:20]
     context = page_context(
         request,
         flt,

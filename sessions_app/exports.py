@@ -63,14 +63,16 @@ class Exporter:
         self.tz: ZoneInfo = flt.tz
         self.sessions = sessions.order_by("start_time", "pk")
 
-    def rows(self) -> Iterator[list]:
+    def rows(self, text_dates: bool = False) -> Iterator[list]:
+        """Rows of plain values in column order. With `text_dates`, the sessions' dates may come
+        as ISO 8601 text in UTC (SQLite stores them as text) instead of datetimes."""
         raise NotImplementedError
 
     def csv_chunks(self) -> Iterator[list[list]]:
         """Rows in CSV form, a chunk at a time."""
         convert = csv_row_function(self)
         chunk = []
-        for row in self.rows():
+        for row in self.rows(text_dates=True):
             chunk.append(convert(row))
             if len(chunk) == CHUNK:
                 yield chunk
@@ -97,10 +99,11 @@ class Exporter:
         "guest_count",
     )
 
-    def _session_chunks(self, sessions=None, extra=()) -> Iterator[list[tuple]]:
+    def _session_chunks(self, sessions=None, extra=(), text_dates=False) -> Iterator[list[tuple]]:
         """Chunks of session rows (tuples in SESSION_FIELDS order, then `extra`), read by the
         queryset's own SQL through a plain cursor: Django's per-value converters were half of
-        an export's time. Dates are made aware here."""
+        an export's time. Dates are made aware here, or with `text_dates` on SQLite left as
+        the ISO 8601 text of their UTC time (a CSV export in UTC then makes no datetime)."""
         sessions = sessions if sessions is not None else self.sessions
         fields = list(self.SESSION_FIELDS)
         if connection.vendor == "sqlite":
@@ -111,7 +114,7 @@ class Exporter:
             )
             fields[5:7] = ["start_text", "end_text"]
         sql, params = sessions.values_list(*fields, *extra).query.sql_with_params()
-        aware = _aware_datetime()
+        aware = _iso_utc_text if text_dates and connection.vendor == "sqlite" else _aware_datetime()
         # A server-side cursor on PostgreSQL: a client-side one would hold every row in memory.
         with connection.chunked_cursor() as cursor:
             cursor.execute(sql, params)
@@ -188,7 +191,15 @@ def _country_list(joined: str | None) -> str:
     """The joined codes as the sessions export shows them: upper case, sorted, each once."""
     if not joined:
         return ""
+    if "\x1f" not in joined:  # most sessions have one visitor
+        return joined.upper()
     return " ".join(sorted({code.upper() for code in joined.split("\x1f")}))
+
+
+def _iso_utc_text(stored: str | None) -> str | None:
+    """SQLite's text of a UTC datetime ("2026-03-01 10:00:00[.ffffff]") as isoformat() writes
+    the aware value ("2026-03-01T10:00:00[.ffffff]+00:00"), without parsing it."""
+    return f"{stored[:10]}T{stored[11:]}+00:00" if stored else None
 
 
 def _aware_datetime():
@@ -254,9 +265,10 @@ def _countries(guests: list[dict]) -> str:
 class SessionExporter(Exporter):
     columns = SESSION_COLUMNS
 
-    def rows(self):
+    def rows(self, text_dates=False):
         sessions = self.sessions.annotate(visitor_countries=visitor_countries_column())
-        for chunk in self._session_chunks(sessions, extra=["visitor_countries"]):
+        chunks = self._session_chunks(sessions, ["visitor_countries"], text_dates)
+        for chunk in chunks:
             for row in chunk:
                 yield self._session_values(row, _country_list(row[-1]))
 
@@ -267,9 +279,9 @@ class GuestExporter(Exporter):
 
     columns = SESSION_COLUMNS + GUEST_COLUMNS
 
-    def rows(self):
+    def rows(self, text_dates=False):
         empty = [None] * len(GUEST_COLUMNS)
-        for chunk in self._session_chunks():
+        for chunk in self._session_chunks(text_dates=text_dates):
             guests = self._guests_by_session(chunk)
             for row in chunk:
                 mine = guests.get(row[0], [])
@@ -339,11 +351,15 @@ def csv_row_function(exporter: Exporter) -> Callable[[list], list]:
 
     def convert(row: list) -> list:
         for i in local:
-            if row[i] is not None:
-                row[i] = row[i].astimezone(tz).isoformat()
+            value = row[i]
+            if value is not None:
+                if type(value) is str:  # UTC text (Exporter.rows' text_dates)
+                    value = datetime.fromisoformat(value)
+                row[i] = value.astimezone(tz).isoformat()
         for i in utc:
             value = row[i]
-            if value is not None:  # the database's datetimes are aware UTC already
+            if value is not None and type(value) is not str:  # text is in UTC already
+                # The database's datetimes are aware UTC already.
                 row[i] = (value if value.tzinfo is UTC else value.astimezone(UTC)).isoformat()
         for i, twin in copies:
             row[i] = row[twin]

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
+from django.test import Client
 from openpyxl import load_workbook
 
 from sessions_app.export_runs import build_job
@@ -215,9 +216,17 @@ def test_bad_filters_and_row_kinds_are_refused_clearly(analyst):
 
 def test_a_large_excel_export_runs_as_a_job_with_a_download(analyst, world, settings):
     settings.EXPORT_XLSX_INLINE_ROWS = 5
-    response = analyst.get("/sessions/export.xlsx?rows=guests")
+    # A link only asks: nothing starts until the user confirms with a POST.
+    asked = analyst.get("/sessions/export.xlsx?rows=guests&type=C")
+    page = asked.content.decode()
+    assert asked.status_code == 200 and not ExportJob.objects.exists()
+    assert (
+        'method="post" action="?rows=guests&amp;type=C"' in page and "csrfmiddlewaretoken" in page
+    )
+    response = analyst.post("/sessions/export.xlsx?rows=guests&type=C")
     job = ExportJob.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/exports/{job.pk}/"
+    assert "type=C" in job.query  # the filter of the page that asked
     assert "rows written" in analyst.get(f"/exports/{job.pk}/").content.decode()
     build_job(job)  # what the worker runs
     job.refresh_from_db()
@@ -228,6 +237,16 @@ def test_a_large_excel_export_runs_as_a_job_with_a_download(analyst, world, sett
     )
     assert len(rows) - 1 == job.rows_total
     assert analyst.get(f"/exports/{job.pk}/status.json").json()["state"] == "done"
+
+
+def test_a_cross_site_post_cannot_start_an_export_job(client, world, settings):
+    """The confirmation is a POST, so Django's CSRF check stands between another site's form
+    and a job that would run for minutes."""
+    settings.EXPORT_XLSX_INLINE_ROWS = 5
+    forged = Client(enforce_csrf_checks=True)
+    forged.force_login(world.users["analyst"])
+    assert forged.post("/sessions/export.xlsx?rows=guests").status_code == 403
+    assert not ExportJob.objects.exists()
 
 
 def test_someone_elses_export_job_is_not_found(client, world):

@@ -14,7 +14,7 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from sessions_app import exports
 from sessions_app.export_runs import (
@@ -31,8 +31,10 @@ from sessions_app.views.dashboard import session_filter
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def export(request, file_format):
+    """The filter comes from the query string either way; a POST (CSRF-checked) is only how a
+    large Excel export is confirmed, since it starts a background job."""
     if file_format not in exports.FORMATS:
         raise Http404("no such format")
     rows = request.GET.get("rows", "sessions")
@@ -69,6 +71,10 @@ def export(request, file_format):
 def _xlsx(request, flt, sessions, rows, name, when):
     total = row_count(flt, sessions, rows)
     if total > settings.EXPORT_XLSX_INLINE_ROWS:
+        if request.method != "POST":
+            # A link alone (another site's, say) must not start work that runs for minutes.
+            context = {"total": total, "rows": rows, "name": name, "query": request.GET}
+            return render(request, "dashboard/export_confirm.html", context)
         job = start_job(request, flt, rows, total)
         return redirect("export_job", pk=job.pk)
     counter = Counter()

@@ -495,6 +495,21 @@ def rebuild(partner_id: int, first_day: date, last_day: date, *, apps=None,
     return total
 
 
+def rebuild_everything(apps=None, tables: tuple[Table, ...] | None = None) -> None:
+    """Every partner's rollup rows over the span of its sessions: what a migration that adds a
+    rollup table runs, so the dashboard reads the same figures before and after it."""
+    from django.apps import apps as current
+    from django.db.models import Max, Min
+
+    session_model = (apps or current).get_model("sessions_app", "Session")
+    spans = session_model.objects.values("partner_id").annotate(
+        first=Min("start_time"), last=Max("start_time")
+    )
+    for span in spans.order_by():
+        rebuild(span["partner_id"], span["first"].date(), span["last"].date(),
+                apps=apps, tables=tables)  # fmt: skip
+
+
 def stored_contributions(sessions, guest_model=None) -> list[Contribution]:
     """The contributions of stored sessions (a queryset), as they are now."""
     if guest_model is None:

@@ -5,17 +5,9 @@ from django.db import migrations, models
 
 def build_rollups(apps, schema_editor):
     """Sums the sessions already stored, so the dashboard reads rollups from the first page."""
-    from django.db.models import Max, Min
-
     from sessions_app import rollups
 
-    session = apps.get_model("sessions_app", "Session")
-    spans = session.objects.values("partner_id").annotate(
-        first=Min("start_time"), last=Max("start_time")
-    )
-    for span in spans.order_by():
-        rollups.rebuild(span["partner_id"], span["first"].date(), span["last"].date(),
-                        apps=apps, tables=(rollups.PARTNER_ROWS,))  # fmt: skip
+    rollups.rebuild_everything(apps, tables=(rollups.PARTNER_ROWS,))
 
 
 class Migration(migrations.Migration):

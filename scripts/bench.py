@@ -223,7 +223,8 @@ def print_markdown(results):
         cells = [page["range"], page["page"]]
         for db in dbs:
             row = runs[db]["pages"][index]
-            cells += [f"{row['ms']:.0f}", str(row.get("naive_ms", "")), str(row.get("speedup", ""))]
+            naive = f"{row['naive_ms']:.0f}" if row.get("naive_ms") else ""
+            cells += [f"{row['ms']:.0f}", naive, str(row.get("speedup", ""))]
         ten_k = small.get((page["range"], page["page"]))
         cells += [f"{ten_k:.0f}" if ten_k else "", f"{page['ms'] / ten_k:.1f}" if ten_k else ""]
         print("| " + " | ".join(cells) + " |")

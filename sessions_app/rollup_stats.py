@@ -48,10 +48,13 @@ def totals(sel: Selection) -> stats.Totals:
         countries |= set(
             stats.located_guests(part).values_list("country_code", flat=True).distinct()
         )
-    histogram = rollups.sum_sparse([row[3] for row in rows], rollups.BANDS)
-    for row in edge:
-        histogram[rollups.band_of(row[2])] += 1
-    median, p90 = percentiles(histogram, count, sel.sessions, (0.5, 0.9))
+    if sel.by_agent:
+        median, p90 = _agent_row_percentiles(sel, [row[2] for row in edge], (0.5, 0.9))
+    else:
+        histogram = rollups.sum_sparse([row[3] for row in rows], rollups.BANDS)
+        for row in edge:
+            histogram[rollups.band_of(row[2])] += 1
+        median, p90 = percentiles(histogram, count, sel.sessions, (0.5, 0.9))
     return stats.Totals(
         sessions=count,
         connected=connected,
@@ -89,6 +92,24 @@ def _slots(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def session_count(sel: Selection) -> int:
     counted = sel.rollups.order_by().aggregate(n=Sum("sessions"))["n"] or 0
     return counted + sum(stats.plain(part).count() for part in sel.edges)
+
+
+def _agent_row_percentiles(sel: Selection, edge_durations: list[int], fractions) -> list:
+    """Nearest-rank percentiles from agents' own rollup rows, which hold every session's
+    duration (each session is in exactly one agent's rows): no query of the sessions, whose
+    duration band a partner's many other agents share."""
+    pairs = np.frombuffer(
+        b"".join(bytes(row[0]) for row in read_rollups(sel, "agent_durations") if row[0]),
+        rollups.AGENT_DURATION,
+    )
+    values = np.concatenate(
+        [pairs["duration"].astype(np.int64), np.array(edge_durations, np.int64)]
+    )
+    if not len(values):
+        return [None for _ in fractions]
+    ranks = [max(math.ceil(fraction * len(values)) - 1, 0) for fraction in fractions]
+    chosen = np.partition(values, ranks)
+    return [int(chosen[rank]) for rank in ranks]
 
 
 def percentiles(histogram: np.ndarray, count: int, sessions, fractions) -> list[int | None]:

@@ -40,6 +40,11 @@ class Selection:
     def uses_rollups(self) -> bool:
         return self.rollups is not None
 
+    @property
+    def by_agent(self) -> bool:
+        """Whether its rollup rows are agents' own (AgentRollup)."""
+        return self.rollups is not None and self.rollups.model._meta.model_name == "agentrollup"
+
 
 def select(flt: SessionFilter, period: Period | None = None, *, agent=None) -> Selection:
     """The filter's selection for `period` (the filter's own by default), scoped to what its

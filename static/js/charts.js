@@ -28,14 +28,18 @@
     return typeof url === "string" && url.startsWith("/") && !url.startsWith("//") ? url : null;
   }
 
-  async function draw(div) {
+  async function request(src) {
+    const response = await fetch(src, { credentials: "same-origin" });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    return response.json();
+  }
+
+  async function draw(div, figureRequest) {
     say(div, "loading", "Loading…");
     div.classList.add("is-loading");
     let figure;
     try {
-      const response = await fetch(div.dataset.src, { credentials: "same-origin" });
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      figure = await response.json();
+      figure = await figureRequest;
     } catch (error) {
       say(div, "error", "This chart could not be loaded.");
       return;
@@ -62,6 +66,16 @@
     div.dataset.state = "drawn";
   }
 
+  // Each figure is asked for as soon as this script runs: it runs before plotly.js (3.5 MB,
+  // deferred after it in the page), so the server works on the figures while the browser
+  // parses the library, instead of after it. A failed request is reported when drawn.
+  const requests = new Map();
+  document.querySelectorAll(".chart[data-src]").forEach(function (div) {
+    const figureRequest = request(div.dataset.src);
+    figureRequest.catch(function () {}); // handled in draw(); not an unhandled rejection
+    requests.set(div, figureRequest);
+  });
+
   function start() {
     if (!window.Plotly) {
       document.querySelectorAll(".chart[data-src]").forEach(function (div) {
@@ -69,12 +83,24 @@
       });
       return;
     }
-    document.querySelectorAll(".chart[data-src]").forEach(draw);
+    document.querySelectorAll(".chart[data-src]").forEach(function (div) {
+      draw(div, requests.get(div) || request(div.dataset.src));
+    });
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
+  // plotly.js runs after this script, and DOMContentLoaded waits for it (deferred scripts run
+  // first); "load" comes later still, in case this script was added after that event.
+  let started = false;
+  function startOnce() {
+    if (!started) {
+      started = true;
+      start();
+    }
+  }
+  if (document.readyState === "complete") {
+    startOnce();
   } else {
-    start();
+    document.addEventListener("DOMContentLoaded", startOnce);
+    window.addEventListener("load", startOnce);
   }
 })();

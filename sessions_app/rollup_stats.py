@@ -105,11 +105,7 @@ def _agent_row_percentiles(sel: Selection, edge_durations: list[int], fractions)
     values = np.concatenate(
         [pairs["duration"].astype(np.int64), np.array(edge_durations, np.int64)]
     )
-    if not len(values):
-        return [None for _ in fractions]
-    ranks = [max(math.ceil(fraction * len(values)) - 1, 0) for fraction in fractions]
-    chosen = np.partition(values, ranks)
-    return [int(chosen[rank]) for rank in ranks]
+    return stats.nearest_rank(values, fractions)
 
 
 def percentiles(histogram: np.ndarray, count: int, sessions, fractions) -> list[int | None]:

@@ -137,6 +137,10 @@ class Table:
 
         return (apps or current).get_model("sessions_app", self.model_name)
 
+    @property
+    def key_fields(self) -> list[str]:
+        return [*self.prefix, "day", "session_type", "status"]
+
     def prefix_of(self, c: Contribution) -> tuple | None:
         """The contribution's key prefix here, or None if it has no row here."""
         if not self.prefix:
@@ -185,20 +189,19 @@ def apply(partner_id: int, removed: list[Contribution], added: list[Contribution
     from sessions_app.models import Place
 
     for table in TABLES:
-        _apply_to(table, partner_id, removed, added, Place)
+        _apply_to(table, table.model(), partner_id, removed, added, Place)
 
 
-def _apply_to(table: Table, partner_id: int, removed, added, place_model) -> None:
+def _apply_to(table: Table, model, partner_id: int, removed, added, place_model) -> None:
     """Plain statements, not the ORM's bulk_update (a CASE per column per row), which took 30 ms
-    of every sync page."""
-    model = table.model()
+    of every sync page. `model` and `place_model` may be a migration's historical ones."""
     changes = {key: d for key, d in deltas(removed, added, table).items() if not _is_zero(d)}
     if not changes:
         return
     ids = _place_ids_of(changes, place_model)
     width = len(table.prefix)
     days = sorted({key[width] for key in changes})
-    key_fields = [*table.prefix, "day", "session_type", "status"]
+    key_fields = table.key_fields
     stored = {}
     for pk, *key, rest in _grouped(select_in(
         model, ["id", *key_fields, *MEASURES], where={"partner": partner_id}, key="day",
@@ -488,8 +491,8 @@ def rebuild(partner_id: int, first_day: date, last_day: date, *, apps=None,
                 start_time__lt=day_start(chunk_end),
             )
             contributions = stored_contributions(sessions, guest_model)
-            for table in tables:
-                apply_rows(partner_id, contributions, table, table.model(apps), place_model)
+            for table in tables:  # days just emptied: every row is a new one
+                _apply_to(table, table.model(apps), partner_id, [], contributions, place_model)
             total += len(contributions)
             day = chunk_end
     return total
@@ -534,19 +537,3 @@ def stored_contributions(sessions, guest_model=None) -> list[Contribution]:
         Contribution(start, kind, status, duration, count, agent, visitor_places(guests[pk]))
         for pk, start, kind, status, duration, count, agent in rows
     ]
-
-
-def apply_rows(partner_id: int, contributions: list[Contribution], table: Table, rollup_model,
-               place_model) -> None:  # fmt: skip
-    """Writes fresh rows for contributions whose days have none yet (rebuild's path)."""
-    rows = []
-    changes = deltas([], contributions, table)
-    ids = _place_ids_of(changes, place_model)
-    to_db = _db_values_of(rollup_model)
-    width = len(table.prefix)
-    for key, delta in changes.items():
-        row = _Measures()
-        _merge(row, delta, ids)
-        rows.append((partner_id, *_db_key(key, width), *to_db(row)))
-    key_fields = [*table.prefix, "day", "session_type", "status"]
-    insert_many(rollup_model, ["partner", *key_fields, *MEASURES], rows)

@@ -124,9 +124,17 @@ def percentiles(qs: QuerySet, field: str, count: int, fractions) -> list[int | N
         return [ordered[rank] for rank in ranks]
     # One read and numpy's selection, where each offset query sorted all the values again.
     values = np.array([row[0] for row in fetch_rows(plain(qs).values_list(field))], np.int64)
-    if not len(values):  # deleted since they were counted
+    return nearest_rank(values, fractions, count)
+
+
+def nearest_rank(values: np.ndarray, fractions, count: int | None = None) -> list[int | None]:
+    """Nearest-rank percentiles of values in memory, by numpy's selection (no full sort). The
+    ranks are of `count` values when given (counted before some may have been deleted), kept
+    within those there are."""
+    if not len(values):
         return [None for _ in fractions]
-    ranks = [min(rank, len(values) - 1) for rank in ranks]
+    n = len(values) if count is None else count
+    ranks = [min(max(math.ceil(f * n) - 1, 0), len(values) - 1) for f in fractions]
     chosen = np.partition(values, ranks)
     return [int(chosen[rank]) for rank in ranks]
 

@@ -150,20 +150,23 @@ def wait_for(url, seconds=30):
 # --- the table ------------------------------------------------------------------------------
 
 
+# The ingest figures of a run, as both tables print them.
+INGEST_FIGURES = (
+    ("sessions synced", lambda r: f"{r['ingest']['sessions']:,}"),
+    ("guests", lambda r: f"{r['ingest']['guests']:,}"),
+    ("sessions/s", lambda r: f"{r['ingest']['sessions_per_second']:,}"),
+    ("raw limit, sessions/s", lambda r: f"{r['raw_limit']['sessions_per_second']:,}"),
+    ("share of the raw limit", lambda r: f"{r['ingest']['ratio_of_raw']:.2f}"),
+)
+
+
 def print_table(results):
     runs = results["runs"]
     dbs = [label for label in runs if label != "sqlite small"]
     print(f"\nglancedash benchmark: {results['sessions']:,} sessions over {results['days']} days")
     print("\nIngest (sync over HTTP from the simulator)")
     print(f"{'':34}" + "".join(f"{db:>16}" for db in dbs))
-    rows = [
-        ("sessions", lambda r: f"{r['ingest']['sessions']:,}"),
-        ("guests", lambda r: f"{r['ingest']['guests']:,}"),
-        ("sessions/s", lambda r: f"{r['ingest']['sessions_per_second']:,}"),
-        ("raw limit, sessions/s", lambda r: f"{r['raw_limit']['sessions_per_second']:,}"),
-        ("share of raw limit", lambda r: f"{r['ingest']['ratio_of_raw']:.2f}"),
-    ]
-    for label, get in rows:
+    for label, get in INGEST_FIGURES:
         print(f"{label:34}" + "".join(f"{get(runs[db]):>16}" for db in dbs))
     small_pages = {(p["range"], p["page"]): p["ms"] for p in runs["sqlite small"]["pages"]}
     print("\nServer time per page, median ms (naive = rollups off, GROUP BY over raw tables)")
@@ -208,13 +211,7 @@ def print_markdown(results):
     dbs = [label for label in runs if label != "sqlite small"]
     small = {(p["range"], p["page"]): p["ms"] for p in runs["sqlite small"]["pages"]}
     print("| ingest | " + " | ".join(dbs) + " |\n|---|" + "---:|" * len(dbs))
-    for label, get in (
-        ("sessions synced", lambda r: f"{r['ingest']['sessions']:,}"),
-        ("guests", lambda r: f"{r['ingest']['guests']:,}"),
-        ("sessions/s", lambda r: f"{r['ingest']['sessions_per_second']:,}"),
-        ("raw limit, sessions/s", lambda r: f"{r['raw_limit']['sessions_per_second']:,}"),
-        ("share of the raw limit", lambda r: f"{r['ingest']['ratio_of_raw']:.2f}"),
-    ):
+    for label, get in INGEST_FIGURES:
         print(f"| {label} | " + " | ".join(get(runs[db]) for db in dbs) + " |")
     header = "| range | page |" + "".join(f" {db} ms | naive ms | × |" for db in dbs)
     print("\n" + header + " 10k ms | growth |")

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs
 import orjson
 
 from . import api, defaults, render
-from .faults import RequestRecord
+from .faults import PAGE_KINDS, RequestRecord
 from .simulator import ApiFault
 
 JSON_CT = "application/json; charset=utf-8"
@@ -68,13 +68,17 @@ def _parse(body, media):
     )
 
 
-def _operation(sim, op, params, json_mode):
+def _operation(sim, op, params, json_mode, page_fault=None):
     name = api.missing_parameter(op, params)
     if name:
         template = defaults.MISSING_PARAM_JSON if json_mode else defaults.MISSING_PARAM_FORM
         return _fault(json_mode, template.format(name=name), defaults.MISSING_PARAM_EXCEPTION)
     if op == api.COMPLETED:
         next_id, groups = api.completed_sessions(sim, params)
+        if page_fault == "empty_page":
+            groups = []
+        elif page_fault == "repeat_last" and groups:
+            next_id = max(session["id"] for _, items in groups for session, _ in items)
         body = render.json_page(next_id, groups) if json_mode else render.xml_page(next_id, groups)
     else:
         counts = api.session_counts(sim, params)
@@ -85,6 +89,8 @@ def _operation(sim, op, params, json_mode):
 def _malformed(kind, body, json_mode):
     if kind == "not_json":
         return [("Content-Type", HTML_CT)], defaults.MALFORMED_HTML.encode()
+    if kind == "wrong_content_type":
+        return [("Content-Type", HTML_CT)], body
     ctype = JSON_CT if json_mode else XML_CT
     if kind == "wrong_shape":
         return [
@@ -117,6 +123,7 @@ def _endpoint(sim, method, path, environ):
         time.sleep(faults.latency)
     completed = op == api.COMPLETED
     call_no, drop, inject = sim.admit_call(completed, faults)
+    malformed_call = completed and call_no in faults.malformed_calls
     try:
         if drop:
             sim.log(RequestRecord(op, params or {}, 0, media))
@@ -134,12 +141,13 @@ def _endpoint(sim, method, path, environ):
         elif parse_error is not None:
             answer = _fault(json_mode, parse_error.message, parse_error.exception_type)
         else:
+            page_fault = faults.malformed_kind if malformed_call else None
             try:
-                answer = _operation(sim, op, params, json_mode)
+                answer = _operation(sim, op, params, json_mode, page_fault)
             except ApiFault as e:
                 answer = _fault(json_mode, e.message, e.exception_type)
         if completed and answer[0] == 200:
-            if call_no in faults.malformed_calls:
+            if malformed_call and faults.malformed_kind not in PAGE_KINDS:
                 answer = (200, *_malformed(faults.malformed_kind, answer[2], json_mode))
             sim.completed_succeeded()
         sim.log(RequestRecord(op, params or {}, answer[0], media))

@@ -2,7 +2,16 @@
 
 from dataclasses import dataclass, field, fields
 
-MALFORMED_KINDS = ("truncated", "not_json", "wrong_shape")
+MALFORMED_KINDS = (
+    "truncated",
+    "not_json",
+    "wrong_shape",
+    "wrong_content_type",  # the right body, labelled text/html
+    "empty_page",  # no sessions, yet a nextId that leads on: that page's sessions are lost
+    "repeat_last",  # the nextId points back at the page's last session: it comes twice
+)
+# The kinds that change which sessions a page holds, not how its body is written.
+PAGE_KINDS = ("empty_page", "repeat_last")
 
 
 @dataclass
@@ -17,6 +26,9 @@ class Faults:
     malformed_kind: str = "truncated"
     fail_after_calls: int | None = None
     mutate_between_calls: bool = False
+    # Glance ids PartnerCompletedSessions leaves out while PartnerSessionCounts still counts
+    # them: the listing and the counts disagree, as a completeness check must notice.
+    hidden_sessions: set[int] = field(default_factory=set)
 
     def update(self, values):
         """Set fields from a JSON-ish mapping (control API); unknown names raise KeyError."""
@@ -24,7 +36,7 @@ class Faults:
         for name, value in values.items():
             if name not in known:
                 raise KeyError(name)
-            if name == "malformed_calls":
+            if name in ("malformed_calls", "hidden_sessions"):
                 value = {int(v) for v in value or ()}
             elif name == "malformed_kind" and value not in MALFORMED_KINDS:
                 raise ValueError(f"malformed_kind must be one of {MALFORMED_KINDS}")
@@ -33,6 +45,7 @@ class Faults:
     def as_dict(self):
         d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["malformed_calls"] = sorted(d["malformed_calls"])
+        d["hidden_sessions"] = sorted(d["hidden_sessions"])
         return d
 
 

@@ -181,11 +181,13 @@ class Simulator:
     def page(self, pid, start_ts, end_ts, session_key, n_results, next_id):
         """One PartnerCompletedSessions page: (nextId, [(user, [(session, guest extras)])])."""
         now_ts, odd = self.now_ts(), self.version & 1
-        picked, nxt = [], 0
+        picked, nxt, hidden = [], 0, self.faults.hidden_sessions
         for t in self._scan(pid, start_ts, end_ts, now_ts, max(next_id, 0)):
             if (session_key and t[H_KEY] != session_key) or t[H_START] + self._duration(
                 t, odd
             ) > now_ts:
+                continue
+            if hidden and t[H_ID] in hidden:
                 continue
             if len(picked) >= n_results:
                 nxt = t[H_ID]

@@ -68,6 +68,7 @@ urlpatterns = [
     *dashboard_urls,
     path("audit/", audit_log.audit_list, name="audit_list"),
     path("healthz", health.healthz, name="healthz"),
+    path("healthz.json", health.healthz_json, name="healthz_json"),
     path("favicon.ico", health.favicon, name="favicon"),
     *account_urls,
     *partner_urls,

@@ -21,6 +21,10 @@ SESSION_STATUSES = {
 # Both count as a session in which the two sides connected (Glance's status documentation).
 CONNECTED_STATUSES = ("C", "X")
 
+# A session still under way: Glance's counts of "completed" sessions (status=C), which include
+# every ended status (C, Q, T, X in its sample), leave these out.
+LIVE_STATUSES = ("A", "W", "J")
+
 
 def label(table: dict, code: str | None) -> str:
     if not code:

@@ -377,6 +377,53 @@ class SyncRun(models.Model):
         return round(100 * self.windows_done / self.windows_total)
 
 
+class CompletenessCheck(models.Model):
+    """Glance's own count of one UTC month's ended sessions (PartnerSessionCounts), by type and
+    status, against the sessions stored for the same range. One row per partner and month: the
+    latest check replaces the one before, so a partner's months never overlap and its badge is
+    their sum (see completeness.py)."""
+
+    class State(models.TextChoices):
+        COMPLETE = "complete"
+        MISMATCH = "mismatch"
+        FAILED = "failed"  # Glance's counts could not be read
+
+    partner = models.ForeignKey(
+        Partner, on_delete=models.CASCADE, related_name="completeness_checks"
+    )
+    month = models.DateField(help_text="the first day of the UTC month checked")
+    range_start = models.DateTimeField()
+    range_end = models.DateTimeField()
+    checked_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=16, choices=State.choices)
+    expected = models.PositiveIntegerField(default=0)  # Glance's total
+    stored = models.PositiveIntegerField(default=0)
+    missing = models.PositiveIntegerField(default=0)  # sum over groups Glance has more of
+    extra = models.PositiveIntegerField(default=0)  # sum over groups we have more of
+    # [{"type": "C", "status": "X", "expected": 3, "stored": 2}, ...] sorted by type, status
+    groups = models.JSONField(default=list)
+    # Set when the check came after re-syncing the range for an earlier mismatch: a mismatch
+    # that survives that is shown as a warning, not quietly retried for ever.
+    rechecked = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["partner", "-month"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "month"], name="uniq_completeness_month"),
+            models.CheckConstraint(
+                condition=Q(range_end__gte=F("range_start")), name="completeness_range_ordered"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.partner} {self.month:%Y-%m} {self.state}"
+
+    @property
+    def persisting(self) -> bool:
+        return self.state == self.State.MISMATCH and self.rechecked
+
+
 class AuditEvent(models.Model):
     """Who did what, when: written once, never edited (save refuses an update)."""
 

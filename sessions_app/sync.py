@@ -7,6 +7,7 @@ write each page as it arrives, and move the watermark only past windows that com
   repeated pages harmless.
 - A conditional UPDATE claims the partner with a lease; a second sync of the same partner finds
   the claim taken and stops (SyncBusy). A killed worker's lease simply runs out.
+- Each UTC month the sync finishes is checked against Glance's own counts (completeness.py).
 """
 
 import logging
@@ -20,7 +21,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from sessions_app import pipeline
+from sessions_app import completeness, pipeline
 from sessions_app.glance_client import GlanceClient, GlanceError, split_windows
 from sessions_app.ingest import store_sessions
 from sessions_app.models import (
@@ -180,29 +181,54 @@ def refresh_planner_statistics() -> None:
 
 
 def _run_windows(partner, token, run, windows, client, on_progress) -> None:
-    analyze_at = ANALYZE_AFTER
+    writer = _PageWriter(partner, token, run, client)
+    checker = None
+    if settings.GLANCE_COMPLETENESS_CHECKS and windows:
+        checker = completeness.SyncChecker(
+            partner, client, windows[0][0], windows[-1][1], resync=writer.write_range
+        )
     for window_start, window_end in windows:
-        for answer in pipeline.ahead(client.completed_session_answers(window_start, window_end)):
-            written = store_sessions(partner, answer.page().sessions)
-            run.pages += 1
-            run.sessions_created += written.created
-            run.sessions_updated += written.updated
-            if run.sessions_created >= analyze_at and connection.vendor == "postgresql":
-                # A backfill outgrows PostgreSQL's statistics of its partner's rows within
-                # minutes, and autovacuum may not catch up: each page's lookup by glance id then
-                # read all the partner's rows so far (25 ms per page rising to 120 ms at 400,000
-                # sessions). So they are refreshed each time this run's sessions double.
-                refresh_planner_statistics()
-                analyze_at *= 2
-            run.save(update_fields=["pages", "sessions_created", "sessions_updated"])
-            renew(partner, token)
-            if on_progress:
-                on_progress(_progress(run, (window_start, window_end)))
+        writer.write_window(window_start, window_end, on_progress)
         advance_watermark(partner, token, window_start, window_end)
         run.windows_done += 1
         run.save(update_fields=["windows_done"])
         if on_progress:
             on_progress(_progress(run, (window_start, window_end)))
+        if checker:
+            checker.after_window(window_end)
+
+
+class _PageWriter:
+    """Writes every page of a window as it arrives, keeping the run's counts and the claim."""
+
+    def __init__(self, partner, token, run, client):
+        self.partner, self.token, self.run, self.client = partner, token, run, client
+        self.analyze_at = ANALYZE_AFTER
+
+    def write_range(self, start, end) -> None:
+        for window_start, window_end in split_windows(start, end, settings.GLANCE_WINDOW_DAYS):
+            self.write_window(window_start, window_end)
+
+    def write_window(self, window_start, window_end, on_progress=None) -> None:
+        run = self.run
+        for answer in pipeline.ahead(
+            self.client.completed_session_answers(window_start, window_end)
+        ):
+            written = store_sessions(self.partner, answer.page().sessions)
+            run.pages += 1
+            run.sessions_created += written.created
+            run.sessions_updated += written.updated
+            if run.sessions_created >= self.analyze_at and connection.vendor == "postgresql":
+                # A backfill outgrows PostgreSQL's statistics of its partner's rows within
+                # minutes, and autovacuum may not catch up: each page's lookup by glance id then
+                # read all the partner's rows so far (25 ms per page rising to 120 ms at 400,000
+                # sessions). So they are refreshed each time this run's sessions double.
+                refresh_planner_statistics()
+                self.analyze_at *= 2
+            run.save(update_fields=["pages", "sessions_created", "sessions_updated"])
+            renew(self.partner, self.token)
+            if on_progress:
+                on_progress(_progress(run, (window_start, window_end)))
 
 
 def _progress(run: SyncRun, window) -> Progress:

@@ -62,6 +62,7 @@ RULES = {
         OWN_OR_OTHER,
     ),
     "healthz": ("GET", None, {"": ANYONE}),
+    "healthz_json": ("GET", None, {"": ANYONE}),
     "favicon": ("GET", None, {"": dict.fromkeys(ANYONE, 302)}),
     "login": ("GET", None, {"": {**dict.fromkeys(ANYONE, 302), "anonymous": 200}}),
     "logout": ("POST", None, {"": dict.fromkeys(ANYONE, 302)}),

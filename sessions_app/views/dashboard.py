@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from sessions_app import access, charts, kpis, selection, stats, timezones
+from sessions_app import access, charts, completeness, kpis, selection, stats, timezones
 from sessions_app.filters import SessionFilter
 from sessions_app.models import Role, SyncRun
 from sessions_app.sync_status import sync_status
@@ -161,8 +161,13 @@ def sync_overview(request):
         .select_related("partner")
         .order_by("-started_at")[:20]
     )
-    rows = [(partner, sync_status(partner), coverage.get(partner.pk)) for partner in partners]
-    context = {"rows": rows, "failures": failures, "section": "sync"}
+    badges = completeness.completeness_of(partners)
+    rows = [
+        (partner, sync_status(partner), coverage.get(partner.pk), badges[partner.pk])
+        for partner in partners
+    ]
+    persisting = [check for badge in badges.values() for check in badge.persisting]
+    context = {"rows": rows, "failures": failures, "persisting": persisting, "section": "sync"}
     return render(request, "dashboard/sync.html", context)
 
 

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_q.tasks import async_task
 
-from sessions_app import access, accounts, audit
+from sessions_app import access, accounts, audit, completeness
 from sessions_app.forms import GrantAccessForm, PartnerForm
 from sessions_app.models import Membership, Role, SyncRun
 from sessions_app.sync_status import check_connection, sync_status
@@ -28,7 +28,8 @@ def _require_any_admin(user):
 def partner_list(request):
     _require_any_admin(request.user)
     partners = access.partners_for(request.user, Role.ADMIN)
-    rows = [(partner, sync_status(partner)) for partner in partners]
+    badges = completeness.completeness_of(partners)
+    rows = [(partner, sync_status(partner), badges[partner.pk]) for partner in partners]
     return render(request, "sessions_app/partner_list.html", {"rows": rows})
 
 
@@ -57,6 +58,7 @@ def partner_detail(request, pk):
     context = {
         "partner": partner,
         "status": sync_status(partner),
+        "completeness": completeness.completeness(partner),
         "memberships": partner.memberships.select_related("user"),
         "grant_form": GrantAccessForm(),
         "recent_runs": partner.sync_runs.all()[:10],

@@ -77,3 +77,14 @@ def test_guest_names_from_outside_are_escaped(client, admin_user, archive_partne
 def test_the_health_check_answers_without_login(client, db):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.content == b"ok"
+
+
+def test_every_answer_carries_a_policy_that_forbids_inline_scripts(client, admin_user):
+    client.force_login(admin_user)
+    for url in ("/", "/login/", "/healthz", "/admin/"):
+        policy = client.get(url).headers["Content-Security-Policy"]
+        directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+        assert directives["script-src"] == "'self'", url  # no 'unsafe-inline', no other origin
+        assert directives["default-src"] == "'self'" and directives["object-src"] == "'none'"
+        assert directives["frame-ancestors"] == "'none'"
+        assert "http" not in policy  # no origin but our own

@@ -57,8 +57,17 @@ def page(browser, live_server):
         return route.continue_()
 
     page.route("**/*", only_local)
+    # Every page runs under our Content-Security-Policy; anything it blocks is a fault of ours.
+    page.csp_violations = []
+    page.on(
+        "console",
+        lambda message: (
+            "Content Security Policy" in message.text and page.csp_violations.append(message.text)
+        ),
+    )
     yield page
     context.close()
+    assert not page.csp_violations, page.csp_violations
 
 
 @pytest.fixture

@@ -83,3 +83,17 @@ def test_a_custom_range_shows_its_dates_and_a_preset_hides_them(page, live_serve
     page.select_option("select[name=preset]", "7d")
     page.wait_for_url(re.compile(r".*preset=7d.*"))
     assert "Last 7 days" in page.locator("select[name=preset] option:checked").inner_text()
+
+
+def test_the_policy_refuses_a_script_that_slipped_into_the_page(page, live_server, world):
+    # As if escaping had failed once: markup with an inline handler lands in the page.
+    log_in(page, live_server, "analyst")
+    page.evaluate(
+        """document.body.insertAdjacentHTML('beforeend',
+             '<img src="/static/favicon.svg" onload="window.pwned = 1">' +
+             '<img src="x" onerror="window.pwned = 2">')"""
+    )
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.pwned") is None
+    assert page.csp_violations, "the browser reported no refused inline handler"
+    page.csp_violations.clear()  # the ones this test caused on purpose

@@ -3,20 +3,19 @@ and charts.js draws, explains and drills down from figures whatever the chart en
 
 The chart tests load a page that only the browser sees (Playwright answers it, on the live
 server's address) with charts.js and plotly.js from the live server's static files, under the
-Content-Security-Policy the product will send: no inline scripts."""
+Content-Security-Policy the product sends: no inline scripts."""
 
 import json
 
 import plotly.graph_objects as go
 import pytest
 
+from glancedash.content_security import POLICY
 from tests.browser.conftest import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:"
-)
+CSP = POLICY
 PAGE = """<!doctype html><html><head><meta charset="utf-8">
 <script src="/static/vendor/plotly/plotly.min.js" defer></script>
 <script src="/static/js/charts.js" defer></script></head>

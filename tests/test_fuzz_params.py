@@ -90,7 +90,7 @@ def pages(world):
         "/sessions/",
         f"/sessions/{session.pk}/",
         "/sessions/export.csv",
-        "/sessions/export.json",
+        "/sessions/export.ndjson",
         "/sessions/export.xlsx",
         "/sync/",
         "/audit/",

@@ -627,7 +627,12 @@ def _parse_xml(body: bytes):
     try:
         return SafeET.fromstring(body, forbid_dtd=True)
     except DefusedXmlException as exc:
-        raise RecordError(f"XML refused: {exc}") from None
+        # Glance's answers never declare a DTD; one that does could expand entities without
+        # end or name outside files to read, so none is read at all.
+        raise RecordError(
+            "XML refused: it declares a document type (<!DOCTYPE …>), which Glance's answers "
+            f"never do and which could expand entities or read other files ({exc})"
+        ) from None
     except SafeET.ParseError as exc:
         if "junk after document element" not in str(exc):
             raise RecordError(f"XML is not well-formed: {exc}") from None

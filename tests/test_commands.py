@@ -189,3 +189,51 @@ def test_add_partner_is_audited_without_the_key(db):
         ("api_key_changed", "manage.py"),
     ]
     assert not any("key-" in e.summary + str(e.details) for e in AuditEvent.objects.all())
+
+
+HOSTILE_FILES = {
+    "an external entity": (
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+        b"<session><id>&e;</id></session>",
+        "XML refused: it declares a document type",
+    ),
+    "an external DTD": (
+        b'<?xml version="1.0"?><!DOCTYPE x SYSTEM "http://evil.example/x.dtd">'
+        b"<session><id>1</id></session>",
+        "could expand entities or read other files",
+    ),
+    "entity expansion": (
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">'
+        + b"".join(
+            b'<!ENTITY %s "%s">' % (bytes([98 + i]), (b"&" + bytes([97 + i]) + b";") * 10)
+            for i in range(8)
+        )
+        + b"]><session><id>&i;</id></session>",
+        "XML refused",
+    ),
+    "XML cut short": (
+        (FIXTURES / "seed_sessions.xml").read_bytes()[:700],
+        r"XML is not well-formed: .*line \d+, column \d+",
+    ),
+    "a bad value in XML": (
+        (FIXTURES / "seed_sessions.xml").read_bytes().replace(b"<duration>", b"<duration>x", 1),
+        r"/session\[1\]/duration: not a number",
+    ),
+    "JSON with a syntax error": (
+        (FIXTURES / "seed_answer.json").read_bytes().replace(b'"nextId"', b'"nextId",', 1),
+        r"not valid JSON .*line \d+ column \d+",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_FILES)
+def test_import_glance_file_refuses_a_hostile_or_broken_file_and_imports_nothing(
+    archive_partner, tmp_path, name
+):
+    body, message = HOSTILE_FILES[name]
+    path = tmp_path / ("file.xml" if body.lstrip().startswith(b"<") else "file.json")
+    path.write_bytes(body)
+    with pytest.raises(CommandError, match=message):
+        run("import_glance_file", str(path))
+    assert not Session.objects.exists() and not Guest.objects.exists()
+    assert not SyncRun.objects.exists()

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # The PostgreSQL run of the suite; pytest-django creates and drops test_glancedash in it.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/glancedash
 
-.PHONY: install run test test-sqlite test-postgres lint demo-password clean bench
+.PHONY: install run test test-sqlite test-postgres lint demo-password clean bench load
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -49,3 +49,9 @@ clean:
 # Not part of `make test`: about 15 minutes at the default million sessions (see README).
 bench: $(STAMP)
 	$(PY) scripts/bench.py $(BENCH_ARGS)
+
+# Not part of `make test`: 50 users for 60 s against gunicorn while a sync writes (see README).
+# LOAD_ARGS="--postgres-url postgres://postgres@127.0.0.1:5432/glancedash" for PostgreSQL.
+load: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-load.txt
+	$(PY) scripts/load_test.py $(LOAD_ARGS)

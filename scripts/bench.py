@@ -117,13 +117,13 @@ def fernet_key() -> str:
     return Fernet.generate_key().decode()
 
 
-def fresh_pg(url: str) -> str:
-    """A new empty database beside the one `url` names; its URL."""
+def fresh_pg(url: str, suffix: str = "bench") -> str:
+    """A new empty database beside the one `url` names (`<name>_<suffix>`); its URL."""
     import psycopg
     from psycopg import sql
 
     base, _, name = url.rpartition("/")
-    bench_name = f"{name.split('?')[0] or 'glancedash'}_bench"
+    bench_name = f"{name.split('?')[0] or 'glancedash'}_{suffix}"
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:  # the server's own db
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(bench_name)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(bench_name)))

@@ -104,7 +104,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA temp_store=MEMORY;"
         ),
         "transaction_mode": "IMMEDIATE",
-        "timeout": 30,
+        # Seconds a writer waits for another's write lock before "database is locked".
+        "timeout": env.float("SQLITE_BUSY_TIMEOUT", default=30),
     }
     # A file, not memory, so tests can run a sync in a thread or a worker in a subprocess.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-glancedash.sqlite3")}

@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.db import OperationalError
 
 from sessions_app.management.commands._timeparse import iso_moment
 from sessions_app.models import Partner, SyncRun
@@ -31,6 +32,14 @@ class Command(BaseCommand):
                 )
             except SyncBusy as busy:
                 failures.append(str(busy))
+                continue
+            except OperationalError as exc:
+                # SQLite's write lock held past the busy timeout (another writer, a backup): what
+                # was written is whole pages, and the next sync resumes from the watermark.
+                failures.append(
+                    f"{partner}: the database is busy or locked ({exc}); every page written "
+                    "before it is kept whole, and the next sync resumes from there"
+                )
                 continue
             finally:
                 if bar:

@@ -217,6 +217,22 @@ class Completeness:
         return f"{self.extra:,} more than Glance counts"
 
     @property
+    def expected(self) -> int:
+        return sum(check.expected for check in self.months)
+
+    @property
+    def stored(self) -> int:
+        return sum(check.stored for check in self.months)
+
+    @property
+    def since(self) -> datetime | None:
+        return self.months[0].range_start if self.months else None
+
+    @property
+    def until(self) -> datetime | None:
+        return self.months[-1].range_end if self.months else None
+
+    @property
     def persisting(self) -> list[CompletenessCheck]:
         return [check for check in self.months if check.persisting]
 

@@ -146,6 +146,11 @@ def test_a_mismatch_that_survives_the_resync_is_a_warning_everywhere(
     assert "after a re-sync" in page
     detail = client.get(f"/partners/{partner.pk}/").content.decode()
     assert "3 sessions missing" in detail and 'class="mismatch"' in detail
+    assert (
+        f"Glance counts {badge.expected:,} ended sessions and glancedash stores "
+        f"{badge.expected - 3:,}." in detail
+    )
+    assert "<details open>" in detail  # a table that differs is shown, not folded away
     listing = client.get("/partners/").content.decode()
     assert "3 sessions missing" in listing
 

@@ -65,6 +65,20 @@ class MultipleIdsField(forms.ModelMultipleChoiceField):
         "invalid_choice": "There is no such %(value)s you can see.",
         "invalid_pk_value": "“%(pk)s” is not an id.",
     }
+    MAX_ID = 2**63 - 1  # the largest id either database stores; a larger one overflows the query
+
+    def _check_values(self, value):
+        for pk in value:
+            try:
+                number = int(str(pk).strip())
+            except ValueError:
+                continue  # not a number at all: the usual "is not an id"
+            if not 0 < number <= self.MAX_ID:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value",
+                    params={"pk": pk},
+                )  # fmt: skip
+        return super()._check_values(value)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,16 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from sessions_app.views import accounts, audit_log, dashboard, exports, health, partners, sessions
+from sessions_app.views import (
+    accounts,
+    audit_log,
+    dashboard,
+    exports,
+    health,
+    partners,
+    saved_views,
+    sessions,
+)
 
 account_urls = [
     path("account/", accounts.preferences, name="preferences"),
@@ -60,6 +69,10 @@ dashboard_urls = [
     path("exports/<int:pk>/download", exports.export_job_download, name="export_job_download"),
     path("sessions/<int:pk>/", sessions.session_detail, name="session_detail"),
     path("sync/", dashboard.sync_overview, name="sync_overview"),
+    path("views/", saved_views.saved_view_list, name="saved_view_list"),
+    path("views/new/", saved_views.saved_view_create, name="saved_view_create"),
+    path("views/<int:pk>/", saved_views.saved_view_open, name="saved_view_open"),
+    path("views/<int:pk>/delete/", saved_views.saved_view_delete, name="saved_view_delete"),
     path("charts/session-timeline/<int:pk>/", sessions.session_timeline, name="session_timeline"),
     path("charts/<slug:name>/", dashboard.chart, name="chart"),
 ]

@@ -9,7 +9,7 @@ superusers see everything, as admins. Objects of partners a user cannot see are 
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from sessions_app.models import (
@@ -20,6 +20,7 @@ from sessions_app.models import (
     Membership,
     Partner,
     Role,
+    SavedView,
     Session,
     SessionRollup,
     SyncRun,
@@ -125,6 +126,13 @@ def agents_for(user, role: str = Role.VIEWER) -> QuerySet[Agent]:
 
 def sync_runs_for(user, role: str = Role.VIEWER) -> QuerySet[SyncRun]:
     return SyncRun.objects.filter(partner__in=partners_for(user, role))
+
+
+def saved_views_for(user) -> QuerySet[SavedView]:
+    """The user's own saved views, and those shared with a partner they can see."""
+    if not user.is_authenticated or not user.is_active:
+        return SavedView.objects.none()
+    return SavedView.objects.filter(Q(owner=user) | Q(partner__in=partners_for(user)))
 
 
 def audit_events_for(user) -> QuerySet[AuditEvent]:

@@ -117,3 +117,67 @@ class GrantAccessForm(forms.Form):
             self.add_error("email", "There is no user by that name: give an email to create one.")
         cleaned["new_user"] = not exists
         return cleaned
+
+
+class SavedViewForm(forms.Form):
+    """Save the page a user is on, with its filters, under a name; optionally shared."""
+
+    name = forms.CharField(max_length=100)
+    path = forms.CharField(max_length=200, widget=forms.HiddenInput)
+    query = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+    partner = forms.ModelChoiceField(
+        queryset=Partner.objects.none(),
+        required=False,
+        empty_label="Only me",
+        label="Share with",
+        help_text="Everyone who can see this partner will find the view under Views.",
+    )
+
+    # The dashboard pages a view can reopen: url name -> what the list of views calls it.
+    PAGES = {
+        "overview": "Overview",
+        "geography": "Geography",
+        "agent_list": "Agents",
+        "agent_detail": "Agent",
+        "session_list": "Sessions",
+    }
+    DROPPED = ("page", "csrfmiddlewaretoken")  # not part of what a view shows
+
+    def __init__(self, data=None, *, user):
+        super().__init__(data)
+        from sessions_app import access  # access imports the models this module's users use
+
+        self.fields["partner"].queryset = access.partners_for(user, Role.ANALYST)
+
+    def clean_path(self):
+        path = self.cleaned_data["path"]
+        if dashboard_page(path) is None:
+            raise forms.ValidationError("Only the dashboard's pages can be saved as views.")
+        return path
+
+    def clean_query(self):
+        return view_query(self.cleaned_data["query"])
+
+
+def dashboard_page(path: str) -> str | None:
+    """The url name of the dashboard page at `path` (one SavedViewForm.PAGES holds), or None: an
+    outside address, another of our pages or none."""
+    from django.urls import Resolver404, resolve
+
+    if not path.startswith("/") or path.startswith("//"):
+        return None
+    try:
+        name = resolve(path).url_name
+    except Resolver404:
+        return None
+    return name if name in SavedViewForm.PAGES else None
+
+
+def view_query(query: str) -> str:
+    """A page's query string as a view keeps it: without the page number or a CSRF token."""
+    from django.http import QueryDict
+
+    params = QueryDict(query, mutable=True)
+    for name in SavedViewForm.DROPPED:
+        params.pop(name, None)
+    return params.urlencode()

@@ -424,6 +424,42 @@ class CompletenessCheck(models.Model):
         return self.state == self.State.MISMATCH and self.rechecked
 
 
+class SavedView(models.Model):
+    """A page with its filters under a name: the owner's alone, or shared with everyone who can
+    see `partner`. Opening it reopens `path?query` exactly (a preset such as "last 7 days" stays
+    relative to the day it is opened)."""
+
+    name = models.CharField(max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    path = models.CharField(max_length=200)  # one of the dashboard pages (saved_views.PAGES)
+    query = models.TextField(blank=True, max_length=2000)
+    partner = models.ForeignKey(
+        Partner,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="saved_views",
+        help_text="shared with everyone who can see this partner; empty: the owner's alone",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="uniq_saved_view_name"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def url(self) -> str:
+        return f"{self.path}?{self.query}" if self.query else self.path
+
+
 class AuditEvent(models.Model):
     """Who did what, when: written once, never edited (save refuses an update)."""
 

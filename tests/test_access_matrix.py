@@ -13,7 +13,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from sessions_app import charts
-from sessions_app.models import ExportJob, Membership
+from sessions_app.models import ExportJob, Membership, SavedView
 
 LOGIN = "login"  # anonymous: sent to the login page
 ANYONE = {p: 200 for p in ("anonymous", "admin", "analyst", "viewer", "outsider", "superuser")}
@@ -115,6 +115,25 @@ RULES = {
             ("access_grant", "POST", 302),
         ]
     },
+    "saved_view_list": ("GET", None, {"": LOGGED_IN}),
+    # An empty form: refused, and sent back to the overview, for anyone logged in.
+    "saved_view_create": ("POST", None, {"": {**dict.fromkeys(ANYONE, 302), "anonymous": LOGIN}}),
+    "saved_view_open": (
+        "GET",
+        lambda w, v: {"pk": shared_view(w, partner_of(w, v)).pk},
+        {
+            "own": members(302)(ALL_ROLES),
+            "other": {**members(404, others=404)(()), "superuser": 302},
+        },
+    ),
+    "saved_view_delete": (
+        "POST",
+        lambda w, v: {"pk": shared_view(w, partner_of(w, v)).pk},
+        {
+            "own": members(302)(("admin", "analyst")),  # its owner, and the partner's admin
+            "other": {**members(404, others=404)(()), "superuser": 302},
+        },
+    ),
     "access_revoke": (
         "POST",
         lambda w, v: {
@@ -127,6 +146,18 @@ RULES = {
         },
     ),
 }
+
+
+def shared_view(world, partner):
+    """A view shared with `partner`'s users: partner A's is the analyst's, B's someone else's."""
+    owner = (
+        world.users["analyst"]
+        if partner == world.a
+        else type(world.users["admin"]).objects.get_or_create(username="b-lead")[0]
+    )
+    return SavedView.objects.get_or_create(
+        owner=owner, name="Shared", defaults={"path": "/", "query": "preset=7d", "partner": partner}
+    )[0]
 
 
 def analysts_job(world):

@@ -102,6 +102,7 @@ def pages(world):
         f"/partners/{world.a.pk}/",
         f"/charts/session-timeline/{session.pk}/",
         "/healthz.json",
+        "/views/",
     ]
     return paths + [f"/charts/{name}/" for name in charts.CHARTS]
 

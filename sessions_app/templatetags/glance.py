@@ -45,3 +45,12 @@ def number(value, digits=0):
         return ""
     rounded = Decimal(repr(value)).quantize(Decimal(1).scaleb(-int(digits)), ROUND_HALF_UP)
     return f"{rounded:,}"
+
+
+@register.simple_tag(takes_context=True)
+def share_partners(context):
+    """The partners the user may share a saved view with: those they are an analyst of."""
+    from sessions_app import access
+    from sessions_app.models import Role
+
+    return access.partners_for(context["request"].user, Role.ANALYST)

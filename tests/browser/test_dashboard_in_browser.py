@@ -97,3 +97,18 @@ def test_the_policy_refuses_a_script_that_slipped_into_the_page(page, live_serve
     assert page.evaluate("window.pwned") is None
     assert page.csp_violations, "the browser reported no refused inline handler"
     page.csp_violations.clear()  # the ones this test caused on purpose
+
+
+def test_a_view_is_saved_from_the_filter_bar_and_reopened_from_views(page, live_server, world):
+    log_in(page, live_server, "analyst")
+    page.goto(f"{live_server.url}/sessions/?preset=7d&type=G")
+    page.click("details.save-view summary")
+    page.fill("details.save-view input[name=name]", "Screen shares this week")
+    page.click("details.save-view button[type=submit]")
+    page.wait_for_load_state()
+    assert "Saved the view “Screen shares this week”" in page.inner_text("body")
+    page.click("nav >> text=Views")
+    page.click("text=Screen shares this week")
+    page.wait_for_url(re.compile(r".*/sessions/\?preset=7d&type=G$"))
+    assert page.locator("input[name=type][value=G]").is_checked()
+    assert not page.locator("input[name=type][value=C]").is_checked()

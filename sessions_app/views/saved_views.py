@@ -1,0 +1,77 @@
+"""Saved views: a page and its filters under a name, the owner's or shared with a partner's
+users. Every view is fetched through access.saved_views_for()."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from sessions_app import access
+from sessions_app.forms import SavedViewForm, dashboard_page, view_query
+from sessions_app.models import Role, SavedView
+
+
+@login_required
+@require_GET
+def saved_view_list(request):
+    views = access.saved_views_for(request.user).select_related("owner", "partner")
+    rows = [(view, _page_label(view), _can_delete(request.user, view)) for view in views]
+    return render(request, "dashboard/saved_views.html", {"rows": rows, "section": "views"})
+
+
+@login_required
+@require_POST
+def saved_view_create(request):
+    form = SavedViewForm(request.POST, user=request.user)
+    back = request.POST.get("path", "")
+    if not form.is_valid():
+        errors = "; ".join(" ".join(messages_) for messages_ in form.errors.values())
+        messages.error(request, f"The view was not saved: {errors}")
+        return redirect(_safe(back, request.POST.get("query", "")))
+    data = form.cleaned_data
+    view, created = SavedView.objects.update_or_create(
+        owner=request.user,
+        name=data["name"],
+        defaults={"path": data["path"], "query": data["query"], "partner": data["partner"]},
+    )
+    shared = f", shared with everyone who sees {view.partner.name}" if view.partner else ""
+    verb = "Saved" if created else "Updated"
+    messages.success(request, f"{verb} the view “{view.name}”{shared}. Find it under Views.")
+    return redirect(view.url)
+
+
+@login_required
+@require_GET
+def saved_view_open(request, pk):
+    view = get_object_or_404(access.saved_views_for(request.user), pk=pk)
+    return redirect(view.url)  # a path the form checked is one of our pages: never off-site
+
+
+@login_required
+@require_POST
+def saved_view_delete(request, pk):
+    view = get_object_or_404(access.saved_views_for(request.user), pk=pk)
+    if not _can_delete(request.user, view):
+        raise PermissionDenied("only its owner or the partner's admins delete a shared view")
+    view.delete()
+    messages.success(request, f"Deleted the view “{view.name}”.")
+    return redirect("saved_view_list")
+
+
+def _can_delete(user, view) -> bool:
+    if view.owner_id == user.pk:
+        return True
+    return view.partner is not None and access.has_role(user, view.partner, Role.ADMIN)
+
+
+def _page_label(view) -> str:
+    return SavedViewForm.PAGES.get(dashboard_page(view.path), view.path)
+
+
+def _safe(path: str, query: str) -> str:
+    """Back to the page the form came from, if it is one of ours; else the overview."""
+    if dashboard_page(path) is None:
+        return "/"
+    query = view_query(query[:2000])
+    return f"{path}?{query}" if query else path

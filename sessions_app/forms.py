@@ -99,7 +99,14 @@ class PartnerForm(forms.ModelForm):
     def save(self, commit=True):
         if self.key_changed:
             self.instance.set_api_key(self.cleaned_data["api_key"])
-        return super().save(commit)
+        if not (commit and self.instance.pk):
+            return super().save(commit)
+        # Only what the form edits: a sync running meanwhile owns the claim, the watermark and
+        # the data generation, and a whole-row save would put back what was read when the form
+        # was loaded (a released claim taken again, an older generation serving stale charts).
+        edited = [name for name in self._meta.fields if name != "api_key"]
+        self.instance.save(update_fields=[*edited, "api_key_encrypted", "updated_at"])
+        return self.instance
 
 
 class GrantAccessForm(forms.Form):

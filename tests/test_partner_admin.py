@@ -234,3 +234,31 @@ def test_the_django_admin_is_for_superusers_only(client, world):
     staff.save()
     client.force_login(staff)
     assert client.get("/admin/sessions_app/membership/add/").status_code == 302
+
+
+def test_saving_the_partner_form_during_a_sync_leaves_the_syncs_fields_alone(world):
+    from django.db.models import F
+
+    from sessions_app.forms import PartnerForm
+    from sessions_app.sync import claim
+
+    loaded = Partner.objects.get(pk=world.a.pk)  # the admin opens the form...
+    token = claim(world.a)  # ...a sync starts and writes
+    Partner.objects.filter(pk=world.a.pk).update(data_generation=F("data_generation") + 5)
+    data = {
+        "name": "Renamed",
+        "glance_partner_id": loaded.glance_partner_id,
+        "api_url": loaded.api_url,
+        "enabled": "on",
+        "sync_interval_minutes": 30,
+        "retain_ip_days": 90,
+        "retain_contact_days": 180,
+        "retain_sessions_days": 730,
+    }
+    form = PartnerForm(data, instance=loaded)
+    assert form.is_valid(), form.errors
+    form.save()  # ...and the admin saves
+    saved = Partner.objects.get(pk=world.a.pk)
+    assert (saved.name, saved.sync_interval_minutes) == ("Renamed", 30)
+    assert saved.sync_claim_token == token and saved.sync_claimed_until is not None
+    assert saved.data_generation == loaded.data_generation + 5

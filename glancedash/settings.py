@@ -213,6 +213,8 @@ GLANCEDASH_ROLLUPS = env.bool("GLANCEDASH_ROLLUPS", default=True)
 GLANCE_ALLOW_HTTP = env.bool("GLANCE_ALLOW_HTTP", default=DEBUG)
 GLANCE_WINDOW_DAYS = env.int("GLANCE_WINDOW_DAYS", default=31)  # the service's range cap
 GLANCE_LOOKBACK_HOURS = env.int("GLANCE_LOOKBACK_HOURS", default=48)
+# Alert webhooks must be https:// outside development (the tests' receiver speaks plain http).
+ALERT_WEBHOOK_ALLOW_HTTP = env.bool("ALERT_WEBHOOK_ALLOW_HTTP", default=DEBUG)
 # Each synced UTC month is checked against Glance's own counts (completeness.py).
 GLANCE_COMPLETENESS_CHECKS = env.bool("GLANCE_COMPLETENESS_CHECKS", default=True)
 GLANCE_DEFAULT_BACKFILL_DAYS = env.int("GLANCE_DEFAULT_BACKFILL_DAYS", default=30)

@@ -4,6 +4,7 @@ from django.urls import path
 
 from sessions_app.views import (
     accounts,
+    alert_rules,
     audit_log,
     dashboard,
     exports,
@@ -50,6 +51,13 @@ partner_urls = [
     path("partners/<int:pk>/sync/", partners.partner_sync, name="partner_sync"),
     path("partners/<int:pk>/status.json", partners.partner_status, name="partner_status"),
     path("partners/<int:pk>/access/", partners.access_grant, name="access_grant"),
+    path("partners/<int:pk>/alerts/", alert_rules.alert_create, name="alert_create"),
+    path("partners/<int:pk>/alerts/check/", alert_rules.alert_check, name="alert_check"),
+    path(
+        "partners/<int:pk>/alerts/<int:rule_pk>/delete/",
+        alert_rules.alert_delete,
+        name="alert_delete",
+    ),
     path(
         "partners/<int:pk>/access/<int:membership_pk>/revoke/",
         partners.access_revoke,

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import models
 
-from sessions_app.models import Partner, Role
+from sessions_app.models import AlertRule, Partner, Role
 
 
 def https_by_default(field, **kwargs):
@@ -188,3 +188,76 @@ def view_query(query: str) -> str:
     for name in SavedViewForm.DROPPED:
         params.pop(name, None)
     return params.urlencode()
+
+
+class AlertRuleForm(forms.ModelForm):
+    """A partner admin's alert rule: what to watch, and whom to tell."""
+
+    webhook_url = forms.URLField(
+        required=False, max_length=500, assume_scheme="https", label="Webhook"
+    )
+
+    class Meta:
+        model = AlertRule
+        fields = [
+            "kind",
+            "threshold",
+            "hours",
+            "business_days",
+            "business_start",
+            "business_end",
+            "time_zone",
+            "emails",
+            "webhook_url",
+        ]
+        widgets = {"emails": forms.TextInput(attrs={"size": 40})}
+
+    def __init__(self, data=None, *, partner, **kwargs):
+        super().__init__(data, **kwargs)
+        self.partner = partner
+
+    def clean_time_zone(self):
+        from zoneinfo import available_timezones
+
+        name = self.cleaned_data["time_zone"]
+        if name not in available_timezones():
+            raise forms.ValidationError(f"{name!r} is not a time zone name, e.g. Europe/Berlin.")
+        return name
+
+    def clean_business_days(self):
+        days = self.cleaned_data["business_days"]
+        if not days or any(day not in "1234567" for day in days):
+            raise forms.ValidationError("ISO weekday digits, 1 = Monday … 7 = Sunday: e.g. 12345.")
+        return "".join(sorted(set(days)))
+
+    def clean_emails(self):
+        from sessions_app import access
+
+        emails = [e.strip() for e in self.cleaned_data["emails"].split(",") if e.strip()]
+        users = get_user_model().objects.filter(is_active=True, email__in=emails)
+        allowed = {u.email.lower() for u in users if access.role_for(u, self.partner)}
+        outside = [e for e in emails if e.lower() not in allowed]
+        if outside:
+            raise forms.ValidationError(
+                f"Alerts go only to users who can see {self.partner.name}: "
+                f"{', '.join(outside)} cannot."
+            )
+        return ", ".join(emails)
+
+    def clean_webhook_url(self):
+        url = self.cleaned_data["webhook_url"]
+        if url and urlsplit(url).scheme != "https" and not settings.ALERT_WEBHOOK_ALLOW_HTTP:
+            raise forms.ValidationError("A webhook address must start with https://.")
+        return url
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        if kind == "low_connected_rate" and data.get("threshold") is None:
+            self.add_error("threshold", "A connected-rate rule needs a threshold, in percent.")
+        start, end = data.get("business_start"), data.get("business_end")
+        if start is not None and end is not None and not 0 <= start < end <= 24:
+            self.add_error("business_end", "Business hours end after they start, by 24:00.")
+        if not data.get("emails") and not data.get("webhook_url") and not self.errors:
+            raise forms.ValidationError("Name at least one recipient: emails or a webhook.")
+        return data

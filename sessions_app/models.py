@@ -460,6 +460,70 @@ class SavedView(models.Model):
         return f"{self.path}?{self.query}" if self.query else self.path
 
 
+class AlertRule(models.Model):
+    """A condition on one partner's data, checked after each of its syncs (alerts.py). It tells
+    its recipients once when it starts to hold and once when it clears, never in between."""
+
+    class Kind(models.TextChoices):
+        LOW_CONNECTED_RATE = "low_connected_rate", "Connected rate below a threshold"
+        NO_SESSIONS = "no_sessions", "No sessions during business hours"
+        SYNC_FAILING = "sync_failing", "Sync failing"
+        COMPLETENESS = "completeness", "Sessions missing after a re-sync"
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="alert_rules")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    threshold = models.FloatField(
+        null=True, blank=True, help_text="connected rate, percent (connected-rate rules)"
+    )
+    hours = models.PositiveIntegerField(
+        default=2, help_text="the window looked at, or how long a sync may fail"
+    )
+    business_days = models.CharField(
+        max_length=7, default="12345", help_text="ISO weekdays, 1 = Monday (no-session rules)"
+    )
+    business_start = models.PositiveSmallIntegerField(default=9, help_text="hour, 0-23")
+    business_end = models.PositiveSmallIntegerField(default=17, help_text="hour, 1-24")
+    time_zone = models.CharField(max_length=64, default="UTC")
+    emails = models.TextField(blank=True, help_text="users of this partner, comma-separated")
+    webhook_url = models.URLField(max_length=500, blank=True)
+    enabled = models.BooleanField(default=True)
+    # State: firing since when, what was last said, and the last delivery problem.
+    firing_since = models.DateTimeField(null=True, blank=True)
+    last_message = models.TextField(blank=True)
+    last_notified_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["partner", "kind", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(threshold__isnull=True) | Q(threshold__gte=0, threshold__lte=100),
+                name="alert_threshold_percent",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.partner.name}: {self.describe()}"
+
+    def describe(self) -> str:
+        if self.kind == self.Kind.LOW_CONNECTED_RATE:
+            return f"connected rate below {self.threshold:g}% over the last {self.hours} h"
+        if self.kind == self.Kind.NO_SESSIONS:
+            return (
+                f"no session for {self.hours} h during business hours "
+                f"({self.business_start}:00-{self.business_end}:00 {self.time_zone}, "
+                f"days {self.business_days})"
+            )
+        if self.kind == self.Kind.SYNC_FAILING:
+            return f"sync failing for more than {self.hours} h"
+        return "sessions Glance counts still missing after a re-sync"
+
+    @property
+    def recipients(self) -> list[str]:
+        return [email.strip() for email in self.emails.split(",") if email.strip()]
+
+
 class AuditEvent(models.Model):
     """Who did what, when: written once, never edited (save refuses an update)."""
 

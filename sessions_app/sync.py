@@ -21,7 +21,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from sessions_app import completeness, pipeline
+from sessions_app import alerts, completeness, pipeline
 from sessions_app.glance_client import GlanceClient, GlanceError, split_windows
 from sessions_app.ingest import store_sessions
 from sessions_app.models import (
@@ -157,6 +157,7 @@ def sync_partner(
         release(partner, token)
     if run.sessions_created >= ANALYZE_AFTER:
         refresh_planner_statistics()
+    alerts.evaluate_after_sync(partner)
     return run
 
 

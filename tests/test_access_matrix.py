@@ -13,7 +13,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from sessions_app import charts
-from sessions_app.models import ExportJob, Membership, SavedView
+from sessions_app.models import AlertRule, ExportJob, Membership, SavedView
 
 LOGIN = "login"  # anonymous: sent to the login page
 ANYONE = {p: 200 for p in ("anonymous", "admin", "analyst", "viewer", "outsider", "superuser")}
@@ -134,6 +134,25 @@ RULES = {
             "other": {**members(404, others=404)(()), "superuser": 302},
         },
     ),
+    **{
+        name: (
+            "POST",
+            lambda w, v: {"pk": partner_of(w, v).pk},
+            {
+                "own": members(302)(ADMIN_ONLY),
+                "other": {**members(404, others=404)(()), "superuser": 302},
+            },
+        )
+        for name in ("alert_create", "alert_check")
+    },
+    "alert_delete": (
+        "POST",
+        lambda w, v: {"pk": partner_of(w, v).pk, "rule_pk": alert_rule(w, partner_of(w, v)).pk},
+        {
+            "own": members(302)(ADMIN_ONLY),
+            "other": {**members(404, others=404)(()), "superuser": 302},
+        },
+    ),
     "access_revoke": (
         "POST",
         lambda w, v: {
@@ -146,6 +165,12 @@ RULES = {
         },
     ),
 }
+
+
+def alert_rule(world, partner):
+    return AlertRule.objects.get_or_create(
+        partner=partner, kind="sync_failing", defaults={"webhook_url": "https://hooks.example/x"}
+    )[0]
 
 
 def shared_view(world, partner):

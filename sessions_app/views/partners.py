@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_q.tasks import async_task
 
 from sessions_app import access, accounts, audit, completeness
-from sessions_app.forms import GrantAccessForm, PartnerForm
+from sessions_app.forms import AlertRuleForm, GrantAccessForm, PartnerForm
 from sessions_app.models import Membership, Role, SyncRun
 from sessions_app.sync_status import check_connection, sync_status
 
@@ -59,6 +59,8 @@ def partner_detail(request, pk):
         "partner": partner,
         "status": sync_status(partner),
         "completeness": completeness.completeness(partner),
+        "alert_rules": partner.alert_rules.all(),
+        "alert_form": AlertRuleForm(partner=partner),
         "memberships": partner.memberships.select_related("user"),
         "grant_form": GrantAccessForm(),
         "recent_runs": partner.sync_runs.all()[:10],

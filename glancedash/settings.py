@@ -167,6 +167,8 @@ STORAGES = {
 # Password-reset and welcome emails. The default prints them on the console.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="glancedash@localhost")
+# Where this site is reached, for the links in emailed reports back to the live page.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)
 
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -10,6 +10,7 @@ from sessions_app.views import (
     exports,
     health,
     partners,
+    reports,
     saved_views,
     sessions,
 )
@@ -81,6 +82,10 @@ dashboard_urls = [
     path("views/new/", saved_views.saved_view_create, name="saved_view_create"),
     path("views/<int:pk>/", saved_views.saved_view_open, name="saved_view_open"),
     path("views/<int:pk>/delete/", saved_views.saved_view_delete, name="saved_view_delete"),
+    path("views/<int:pk>/reports/", reports.report_create, name="report_create"),
+    path("reports/<int:pk>/preview/", reports.report_preview, name="report_preview"),
+    path("reports/<int:pk>/send/", reports.report_send, name="report_send"),
+    path("reports/<int:pk>/delete/", reports.report_delete, name="report_delete"),
     path("charts/session-timeline/<int:pk>/", sessions.session_timeline, name="session_timeline"),
     path("charts/<slug:name>/", dashboard.chart, name="chart"),
 ]

@@ -19,6 +19,7 @@ from sessions_app.models import (
     Guest,
     Membership,
     Partner,
+    ReportSchedule,
     Role,
     SavedView,
     Session,
@@ -133,6 +134,13 @@ def saved_views_for(user) -> QuerySet[SavedView]:
     if not user.is_authenticated or not user.is_active:
         return SavedView.objects.none()
     return SavedView.objects.filter(Q(owner=user) | Q(partner__in=partners_for(user)))
+
+
+def reports_for(user) -> QuerySet[ReportSchedule]:
+    """The emailed reports a user set up: only their owner sees or changes one."""
+    if not user.is_authenticated or not user.is_active:
+        return ReportSchedule.objects.none()
+    return ReportSchedule.objects.filter(owner=user)
 
 
 def audit_events_for(user) -> QuerySet[AuditEvent]:

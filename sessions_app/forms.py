@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import models
 
-from sessions_app.models import AlertRule, Partner, Role
+from sessions_app.models import AlertRule, Partner, ReportSchedule, Role
 
 
 def https_by_default(field, **kwargs):
@@ -261,3 +261,32 @@ class AlertRuleForm(forms.ModelForm):
         if not data.get("emails") and not data.get("webhook_url") and not self.errors:
             raise forms.ValidationError("Name at least one recipient: emails or a webhook.")
         return data
+
+
+class ReportScheduleForm(forms.ModelForm):
+    """Email a saved view on a schedule, to users who may see its data."""
+
+    class Meta:
+        model = ReportSchedule
+        fields = ["frequency", "send_hour", "recipients"]
+        widgets = {"recipients": forms.TextInput(attrs={"size": 36})}
+
+    def __init__(self, data=None, *, user, view, **kwargs):
+        super().__init__(data, **kwargs)
+        self.user, self.view = user, view
+        self.fields["send_hour"].min_value, self.fields["send_hour"].max_value = 0, 23
+
+    def clean_recipients(self):
+        from sessions_app import reports
+
+        emails = [e.strip() for e in self.cleaned_data["recipients"].split(",") if e.strip()]
+        if not emails:
+            raise forms.ValidationError("Name at least one recipient.")
+        probe = ReportSchedule(saved_view=self.view, owner=self.user)
+        outside = reports.unfit_recipients(probe, emails)
+        if outside:
+            raise forms.ValidationError(
+                f"Reports go only to users who can see all of this view's data: "
+                f"{', '.join(outside)} cannot."
+            )
+        return ", ".join(emails)

@@ -460,6 +460,41 @@ class SavedView(models.Model):
         return f"{self.path}?{self.query}" if self.query else self.path
 
 
+class ReportSchedule(models.Model):
+    """A saved view emailed daily, weekly or monthly to users who may see its data (reports.py).
+    A django-q2 Schedule per report sends it (schedules.py keeps the two in step)."""
+
+    class Frequency(models.TextChoices):
+        DAILY = "daily", "Daily"
+        WEEKLY = "weekly", "Weekly (Mondays)"
+        MONTHLY = "monthly", "Monthly (the 1st)"
+
+    saved_view = models.ForeignKey(SavedView, on_delete=models.CASCADE, related_name="reports")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports"
+    )
+    frequency = models.CharField(max_length=16, choices=Frequency.choices)
+    recipients = models.TextField(help_text="emails of users who can see the view's data")
+    time_zone = models.CharField(max_length=64, default="UTC")
+    send_hour = models.PositiveSmallIntegerField(default=7, help_text="local hour, 0-23")
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["saved_view", "frequency", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(send_hour__lte=23), name="report_send_hour"),
+        ]
+
+    def __str__(self):
+        return f"{self.saved_view} ({self.frequency})"
+
+    @property
+    def recipient_list(self) -> list[str]:
+        return [email.strip() for email in self.recipients.split(",") if email.strip()]
+
+
 class AlertRule(models.Model):
     """A condition on one partner's data, checked after each of its syncs (alerts.py). It tells
     its recipients once when it starts to hold and once when it clears, never in between."""

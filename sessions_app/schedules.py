@@ -1,15 +1,17 @@
 """One django-q2 Schedule per enabled partner, kept in step with the partner as it is saved,
-disabled or deleted. django-q2 does not make schedule names unique, so the name is the key and
-every write goes through update_or_create(name=…)."""
+disabled or deleted; and one per emailed report, at its hour in its time zone. django-q2 does
+not make schedule names unique, so the name is the key and every write goes through
+update_or_create(name=…)."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 from django_q.models import Schedule
 
-from sessions_app.models import Partner
+from sessions_app.models import Partner, ReportSchedule
 
 SYNC_TASK = "sessions_app.tasks.sync_partner_task"
 
@@ -56,3 +58,56 @@ def _partner_saved(sender, instance, raw=False, **kwargs):
 @receiver(post_delete, sender=Partner)
 def _partner_deleted(sender, instance, **kwargs):
     Schedule.objects.filter(name=schedule_name(instance.pk)).delete()
+
+
+# --- emailed reports ------------------------------------------------------------------------
+
+REPORT_TASK = "sessions_app.tasks.send_report_task"
+_REPORT_TYPES = {
+    ReportSchedule.Frequency.DAILY: Schedule.DAILY,
+    ReportSchedule.Frequency.WEEKLY: Schedule.WEEKLY,
+    ReportSchedule.Frequency.MONTHLY: Schedule.MONTHLY,
+}
+
+
+def report_schedule_name(report_pk: int) -> str:
+    return f"glancedash-report-{report_pk}"
+
+
+def first_report_run(report: ReportSchedule, now: datetime | None = None) -> datetime:
+    """The next send: the report's hour in its zone, on the next day (daily), Monday (weekly)
+    or 1st of the month (monthly) that is still ahead."""
+    zone = ZoneInfo(report.time_zone)
+    local = (now or timezone.now()).astimezone(zone)
+    day = local.date()
+    while True:
+        moment = datetime.combine(day, time(report.send_hour), tzinfo=zone)
+        fits = (
+            report.frequency == ReportSchedule.Frequency.DAILY
+            or (report.frequency == ReportSchedule.Frequency.WEEKLY and day.weekday() == 0)
+            or (report.frequency == ReportSchedule.Frequency.MONTHLY and day.day == 1)
+        )
+        if fits and moment > local:
+            return moment
+        day += timedelta(days=1)
+
+
+@receiver(post_save, sender=ReportSchedule)
+def _report_saved(sender, instance, raw=False, **kwargs):
+    if raw:
+        return
+    Schedule.objects.update_or_create(
+        name=report_schedule_name(instance.pk),
+        defaults={
+            "func": REPORT_TASK,
+            "args": repr((instance.pk,)),
+            "schedule_type": _REPORT_TYPES[instance.frequency],
+            "repeats": -1,
+            "next_run": first_report_run(instance),
+        },
+    )
+
+
+@receiver(post_delete, sender=ReportSchedule)
+def _report_deleted(sender, instance, **kwargs):
+    Schedule.objects.filter(name=report_schedule_name(instance.pk)).delete()

@@ -47,3 +47,15 @@ def build_export_task(job_pk: int) -> str:
     job = ExportJob.objects.get(pk=job_pk)
     build_job(job)
     return f"export {job.pk}: {job.rows_done} rows"
+
+
+def send_report_task(report_pk: int) -> str:
+    from sessions_app import reports
+    from sessions_app.models import ReportSchedule
+
+    schedule = ReportSchedule.objects.select_related("saved_view", "owner").filter(pk=report_pk)
+    report = schedule.first()
+    if report is None:
+        return f"report {report_pk}: gone, nothing to send"
+    sent = reports.send(report)
+    return f"report {report_pk} ({report.saved_view.name}): sent to {sent} recipients"

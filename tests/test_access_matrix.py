@@ -13,7 +13,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from sessions_app import charts
-from sessions_app.models import AlertRule, ExportJob, Membership, SavedView
+from sessions_app.models import AlertRule, ExportJob, Membership, ReportSchedule, SavedView
 
 LOGIN = "login"  # anonymous: sent to the login page
 ANYONE = {p: 200 for p in ("anonymous", "admin", "analyst", "viewer", "outsider", "superuser")}
@@ -34,6 +34,13 @@ ALL_ROLES = ("admin", "analyst", "viewer")
 ADMIN_ONLY = ("admin",)
 
 LOGGED_IN = {**dict.fromkeys(ANYONE, 200), "anonymous": LOGIN}
+
+
+def analysts_only(ok):
+    """Something of the analyst's own: theirs alone, not even a superuser's."""
+    return {**dict.fromkeys(ANYONE, 404), "anonymous": LOGIN, "analyst": ok}
+
+
 OWN_OR_OTHER = {
     "own": members(200)(ALL_ROLES),
     "other": {**members(404, others=404)(()), "superuser": 200},
@@ -153,6 +160,18 @@ RULES = {
             "other": {**members(404, others=404)(()), "superuser": 302},
         },
     ),
+    # Anyone who can open the view may have it emailed; the grant form's data is no report.
+    "report_create": (
+        "POST",
+        lambda w, v: {"pk": shared_view(w, partner_of(w, v)).pk},
+        {
+            "own": members(302)(ALL_ROLES),
+            "other": {**members(404, others=404)(()), "superuser": 302},
+        },
+    ),
+    "report_preview": ("GET", lambda w, v: {"pk": analysts_report(w).pk}, {"": analysts_only(200)}),
+    "report_send": ("POST", lambda w, v: {"pk": analysts_report(w).pk}, {"": analysts_only(302)}),
+    "report_delete": ("POST", lambda w, v: {"pk": analysts_report(w).pk}, {"": analysts_only(302)}),
     "access_revoke": (
         "POST",
         lambda w, v: {
@@ -165,6 +184,14 @@ RULES = {
         },
     ),
 }
+
+
+def analysts_report(world):
+    return ReportSchedule.objects.get_or_create(
+        saved_view=shared_view(world, world.a),
+        owner=world.users["analyst"],
+        defaults={"frequency": "daily", "recipients": "analyst@example.com"},
+    )[0]
 
 
 def alert_rule(world, partner):

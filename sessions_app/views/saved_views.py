@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from sessions_app import access
-from sessions_app.forms import SavedViewForm, dashboard_page, view_query
+from sessions_app.forms import ReportScheduleForm, SavedViewForm, dashboard_page, view_query
 from sessions_app.models import Role, SavedView
 
 
@@ -16,8 +16,19 @@ from sessions_app.models import Role, SavedView
 @require_GET
 def saved_view_list(request):
     views = access.saved_views_for(request.user).select_related("owner", "partner")
-    rows = [(view, _page_label(view), _can_delete(request.user, view)) for view in views]
-    return render(request, "dashboard/saved_views.html", {"rows": rows, "section": "views"})
+    reports = {}
+    for report in access.reports_for(request.user):
+        reports.setdefault(report.saved_view_id, []).append(report)
+    rows = [
+        (view, _page_label(view), _can_delete(request.user, view), reports.get(view.pk, []))
+        for view in views
+    ]
+    context = {
+        "rows": rows,
+        "section": "views",
+        "report_form": ReportScheduleForm(user=None, view=None),
+    }
+    return render(request, "dashboard/saved_views.html", context)
 
 
 @login_required

@@ -13,6 +13,7 @@ from sessions_app.views import (
     reports,
     saved_views,
     sessions,
+    wallboard,
 )
 
 account_urls = [
@@ -53,6 +54,12 @@ partner_urls = [
     path("partners/<int:pk>/status.json", partners.partner_status, name="partner_status"),
     path("partners/<int:pk>/access/", partners.access_grant, name="access_grant"),
     path("partners/<int:pk>/alerts/", alert_rules.alert_create, name="alert_create"),
+    path("partners/<int:pk>/kiosk/", wallboard.kiosk_create, name="kiosk_create"),
+    path(
+        "partners/<int:pk>/kiosk/<int:link_pk>/revoke/",
+        wallboard.kiosk_revoke,
+        name="kiosk_revoke",
+    ),
     path("partners/<int:pk>/alerts/check/", alert_rules.alert_check, name="alert_check"),
     path(
         "partners/<int:pk>/alerts/<int:rule_pk>/delete/",
@@ -78,6 +85,8 @@ dashboard_urls = [
     path("exports/<int:pk>/download", exports.export_job_download, name="export_job_download"),
     path("sessions/<int:pk>/", sessions.session_detail, name="session_detail"),
     path("sync/", dashboard.sync_overview, name="sync_overview"),
+    path("wallboard/", wallboard.wallboard_page, name="wallboard"),
+    path("wallboard/data.json", wallboard.wallboard_data, name="wallboard_data"),
     path("views/", saved_views.saved_view_list, name="saved_view_list"),
     path("views/new/", saved_views.saved_view_create, name="saved_view_create"),
     path("views/<int:pk>/", saved_views.saved_view_open, name="saved_view_open"),
@@ -93,6 +102,8 @@ dashboard_urls = [
 urlpatterns = [
     *dashboard_urls,
     path("audit/", audit_log.audit_list, name="audit_list"),
+    path("kiosk/<str:token>/", wallboard.kiosk_page, name="kiosk_page"),
+    path("kiosk/<str:token>/data.json", wallboard.kiosk_data, name="kiosk_data"),
     path("healthz", health.healthz, name="healthz"),
     path("healthz.json", health.healthz_json, name="healthz_json"),
     path("favicon.ico", health.favicon, name="favicon"),

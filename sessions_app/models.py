@@ -559,6 +559,27 @@ class AlertRule(models.Model):
         return [email.strip() for email in self.emails.split(",") if email.strip()]
 
 
+class KioskLink(models.Model):
+    """A revocable link that opens one partner's wallboard without a login, for a wall display.
+    Only the token's SHA-256 is stored: the link is shown once, when it is made."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="kiosk_links")
+    name = models.CharField(max_length=100, help_text="where it hangs, e.g. 'Support floor TV'")
+    token_sha256 = models.CharField(max_length=64, unique=True, editable=False)
+    time_zone = models.CharField(max_length=64, default="UTC")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["partner", "-created_at"]
+
+    def __str__(self):
+        return f"{self.partner.name}: {self.name}"
+
+
 class AuditEvent(models.Model):
     """Who did what, when: written once, never edited (save refuses an update)."""
 

@@ -11,9 +11,17 @@ import pytest
 from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from sessions_app import charts
-from sessions_app.models import AlertRule, ExportJob, Membership, ReportSchedule, SavedView
+from sessions_app.models import (
+    AlertRule,
+    ExportJob,
+    KioskLink,
+    Membership,
+    ReportSchedule,
+    SavedView,
+)
 
 LOGIN = "login"  # anonymous: sent to the login page
 ANYONE = {p: 200 for p in ("anonymous", "admin", "analyst", "viewer", "outsider", "superuser")}
@@ -34,6 +42,9 @@ ALL_ROLES = ("admin", "analyst", "viewer")
 ADMIN_ONLY = ("admin",)
 
 LOGGED_IN = {**dict.fromkeys(ANYONE, 200), "anonymous": LOGIN}
+
+
+KIOSK = {"valid": dict.fromkeys(ANYONE, 200), "revoked": dict.fromkeys(ANYONE, 404)}
 
 
 def analysts_only(ok):
@@ -172,6 +183,29 @@ RULES = {
     "report_preview": ("GET", lambda w, v: {"pk": analysts_report(w).pk}, {"": analysts_only(200)}),
     "report_send": ("POST", lambda w, v: {"pk": analysts_report(w).pk}, {"": analysts_only(302)}),
     "report_delete": ("POST", lambda w, v: {"pk": analysts_report(w).pk}, {"": analysts_only(302)}),
+    "wallboard": ("GET", None, {"": LOGGED_IN}),
+    "wallboard_data": ("GET", None, {"": LOGGED_IN}),
+    # A kiosk link is its own key: anyone holding it, logged in or not, and nobody else.
+    **{
+        name: ("GET", lambda w, v: {"token": kiosk_token(w, v)}, KIOSK)
+        for name in ("kiosk_page", "kiosk_data")
+    },
+    "kiosk_create": (
+        "POST",
+        lambda w, v: {"pk": partner_of(w, v).pk},
+        {
+            "own": members(302)(ADMIN_ONLY),
+            "other": {**members(404, others=404)(()), "superuser": 302},
+        },
+    ),
+    "kiosk_revoke": (
+        "POST",
+        lambda w, v: {"pk": partner_of(w, v).pk, "link_pk": kiosk_link(w, partner_of(w, v))[0].pk},
+        {
+            "own": members(302)(ADMIN_ONLY),
+            "other": {**members(404, others=404)(()), "superuser": 302},
+        },
+    ),
     "access_revoke": (
         "POST",
         lambda w, v: {
@@ -192,6 +226,19 @@ def analysts_report(world):
         owner=world.users["analyst"],
         defaults={"frequency": "daily", "recipients": "analyst@example.com"},
     )[0]
+
+
+def kiosk_link(world, partner):
+    from sessions_app import wallboard
+
+    return wallboard.new_kiosk_link(partner, "TV", "UTC", world.users["admin"])
+
+
+def kiosk_token(world, variant):
+    link, token = kiosk_link(world, world.a)
+    if variant == "revoked":
+        KioskLink.objects.filter(pk=link.pk).update(revoked_at=timezone.now())
+    return token
 
 
 def alert_rule(world, partner):

@@ -60,6 +60,7 @@ def partner_detail(request, pk):
         "status": sync_status(partner),
         "completeness": completeness.completeness(partner),
         "alert_rules": partner.alert_rules.all(),
+        "kiosk_links": partner.kiosk_links.select_related("created_by"),
         "alert_form": AlertRuleForm(partner=partner),
         "memberships": partner.memberships.select_related("user"),
         "grant_form": GrantAccessForm(),

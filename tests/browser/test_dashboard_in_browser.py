@@ -112,3 +112,14 @@ def test_a_view_is_saved_from_the_filter_bar_and_reopened_from_views(page, live_
     page.wait_for_url(re.compile(r".*/sessions/\?preset=7d&type=G$"))
     assert page.locator("input[name=type][value=G]").is_checked()
     assert not page.locator("input[name=type][value=C]").is_checked()
+
+
+def test_the_wallboard_fills_itself_under_the_policy(page, live_server, world):
+    log_in(page, live_server, "analyst")
+    page.goto(f"{live_server.url}/wallboard/")
+    page.wait_for_selector("#board[data-state=live]", timeout=15000)
+    assert page.inner_text('[data-field="today"]').isdigit()
+    assert page.inner_text('[data-field="active"]').isdigit()
+    assert page.inner_text('[data-field="live_note"]') == "Live from Glance"
+    assert page.locator('[data-field="top_agents"] li').count() >= 1
+    assert page.outside_requests == []

@@ -1,0 +1,96 @@
+"""The live wallboard: for logged-in users over their partners, and by a kiosk link over one
+partner with no login and nothing else on the page. The page polls its data URL itself."""
+
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from sessions_app import access, timezones, wallboard
+from sessions_app.models import Role
+
+
+def _partners(request):
+    chosen = request.GET.get("partner", "")
+    if chosen:
+        if not chosen.isdigit():
+            raise Http404("no such partner")
+        return [access.get_partner_for(request.user, int(chosen))]
+    return list(access.partners_for(request.user))
+
+
+@login_required
+@require_GET
+def wallboard_page(request):
+    partners = _partners(request)
+    query = f"?partner={partners[0].pk}" if request.GET.get("partner") else ""
+    context = {"data_url": reverse("wallboard_data") + query, "partners": partners, "kiosk": False}
+    return render(request, "wallboard/wallboard.html", context)
+
+
+@never_cache
+@login_required
+@require_GET
+def wallboard_data(request):
+    board = wallboard.board(_partners(request), timezones.for_user(request.user))
+    return JsonResponse(board.as_json())
+
+
+@require_GET
+def kiosk_page(request, token):
+    link = _link(token)
+    context = {
+        "data_url": reverse("kiosk_data", args=[token]),
+        "partners": [link.partner],
+        "kiosk": True,
+    }
+    return render(request, "wallboard/wallboard.html", context)
+
+
+@never_cache
+@require_GET
+def kiosk_data(request, token):
+    link = _link(token)
+    board = wallboard.board([link.partner], ZoneInfo(link.time_zone))
+    return JsonResponse(board.as_json())
+
+
+def _link(token):
+    link = wallboard.kiosk_link_for(token)
+    if link is None:
+        raise Http404("no such kiosk link")  # unknown or revoked: the same answer
+    return link
+
+
+@login_required
+@require_POST
+def kiosk_create(request, pk):
+    partner = access.get_partner_for(request.user, pk, Role.ADMIN)
+    name = request.POST.get("name", "").strip()[:100] or "Wall display"
+    link, token = wallboard.new_kiosk_link(
+        partner, name, timezones.for_user(request.user).key, request.user
+    )
+    url = request.build_absolute_uri(reverse("kiosk_page", args=[token]))
+    messages.success(
+        request,
+        f"Kiosk link “{link.name}”: {url} — copy it now; it is not shown again. "
+        "Anyone with it sees this partner's wallboard, and nothing else, until you revoke it.",
+    )
+    return redirect(f"/partners/{partner.pk}/#kiosk")
+
+
+@login_required
+@require_POST
+def kiosk_revoke(request, pk, link_pk):
+    partner = access.get_partner_for(request.user, pk, Role.ADMIN)
+    link = get_object_or_404(partner.kiosk_links, pk=link_pk, revoked_at__isnull=True)
+    link.revoked_at = timezone.now()
+    link.save(update_fields=["revoked_at"])
+    messages.success(request, f"Kiosk link “{link.name}” revoked: it opens nothing now.")
+    return redirect(f"/partners/{partner.pk}/#kiosk")

@@ -1,0 +1,110 @@
+"""The live wallboard: live counts from Glance itself, today against the same weekday last week,
+the connected rate and top agents today; for logged-in users over their partners, and by a
+revocable kiosk link that needs no login and shows nothing else."""
+
+import re
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from sessions_app.models import KioskLink, Session
+
+
+def live_truth(glance, partner):
+    now = timezone.now()
+    counts = glance.sim.session_counts(
+        partner.glance_partner_id, now - timedelta(days=1), now + timedelta(minutes=1), status="A"
+    )
+    active = sum(c["count"] for c in counts if c["status"] != "W")
+    return active, sum(c["count"] for c in counts if c["status"] == "W")
+
+
+def test_the_board_holds_live_counts_today_last_week_and_top_agents(client, world, glance):
+    client.force_login(world.users["viewer"])
+    data = client.get("/wallboard/data.json").json()
+    assert data["partners"] == [world.a.name]  # the viewer's partners only
+    assert (data["active"], data["waiting"]) == live_truth(glance, world.a)
+    assert data["live_note"] == "Live from Glance"
+    now = timezone.now()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)  # the viewer's zone: UTC
+    today = Session.objects.filter(partner=world.a, start_time__gte=midnight, start_time__lt=now)
+    assert data["today"] == today.count()
+    ended = today.exclude(status__in=("A", "W", "J"))
+    if ended:
+        connected = ended.filter(status__in=("C", "X")).count()
+        assert data["connected_rate"] == round(100 * connected / ended.count(), 1)
+    names = [row["agent"] for row in data["top_agents"]]
+    assert names == sorted(names, key=lambda n: -today.filter(agent__user_name=n).count())[:5]
+
+
+def test_live_counts_are_asked_of_glance_once_per_period_for_any_number_of_walls(
+    client, world, glance
+):
+    cache.clear()
+    client.force_login(world.users["viewer"])
+    for _ in range(4):
+        client.get("/wallboard/data.json")
+    live = [c for c in glance.calls("PartnerSessionCounts") if c.params["status"] == "A"]
+    assert len(live) == 1
+
+
+def test_the_board_says_when_glance_cannot_be_reached_and_shows_the_rest(client, world, glance):
+    cache.clear()
+    glance.sim.faults.auth_failure = True
+    client.force_login(world.users["viewer"])
+    data = client.get("/wallboard/data.json").json()
+    assert data["active"] is None and data["live_note"].startswith("Live counts unavailable")
+    assert isinstance(data["today"], int)
+
+
+def test_a_user_sees_only_their_partners_on_the_board(client, world):
+    client.force_login(world.users["viewer"])
+    assert client.get(f"/wallboard/data.json?partner={world.b.pk}").status_code == 404
+    assert client.get("/wallboard/data.json?partner=x").status_code == 404
+    client.logout()
+    assert client.get("/wallboard/data.json").status_code == 302  # to the login page
+
+
+def make_link(client, world, name="Floor TV"):
+    client.force_login(world.users["admin"])
+    response = client.post(f"/partners/{world.a.pk}/kiosk/", {"name": name}, follow=True)
+    page = response.content.decode()
+    token = re.search(r"/kiosk/([\w-]+)/", page).group(1)
+    client.logout()
+    return token
+
+
+def test_a_kiosk_link_opens_the_partners_board_without_a_login_and_nothing_else(client, world):
+    token = make_link(client, world)
+    link = KioskLink.objects.get()
+    assert token not in link.token_sha256  # only its digest is kept
+    page = client.get(f"/kiosk/{token}/")
+    html = page.content.decode()
+    assert page.status_code == 200 and world.a.name in html
+    assert f'data-src="/kiosk/{token}/data.json"' in html
+    assert (
+        "Log out" not in html and "/sessions/" not in html and "Back to the dashboard" not in html
+    )
+    assert "sessionid" not in page.cookies  # nobody is logged in by it
+    data = client.get(f"/kiosk/{token}/data.json").json()
+    assert data["partners"] == [world.a.name]
+    assert client.get("/sessions/").status_code == 302  # the link opens nothing else
+
+
+def test_a_revoked_or_unknown_kiosk_link_opens_nothing(client, world):
+    token = make_link(client, world)
+    link = KioskLink.objects.get()
+    client.force_login(world.users["admin"])
+    client.post(f"/partners/{world.a.pk}/kiosk/{link.pk}/revoke/")
+    client.logout()
+    assert client.get(f"/kiosk/{token}/").status_code == 404
+    assert client.get(f"/kiosk/{token}/data.json").status_code == 404
+    assert client.get("/kiosk/not-a-token/").status_code == 404
+
+
+def test_only_a_partners_admin_makes_or_revokes_kiosk_links(client, world):
+    for persona, status in (("analyst", 403), ("viewer", 403), ("outsider", 404)):
+        client.force_login(world.users[persona])
+        assert client.post(f"/partners/{world.a.pk}/kiosk/", {"name": "x"}).status_code == status
+    assert not KioskLink.objects.exists()

@@ -5,6 +5,7 @@ from django.urls import path
 from sessions_app.views import (
     accounts,
     alert_rules,
+    api,
     audit_log,
     dashboard,
     exports,
@@ -102,6 +103,11 @@ dashboard_urls = [
 urlpatterns = [
     *dashboard_urls,
     path("audit/", audit_log.audit_list, name="audit_list"),
+    path("api/openapi.json", api.schema, name="api_schema"),
+    path("api/v1/aggregates", api.aggregates, name="api_aggregates"),
+    path("api/v1/sessions", api.sessions, name="api_sessions"),
+    path("account/tokens/", api.token_list, name="api_tokens"),
+    path("account/tokens/<int:pk>/revoke/", api.token_revoke, name="api_token_revoke"),
     path("kiosk/<str:token>/", wallboard.kiosk_page, name="kiosk_page"),
     path("kiosk/<str:token>/data.json", wallboard.kiosk_data, name="kiosk_data"),
     path("healthz", health.healthz, name="healthz"),

@@ -580,6 +580,27 @@ class KioskLink(models.Model):
         return f"{self.partner.name}: {self.name}"
 
 
+class ApiToken(models.Model):
+    """A user's key to the read-only JSON API (api.py): it reads what its user may see, nothing
+    more. Only its SHA-256 is stored; the token is shown once, when it is made."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    token_sha256 = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=8, editable=False)  # to tell tokens apart in the list
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["user", "-created_at"]
+
+    def __str__(self):
+        return f"{self.user}: {self.name} ({self.prefix}…)"
+
+
 class AuditEvent(models.Model):
     """Who did what, when: written once, never edited (save refuses an update)."""
 

@@ -13,7 +13,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from sessions_app import charts
+from sessions_app import api, charts
 from sessions_app.models import (
     AlertRule,
     ExportJob,
@@ -205,6 +205,16 @@ RULES = {
             "own": members(302)(ADMIN_ONLY),
             "other": {**members(404, others=404)(()), "superuser": 302},
         },
+    ),
+    "api_schema": ("GET", None, {"": ANYONE}),
+    # The API knows tokens only: a session cookie, even a superuser's, is no way in.
+    "api_aggregates": ("GET", None, {"": dict.fromkeys(ANYONE, 401)}),
+    "api_sessions": ("GET", None, {"": dict.fromkeys(ANYONE, 401)}),
+    "api_tokens": ("GET", None, {"": LOGGED_IN}),
+    "api_token_revoke": (
+        "POST",
+        lambda w, v: {"pk": api.new_token(w.users["analyst"], "matrix")[0].pk},
+        {"": analysts_only(302)},
     ),
     "access_revoke": (
         "POST",

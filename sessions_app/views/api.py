@@ -1,0 +1,69 @@
+"""The read-only JSON API's endpoints and its schema, and the page where users make and revoke
+their API tokens. What the endpoints compute is in sessions_app/api.py."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from sessions_app import api
+from sessions_app.api_schema import openapi_schema
+
+
+@api.endpoint
+def aggregates(request, user):
+    flt = api.session_filter(request, user)
+    by = request.GET.get("by", "day")
+    return api.json(
+        {"by": by, "filter": api.filter_echo(flt), "rows": api.aggregates(flt, user, by)}
+    )
+
+
+@api.endpoint
+def sessions(request, user):
+    flt = api.session_filter(request, user)
+    limit = api.page_size(request.GET.get("limit", ""))
+    rows, cursor = api.session_page(flt, user, request.GET.get("cursor", ""), limit)
+    following = None
+    if cursor:
+        query = request.GET.copy()
+        query["cursor"] = cursor
+        following = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+    return api.json({"filter": api.filter_echo(flt), "results": rows, "next": following})
+
+
+@require_GET
+def schema(request):
+    return api.json(openapi_schema(request.build_absolute_uri("/api/v1")))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def token_list(request):
+    if request.method == "POST":
+        name = request.POST.get("name", "").strip()[:100] or "API token"
+        token, secret = api.new_token(request.user, name)
+        messages.success(
+            request,
+            f"Token “{token.name}”: {secret} — copy it now; it is not shown again. "
+            "It reads what you may see, and nothing more.",
+        )
+        return redirect("api_tokens")
+    context = {
+        "tokens": request.user.api_tokens.all(),
+        "schema_url": reverse("api_schema"),
+        "section": "account",
+    }
+    return render(request, "registration/api_tokens.html", context)
+
+
+@login_required
+@require_POST
+def token_revoke(request, pk):
+    token = get_object_or_404(request.user.api_tokens, pk=pk, revoked_at__isnull=True)
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    messages.success(request, f"Token “{token.name}” revoked.")
+    return redirect("api_tokens")

@@ -621,6 +621,12 @@ class AuditEvent(models.Model):
         EXPORT = "export", "Export"
         PII_VIEWED = "pii_viewed", "Guest details viewed"
         RETENTION_APPLIED = "retention_applied", "Retention applied"
+        API_TOKEN_CREATED = "api_token_created", "API token made"
+        API_TOKEN_REVOKED = "api_token_revoked", "API token revoked"
+        KIOSK_LINK_CREATED = "kiosk_link_created", "Kiosk link made"
+        KIOSK_LINK_REVOKED = "kiosk_link_revoked", "Kiosk link revoked"
+        ALERT_CHANGED = "alert_changed", "Alert rule changed"
+        REPORT_CHANGED = "report_changed", "Emailed report changed"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(

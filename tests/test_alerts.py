@@ -12,7 +12,7 @@ from django.core import mail
 from django.utils import timezone
 
 from sessions_app import alerts
-from sessions_app.models import AlertRule, Membership, Session
+from sessions_app.models import AlertRule, AuditEvent, Membership, Session
 from sessions_app.sync import sync_partner
 from tests.conftest import make_partner
 
@@ -184,3 +184,10 @@ def test_an_admin_adds_a_rule_on_the_partner_page(client, world, settings):
     assert AlertRule.objects.count() == 1
     assert client.post(f"/partners/{world.a.pk}/alerts/{rule.pk}/delete/").status_code == 302
     assert not AlertRule.objects.exists()
+    summaries = AuditEvent.objects.filter(action="alert_changed", partner=world.a).values_list(
+        "summary", flat=True
+    )
+    assert sorted(summaries) == [
+        f"{world.a.name}: alert added: connected rate below 80% over the last 4 h",
+        f"{world.a.name}: alert removed: connected rate below 80% over the last 4 h",
+    ]

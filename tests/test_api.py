@@ -7,7 +7,7 @@ import re
 import pytest
 
 from sessions_app import api
-from sessions_app.models import ApiToken, Guest, Session
+from sessions_app.models import ApiToken, AuditEvent, Guest, Session
 
 
 def bearer(secret):
@@ -38,6 +38,10 @@ def test_a_token_is_made_in_the_browser_shown_once_and_revoked(client, world):
     client.force_login(world.users["analyst"])
     client.post(f"/account/tokens/{token.pk}/revoke/")
     client.logout()
+    events = list(AuditEvent.objects.filter(action__startswith="api_token").order_by("pk"))
+    assert [e.action for e in events] == ["api_token_created", "api_token_revoked"]
+    assert all(secret not in e.summary + str(e.details) for e in events)
+    assert events[0].summary == f"API token “Power BI” ({secret[:8]}…) made"
     refused = client.get("/api/v1/sessions", **bearer(secret))
     assert refused.status_code == 401 and refused.json()["error"].startswith("This API token")
 

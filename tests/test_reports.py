@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 from django_q.models import Schedule
 
-from sessions_app.models import Membership, ReportSchedule, SavedView
+from sessions_app.models import AuditEvent, Membership, ReportSchedule, SavedView
 from sessions_app.schedules import first_report_run, report_schedule_name
 from sessions_app.tasks import send_report_task
 
@@ -42,6 +42,10 @@ def test_a_report_is_set_up_from_views_and_given_a_django_q_schedule(analyst, vi
     assert schedule.next_run.weekday() == 0 and schedule.next_run.hour == 7  # Monday 07:00
     page = analyst.get("/views/").content.decode()
     assert "Emailed weekly (mondays) at 7:00 (UTC) to analyst@example.com" in page
+    event = AuditEvent.objects.get(action="report_changed")
+    assert event.summary == (
+        "“Cobrowse this week” to be emailed weekly to analyst@example.com, viewer@example.com"
+    )
 
 
 def test_the_first_send_falls_on_the_hour_in_the_reports_zone():

@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.core.cache import cache
 from django.utils import timezone
 
-from sessions_app.models import KioskLink, Session
+from sessions_app.models import AuditEvent, KioskLink, Session
 
 
 def live_truth(glance, partner):
@@ -79,6 +79,8 @@ def test_a_kiosk_link_opens_the_partners_board_without_a_login_and_nothing_else(
     token = make_link(client, world)
     link = KioskLink.objects.get()
     assert token not in link.token_sha256  # only its digest is kept
+    event = AuditEvent.objects.get(action="kiosk_link_created")
+    assert event.partner == world.a and token not in event.summary + str(event.details)
     page = client.get(f"/kiosk/{token}/")
     html = page.content.decode()
     assert page.status_code == 200 and world.a.name in html
@@ -98,6 +100,7 @@ def test_a_revoked_or_unknown_kiosk_link_opens_nothing(client, world):
     client.force_login(world.users["admin"])
     client.post(f"/partners/{world.a.pk}/kiosk/{link.pk}/revoke/")
     client.logout()
+    assert AuditEvent.objects.filter(action="kiosk_link_revoked", partner=world.a).exists()
     assert client.get(f"/kiosk/{token}/").status_code == 404
     assert client.get(f"/kiosk/{token}/data.json").status_code == 404
     assert client.get("/kiosk/not-a-token/").status_code == 404

@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
-from sessions_app import access, alerts
+from sessions_app import access, alerts, audit
 from sessions_app.forms import AlertRuleForm
 from sessions_app.models import Role
 
@@ -23,6 +23,14 @@ def alert_create(request, pk):
     rule = form.save(commit=False)
     rule.partner = partner
     rule.save()
+    audit.record(
+        audit.Action.ALERT_CHANGED,
+        f"{partner.name}: alert added: {rule.describe()}",
+        request=request,
+        partner=partner,
+        emails=rule.emails,
+        webhook=bool(rule.webhook_url),
+    )
     messages.success(request, f"Alert added: {rule.describe()}. It is checked after each sync.")
     return redirect(f"/partners/{partner.pk}/#alerts")
 
@@ -33,6 +41,12 @@ def alert_delete(request, pk, rule_pk):
     partner = access.get_partner_for(request.user, pk, Role.ADMIN)
     rule = get_object_or_404(partner.alert_rules, pk=rule_pk)
     rule.delete()
+    audit.record(
+        audit.Action.ALERT_CHANGED,
+        f"{partner.name}: alert removed: {rule.describe()}",
+        request=request,
+        partner=partner,
+    )
     messages.success(request, f"Alert removed: {rule.describe()}.")
     return redirect(f"/partners/{partner.pk}/#alerts")
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from sessions_app import api
+from sessions_app import api, audit
 from sessions_app.api_schema import openapi_schema
 
 
@@ -45,6 +45,12 @@ def token_list(request):
     if request.method == "POST":
         name = request.POST.get("name", "").strip()[:100] or "API token"
         token, secret = api.new_token(request.user, name)
+        audit.record(
+            audit.Action.API_TOKEN_CREATED,
+            f"API token “{token.name}” ({token.prefix}…) made",  # never the secret itself
+            request=request,
+            token=token.pk,
+        )
         messages.success(
             request,
             f"Token “{token.name}”: {secret} — copy it now; it is not shown again. "
@@ -65,5 +71,11 @@ def token_revoke(request, pk):
     token = get_object_or_404(request.user.api_tokens, pk=pk, revoked_at__isnull=True)
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
+    audit.record(
+        audit.Action.API_TOKEN_REVOKED,
+        f"API token “{token.name}” ({token.prefix}…) revoked",
+        request=request,
+        token=token.pk,
+    )
     messages.success(request, f"Token “{token.name}” revoked.")
     return redirect("api_tokens")

@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_GET, require_POST
 
-from sessions_app import access, reports, timezones
+from sessions_app import access, audit, reports, timezones
 from sessions_app.forms import ReportScheduleForm
 
 
@@ -25,6 +25,13 @@ def report_create(request, pk):
     report.saved_view, report.owner = view, request.user
     report.time_zone = timezones.for_user(request.user).key
     report.save()
+    audit.record(
+        audit.Action.REPORT_CHANGED,
+        f"“{view.name}” to be emailed {report.frequency} to {report.recipients}",
+        request=request,
+        partner=view.partner,
+        report=report.pk,
+    )
     messages.success(
         request,
         f"“{view.name}” will be emailed {report.get_frequency_display().lower()} at "
@@ -55,7 +62,14 @@ def report_send(request, pk):
 @login_required
 @require_POST
 def report_delete(request, pk):
-    report = get_object_or_404(access.reports_for(request.user), pk=pk)
+    report = get_object_or_404(access.reports_for(request.user).select_related("saved_view"), pk=pk)
     report.delete()
+    audit.record(
+        audit.Action.REPORT_CHANGED,
+        f"emailed report of “{report.saved_view.name}” stopped",
+        request=request,
+        partner=report.saved_view.partner,
+        report=pk,
+    )
     messages.success(request, "The emailed report is stopped.")
     return redirect("saved_view_list")

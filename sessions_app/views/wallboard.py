@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from sessions_app import access, timezones, wallboard
+from sessions_app import access, audit, timezones, wallboard
 from sessions_app.models import Role
 
 
@@ -77,6 +77,13 @@ def kiosk_create(request, pk):
         partner, name, timezones.for_user(request.user).key, request.user
     )
     url = request.build_absolute_uri(reverse("kiosk_page", args=[token]))
+    audit.record(
+        audit.Action.KIOSK_LINK_CREATED,
+        f"{partner.name}: kiosk link “{link.name}” made",  # never the link itself
+        request=request,
+        partner=partner,
+        link=link.pk,
+    )
     messages.success(
         request,
         f"Kiosk link “{link.name}”: {url} — copy it now; it is not shown again. "
@@ -92,5 +99,12 @@ def kiosk_revoke(request, pk, link_pk):
     link = get_object_or_404(partner.kiosk_links, pk=link_pk, revoked_at__isnull=True)
     link.revoked_at = timezone.now()
     link.save(update_fields=["revoked_at"])
+    audit.record(
+        audit.Action.KIOSK_LINK_REVOKED,
+        f"{partner.name}: kiosk link “{link.name}” revoked",
+        request=request,
+        partner=partner,
+        link=link.pk,
+    )
     messages.success(request, f"Kiosk link “{link.name}” revoked: it opens nothing now.")
     return redirect(f"/partners/{partner.pk}/#kiosk")

@@ -180,11 +180,15 @@ def test_an_agent_page_shows_their_trend_and_sessions(analyst, world):
     assert str(session.glance_id) in body or session.agent.sessions.count() > 20
 
 
-def test_the_sync_page_shows_coverage_per_partner(analyst, world):
-    body = analyst.get("/sync/").content.decode()
+def test_the_sync_page_shows_coverage_per_partner(analyst, world, settings):
     first = world.a.sessions.order_by("start_time").first().start_time
-    assert world.a.name in body and world.b.name not in body
-    assert first.strftime("%Y-%m-%d") in body
+    last = world.a.sessions.order_by("start_time").last().start_time
+    for rollups in (True, False):  # the count from rollups, and from the sessions themselves
+        settings.GLANCEDASH_ROLLUPS = rollups
+        body = analyst.get("/sync/").content.decode()
+        assert world.a.name in body and world.b.name not in body
+        assert first.strftime("%Y-%m-%d %H:%M") in body and last.strftime("%Y-%m-%d %H:%M") in body
+        assert f'<td class="num">{world.a.sessions.count():,}</td>' in body
 
 
 def test_times_follow_the_users_time_zone(analyst, world):

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Max, Min
+from django.db.models import Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 
 from sessions_app import access, charts, completeness, kpis, selection, stats, timezones
 from sessions_app.filters import SessionFilter
-from sessions_app.models import Role, SyncRun
+from sessions_app.models import Role, Session, SessionRollup, SyncRun
 from sessions_app.sync_status import sync_status
 from sessions_app.visitor_places import VisitorPlaces
 
@@ -150,12 +150,7 @@ def sync_overview(request):
     partners = access.partners_for(request.user, Role.ANALYST)
     if not partners.exists():
         raise PermissionDenied("sync status is for analysts and admins")
-    coverage = {
-        row["partner"]: row
-        for row in stats.plain(access.sessions_for(request.user, Role.ANALYST))
-        .values("partner")
-        .annotate(first=Min("start_time"), last=Max("start_time"), n=Count("pk"))
-    }
+    coverage = {partner.pk: stored_coverage(partner) for partner in partners}
     failures = (
         SyncRun.objects.filter(partner__in=partners, state=SyncRun.State.FAILED)
         .select_related("partner")
@@ -169,6 +164,19 @@ def sync_overview(request):
     persisting = [check for badge in badges.values() for check in badge.persisting]
     context = {"rows": rows, "failures": failures, "persisting": persisting, "section": "sync"}
     return render(request, "dashboard/sync.html", context)
+
+
+def stored_coverage(partner) -> dict:
+    """The first and last session stored and how many: two index probes and the rollups' sum,
+    not a scan of the partner's sessions (a GROUP BY over a million took seconds)."""
+    sessions = Session.objects.filter(partner=partner).order_by("start_time")
+    first = sessions.values_list("start_time", flat=True).first()
+    last = sessions.reverse().values_list("start_time", flat=True).first()
+    if settings.GLANCEDASH_ROLLUPS:
+        n = SessionRollup.objects.filter(partner=partner).aggregate(n=Sum("sessions"))["n"]
+    else:
+        n = sessions.count()
+    return {"first": first, "last": last, "n": n or 0}
 
 
 @login_required

@@ -32,6 +32,21 @@ def test_a_view_is_saved_from_the_page_it_shows_and_reopens_it_exactly(client, w
     assert 'value="V" checked' in follow  # the filter bar shows the saved filters
     listing = client.get("/views/").content.decode()
     assert "Video agents" in listing and "Agents" in listing and "only you" in listing
+    assert "Last 7 days · Video · sorted by -minutes" in listing  # the filters, in words
+
+
+def test_the_list_names_a_views_partners_and_agents(client, world):
+    login(client, world, "analyst")
+    agent = world.session_of(world.a).agent
+    query = (
+        f"start=2026-11-01&end=2026-11-07&partner={world.a.pk}&agent={agent.pk}&outcome=connected"
+    )
+    save(client, "Named", "/", query)
+    listing = client.get("/views/").content.decode()
+    expected = (
+        f"2026-11-01 to 2026-11-07 · {world.a.name} · Connected (C, X) · agent {agent.user_name}"
+    )
+    assert expected in listing
 
 
 def test_saving_the_same_name_again_updates_the_view(client, world):

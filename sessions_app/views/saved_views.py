@@ -4,10 +4,12 @@ users. Every view is fetched through access.saved_views_for()."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from sessions_app import access
+from sessions_app import access, codes
+from sessions_app.filters import DEFAULT_PRESET, OUTCOMES, PRESETS
 from sessions_app.forms import ReportScheduleForm, SavedViewForm, dashboard_page, view_query
 from sessions_app.models import Role, SavedView
 
@@ -20,7 +22,13 @@ def saved_view_list(request):
     for report in access.reports_for(request.user):
         reports.setdefault(report.saved_view_id, []).append(report)
     rows = [
-        (view, _page_label(view), _can_delete(request.user, view), reports.get(view.pk, []))
+        (
+            view,
+            _page_label(view),
+            _can_delete(request.user, view),
+            reports.get(view.pk, []),
+            describe(view.query, request.user),
+        )
         for view in views
     ]
     context = {
@@ -74,6 +82,49 @@ def _can_delete(user, view) -> bool:
     if view.owner_id == user.pk:
         return True
     return view.partner is not None and access.has_role(user, view.partner, Role.ADMIN)
+
+
+def describe(query: str, user) -> str:
+    """A view's filters in words, e.g. "Last 7 days · Video · agent jane.acme.glance.net"."""
+    params = QueryDict(query)
+    if params.get("start") or params.get("end"):
+        parts = [f"{params.get('start') or '…'} to {params.get('end') or '…'}"]
+    else:
+        preset = params.get("preset") or DEFAULT_PRESET
+        parts = [dict(PRESETS).get(preset, preset)]
+    ids = {name: [v for v in params.getlist(name) if v.isdigit()] for name in ("partner", "agent")}
+    if ids["partner"]:
+        names = (
+            access.partners_for(user).filter(pk__in=ids["partner"]).values_list("name", flat=True)
+        )
+        parts.append(", ".join(sorted(names)) or "a partner you cannot see")
+    parts += [codes.label(codes.SESSION_TYPES, code) for code in params.getlist("type")]
+    if params.get("status"):
+        parts.append("status " + "".join(params.getlist("status")))
+    if params.get("outcome"):
+        parts.append(dict(OUTCOMES).get(params["outcome"], params["outcome"]))
+    if ids["agent"]:
+        agents = access.agents_for(user).filter(pk__in=ids["agent"])
+        parts += [f"agent {name}" for name in agents.values_list("user_name", flat=True)]
+    for name, label in _WORDS:
+        if params.get(name):
+            parts.append(f"{label} {params[name]}")
+    return " · ".join(parts)
+
+
+_WORDS = [
+    ("country", "country"),
+    ("region", "region"),
+    ("city", "city"),
+    ("min_duration", "at least (s)"),
+    ("max_duration", "at most (s)"),
+    ("key", "session key"),
+    ("has_error", "guest error:"),
+    ("q", "guest"),
+    ("weekday", "weekday"),
+    ("hour", "hour"),
+    ("sort", "sorted by"),
+]
 
 
 def _page_label(view) -> str:

@@ -144,7 +144,7 @@ def wait_for(url, seconds=30):
             return
         except OSError:
             time.sleep(0.2)
-    raise SystemExit(f"the simulator at {url} did not start")
+    raise SystemExit(f"{url} did not answer within {seconds} s")
 
 
 # --- the table ------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
-from bench import fernet_key, free_port, fresh_pg  # noqa: E402 (scripts/ is not a package)
+from bench import fernet_key, free_port, fresh_pg, wait_for  # noqa: E402 (scripts/ is not a package)
 
 PY = sys.executable
 BIN = Path(PY).parent
@@ -144,7 +144,7 @@ def start_simulator(args, processes) -> str:
         command += ["--partner", f"{glance_id}:load-key:{args.sessions_per_day}"]
     start(processes, "simulator", command)
     url = f"http://127.0.0.1:{port}"
-    wait_for(f"{url}/_sim/health")
+    wait_for(f"{url}/_sim/health", seconds=60)
     return url
 
 
@@ -154,7 +154,7 @@ def start_gunicorn(env, args, processes) -> str:
                "--bind", f"127.0.0.1:{port}", "--timeout", "120"]  # fmt: skip
     start(processes, "gunicorn", command, env=env)
     url = f"http://127.0.0.1:{port}"
-    wait_for(f"{url}/healthz")
+    wait_for(f"{url}/healthz", seconds=60)
     print(f"· gunicorn with {args.workers} workers on {url}")
     return url
 
@@ -235,17 +235,6 @@ def control(sim_url, action, payload):
         headers={"Content-Type": "application/json"},
     )  # fmt: skip
     urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
-
-
-def wait_for(url, seconds=60):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1).close()  # noqa: S310 (loopback)
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not answer within {seconds} s")
 
 
 def days_ago(days) -> str:

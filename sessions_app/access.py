@@ -8,6 +8,7 @@ superusers see everything, as admins. Objects of partners a user cannot see are 
 
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -127,6 +128,16 @@ def agents_for(user, role: str = Role.VIEWER) -> QuerySet[Agent]:
 
 def sync_runs_for(user, role: str = Role.VIEWER) -> QuerySet[SyncRun]:
     return SyncRun.objects.filter(partner__in=partners_for(user, role))
+
+
+def emails_outside(emails: list[str], partners) -> list[str]:
+    """Of these addresses, those that are not active users able to see every one of `partners`:
+    who may not be sent those partners' figures (alerts, emailed reports)."""
+    fit = set()
+    for user in get_user_model().objects.filter(is_active=True, email__in=emails):
+        if all(role_for(user, partner) for partner in partners):
+            fit.add(user.email.lower())
+    return [email for email in emails if email.lower() not in fit]
 
 
 def saved_views_for(user) -> QuerySet[SavedView]:

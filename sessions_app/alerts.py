@@ -15,11 +15,9 @@ from zoneinfo import ZoneInfo
 import requests
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db.models import Count, Q
 from django.utils import timezone
 
-from sessions_app import completeness
-from sessions_app.codes import CONNECTED_STATUSES, LIVE_STATUSES
+from sessions_app import completeness, stats
 from sessions_app.models import AlertRule, Partner, Session, SyncRun
 
 log = logging.getLogger(__name__)
@@ -40,14 +38,9 @@ class Condition:
 
 def low_connected_rate(rule: AlertRule, now: datetime) -> Condition:
     since = now - timedelta(hours=rule.hours)
-    counts = (
+    total, connected = stats.ended_and_connected(
         Session.objects.filter(partner=rule.partner, start_time__gte=since, start_time__lt=now)
-        .exclude(status__in=LIVE_STATUSES)
-        .aggregate(
-            total=Count("pk"), connected=Count("pk", filter=Q(status__in=CONNECTED_STATUSES))
-        )
     )
-    total, connected = counts["total"], counts["connected"]
     if total < MIN_SESSIONS_FOR_A_RATE:
         return Condition(False, f"{total} sessions in the last {rule.hours} h, too few to judge")
     rate = 100 * connected / total

@@ -13,7 +13,6 @@
 """
 
 import base64
-import hashlib
 import secrets
 from datetime import datetime
 from functools import wraps
@@ -24,8 +23,7 @@ from django.db.models.functions import TruncDate
 from django.http import HttpResponse
 from django.utils import timezone
 
-from sessions_app import access, pii, timezones
-from sessions_app.codes import CONNECTED_STATUSES
+from sessions_app import access, crypto, pii, stats, timezones
 from sessions_app.filters import SessionFilter
 from sessions_app.models import ApiToken, Guest, Role, Session
 
@@ -54,7 +52,7 @@ def new_token(user, name: str) -> tuple[ApiToken, str]:
     """The token and its secret; the secret is not kept, so this is the only time it is seen."""
     secret = "gd_" + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        user=user, name=name, token_sha256=_digest(secret), prefix=secret[:8]
+        user=user, name=name, token_sha256=crypto.digest(secret), prefix=secret[:8]
     )
     return token, secret
 
@@ -65,7 +63,7 @@ def user_for(request):
     if scheme.lower() != "bearer" or not secret.strip():
         raise ApiError(401, "Send your API token as 'Authorization: Bearer <token>'.")
     token = (
-        ApiToken.objects.filter(token_sha256=_digest(secret.strip()), revoked_at__isnull=True)
+        ApiToken.objects.filter(token_sha256=crypto.digest(secret.strip()), revoked_at__isnull=True)
         .select_related("user")
         .first()
     )
@@ -73,10 +71,6 @@ def user_for(request):
         raise ApiError(401, "This API token is unknown or revoked.")
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
     return token.user
-
-
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def endpoint(view):
@@ -148,7 +142,7 @@ def aggregates(flt: SessionFilter, user, by: str) -> list[dict]:
         .values("group")
         .annotate(
             sessions=Count("pk"),
-            connected=Count("pk", filter=Q(status__in=CONNECTED_STATUSES)),
+            connected=Count("pk", filter=stats.CONNECTED),
             guests=Sum("guest_count"),
             seconds=Sum("duration"),
         )

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import models
 
-from sessions_app.models import AlertRule, Partner, ReportSchedule, Role
+from sessions_app.models import AlertRule, Partner, ReportSchedule, Role, email_list
 
 
 def https_by_default(field, **kwargs):
@@ -233,10 +233,8 @@ class AlertRuleForm(forms.ModelForm):
     def clean_emails(self):
         from sessions_app import access
 
-        emails = [e.strip() for e in self.cleaned_data["emails"].split(",") if e.strip()]
-        users = get_user_model().objects.filter(is_active=True, email__in=emails)
-        allowed = {u.email.lower() for u in users if access.role_for(u, self.partner)}
-        outside = [e for e in emails if e.lower() not in allowed]
+        emails = email_list(self.cleaned_data["emails"])
+        outside = access.emails_outside(emails, [self.partner])
         if outside:
             raise forms.ValidationError(
                 f"Alerts go only to users who can see {self.partner.name}: "
@@ -279,7 +277,7 @@ class ReportScheduleForm(forms.ModelForm):
     def clean_recipients(self):
         from sessions_app import reports
 
-        emails = [e.strip() for e in self.cleaned_data["recipients"].split(",") if e.strip()]
+        emails = email_list(self.cleaned_data["recipients"])
         if not emails:
             raise forms.ValidationError("Name at least one recipient.")
         probe = ReportSchedule(saved_view=self.view, owner=self.user)

@@ -13,6 +13,11 @@ from django.utils import timezone
 from sessions_app import codes, crypto
 
 
+def email_list(text: str) -> list[str]:
+    """Comma-separated addresses, as the alert and report forms take them."""
+    return [email.strip() for email in text.split(",") if email.strip()]
+
+
 def default_api_url():
     return settings.GLANCE_API_URL
 
@@ -492,7 +497,7 @@ class ReportSchedule(models.Model):
 
     @property
     def recipient_list(self) -> list[str]:
-        return [email.strip() for email in self.recipients.split(",") if email.strip()]
+        return email_list(self.recipients)
 
 
 class AlertRule(models.Model):
@@ -556,7 +561,7 @@ class AlertRule(models.Model):
 
     @property
     def recipients(self) -> list[str]:
-        return [email.strip() for email in self.emails.split(",") if email.strip()]
+        return email_list(self.emails)
 
 
 class KioskLink(models.Model):

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 import pycountry
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.http import QueryDict
 from django.template.loader import render_to_string
@@ -57,12 +56,7 @@ def covered_partners(schedule: ReportSchedule) -> list[Partner]:
 
 def unfit_recipients(schedule: ReportSchedule, emails: list[str]) -> list[str]:
     """The addresses that are not active users able to see every partner the report covers."""
-    partners = covered_partners(schedule)
-    fit = set()
-    for user in get_user_model().objects.filter(is_active=True, email__in=emails):
-        if all(access.role_for(user, partner) for partner in partners):
-            fit.add(user.email.lower())
-    return [email for email in emails if email.lower() not in fit]
+    return access.emails_outside(emails, covered_partners(schedule))
 
 
 def build(schedule: ReportSchedule, now: datetime | None = None) -> Report:

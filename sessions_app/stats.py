@@ -100,6 +100,15 @@ def totals(source) -> Totals:
     )
 
 
+def ended_and_connected(sessions: QuerySet) -> tuple[int, int]:
+    """How many of these sessions have ended, and how many of those connected, in one query
+    over raw sessions (for the few hours an alert or the wallboard looks at)."""
+    counts = sessions.exclude(status__in=codes.LIVE_STATUSES).aggregate(
+        ended=Count("pk"), connected=Count("pk", filter=CONNECTED)
+    )
+    return counts["ended"], counts["connected"]
+
+
 def session_count(source) -> int:
     """How many sessions: summed from rollups where the selection allows (the session list
     shows it on every page, and a COUNT over a year of sessions takes most of a second)."""

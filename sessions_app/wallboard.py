@@ -9,17 +9,16 @@
   is stored, and revoking it ends it at once.
 """
 
-import hashlib
 import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 
-from sessions_app.codes import CONNECTED_STATUSES, LIVE_STATUSES
+from sessions_app import crypto, stats
 from sessions_app.glance_client import GlanceClient, GlanceError
 from sessions_app.models import KioskLink, Partner, Session
 
@@ -55,9 +54,7 @@ def board(partners: list[Partner], tz: ZoneInfo, now: datetime | None = None) ->
         start_time__gte=midnight - timedelta(days=7),
         start_time__lt=now - timedelta(days=7),
     )
-    ended = today.exclude(status__in=LIVE_STATUSES).aggregate(
-        n=Count("pk"), connected=Count("pk", filter=Q(status__in=CONNECTED_STATUSES))
-    )
+    ended, connected = stats.ended_and_connected(today)
     agents = (
         today.exclude(agent__isnull=True)
         .values("agent__user_name")
@@ -73,7 +70,7 @@ def board(partners: list[Partner], tz: ZoneInfo, now: datetime | None = None) ->
         live_note=note,
         today=today.count(),
         same_day_last_week=week_ago.count(),
-        connected_rate=round(100 * ended["connected"] / ended["n"], 1) if ended["n"] else None,
+        connected_rate=round(100 * connected / ended, 1) if ended else None,
         top_agents=[{"agent": a["agent__user_name"], "sessions": a["sessions"]} for a in agents],
         updated=now.astimezone(tz).strftime("%H:%M:%S"),
     )
@@ -113,7 +110,7 @@ def new_kiosk_link(partner: Partner, name: str, time_zone: str, user) -> tuple[K
         partner=partner,
         name=name,
         time_zone=time_zone,
-        token_sha256=_digest(token),
+        token_sha256=crypto.digest(token),
         created_by=user,
     )
     return link, token
@@ -121,11 +118,7 @@ def new_kiosk_link(partner: Partner, name: str, time_zone: str, user) -> tuple[K
 
 def kiosk_link_for(token: str) -> KioskLink | None:
     return (
-        KioskLink.objects.filter(token_sha256=_digest(token), revoked_at__isnull=True)
+        KioskLink.objects.filter(token_sha256=crypto.digest(token), revoked_at__isnull=True)
         .select_related("partner")
         .first()
     )
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()

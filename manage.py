@@ -7,6 +7,9 @@ import sys
 
 def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "glancedash.settings")
+    from glancedash import test_clock
+
+    test_clock.follow()  # does nothing unless the test suite started this process
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

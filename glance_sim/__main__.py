@@ -1,8 +1,10 @@
 """python -m glance_sim --port 8765 [--partner 12345:demo-key[:sessions_per_day[:agents]]] ..."""
 
 import argparse
+import os
 import signal
 import threading
+import time
 
 from . import PartnerSpec, Simulator, serve_in_thread
 
@@ -19,7 +21,18 @@ def _partner(text):
     return spec
 
 
+def _follow_test_clock():
+    """Runs on the test suite's moved wall clock when it started us (see glancedash/test_clock.py;
+    the simulator imports nothing of the product's)."""
+    offset = os.environ.get("GLANCEDASH_TEST_CLOCK_OFFSET")
+    if offset:
+        import time_machine
+
+        time_machine.travel(time.time() + float(offset), tick=True).start()
+
+
 def main(argv=None):
+    _follow_test_clock()
     p = argparse.ArgumentParser(
         prog="python -m glance_sim", description="Glance Activity Service simulator"
     )

@@ -1,16 +1,52 @@
-"""Shared fixtures: the Glance simulator over real HTTP, partners, and the persona users."""
+"""Shared fixtures: the Glance simulator over real HTTP, partners, and the persona users.
 
+`pytest --clock=2027-03-14T08:30:00Z` starts the whole session's wall clock at that instant and
+lets it tick on (time-machine), for this process and every process the suite starts (manage.py
+commands, the simulator: glancedash/test_clock.py). The suite must pass on any clock.
+"""
+
+import os
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
 from glance_sim import PartnerSpec, Simulator, serve_in_thread
+from glancedash import test_clock
 from sessions_app.models import Partner
 
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--clock",
+        metavar="INSTANT",
+        help="start the wall clock of the whole run at this ISO 8601 instant (it ticks on)",
+    )
+
+
+def pytest_configure(config):
+    """Moves the clock before any test module is imported, then fixes SIM_NOW by it."""
+    global SIM_NOW
+    instant = config.getoption("--clock")
+    if instant:
+        moved = datetime.fromisoformat(instant.replace("Z", "+00:00"))
+        if moved.tzinfo is None:
+            raise pytest.UsageError("--clock needs an instant with its offset, e.g. …T08:30:00Z")
+        os.environ[test_clock.ENV] = str(moved.timestamp() - time.time())
+        time_machine.travel(moved, tick=True).start()
+    SIM_NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def pytest_report_header(config):
+    return f"wall clock: {datetime.now(UTC).isoformat(timespec='seconds')}"
+
+
 # The simulator's clock stands still during the run (so its ground truth does not move), on the
-# hour before the real clock, which the sync reads: the look-back arithmetic then holds.
-SIM_NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+# hour before the wall clock, which the sync reads: the look-back arithmetic then holds. Set in
+# pytest_configure, after --clock has moved the clock; test modules import it after that.
+SIM_NOW: datetime = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 PARTNER_ID, PARTNER_KEY = 4242, "test-key-4242-secret"
 OTHER_ID, OTHER_KEY = 5151, "other-key-5151-secret"
 

@@ -8,7 +8,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -142,11 +142,15 @@ def test_command_line_serves_and_stops_on_sigterm():
         text=True,
         env=env,
     )
+    # Days before our clock: under `pytest --clock` the simulator process keeps the same clock
+    # (glancedash/test_clock.py), so its history holds them whatever day the suite runs on.
+    today = datetime.now(UTC).date()
+    first, last = (today - timedelta(days=back) for back in (3, 2))
     try:
         url = proc.stdout.readline().split()[-1]
         assert url.endswith("/services/activityservice.asmx")
         status, _, body = call(
-            url, PSC, counts_params("2026-01-05", "2026-01-06", partner_id=42, api_key="k")
+            url, PSC, counts_params(str(first), str(last), partner_id=42, api_key="k")
         )
         assert status == 200 and json.loads(body)["d"]
     finally:

@@ -7,7 +7,8 @@
   outcome, agent, country, region, city, min_duration, max_duration, key, has_error, q, weekday,
   hour). A wrong value is a 400 naming it, as JSON.
 - /api/v1/aggregates?by=day|type|status|agent|country: sessions, connected sessions, guests and
-  seconds per group (by country: guests per country, from where each guest was).
+  seconds per group (by country: visitors per country, as the geography map counts them, and the
+  sessions a visitor from there was in, which `country=` selects).
 - /api/v1/sessions: sessions with their guests, newest first, a page at a time; `next` is the
   URL of the following page (a keyset cursor, so a page never shifts as new sessions arrive).
 """
@@ -26,6 +27,7 @@ from django.utils import timezone
 from sessions_app import access, crypto, pii, stats, timezones
 from sessions_app.filters import SessionFilter
 from sessions_app.models import ApiToken, Guest, Role, Session
+from sessions_app.visitor_places import VisitorPlaces
 
 PAGE_SIZE, MAX_PAGE_SIZE = 100, 1000
 GROUPINGS = ("day", "type", "status", "agent", "country")
@@ -121,16 +123,27 @@ def filter_echo(flt: SessionFilter) -> dict:
 # --- aggregates -----------------------------------------------------------------------------
 
 
+def visitors_by_country(flt: SessionFilter, sessions) -> list[dict]:
+    """Visitors by upper-case country code (None: no location), and how many sessions had a
+    visitor there (what country=X selects): the geography map's own numbers."""
+    places = VisitorPlaces.of(sessions, flt.guest_q())
+    visitors, per_country = places.by_country(), places.sessions_by_country()
+    rows = [
+        {"key": code, "guests": n, "sessions": per_country.get(code, 0)}
+        for code, n in sorted(visitors.items())
+    ]
+    unlocated = places.coverage()["unlocated"]
+    if unlocated:
+        rows.append({"key": None, "guests": unlocated})  # no place, so nothing to select
+    return rows
+
+
 def aggregates(flt: SessionFilter, user, by: str) -> list[dict]:
     if by not in GROUPINGS:
         raise ApiError(400, f"'by' must be one of {', '.join(GROUPINGS)}.", fields={"by": [by]})
     sessions = selected(flt, user)
     if by == "country":
-        guests = Guest.objects.filter(session__in=sessions).exclude(
-            guest_type__in=("agent", "host")
-        )
-        rows = guests.values("country_code").annotate(guests=Count("pk")).order_by("country_code")
-        return [{"key": row["country_code"] or None, "guests": row["guests"]} for row in rows]
+        return visitors_by_country(flt, sessions)
     column = {
         "day": TruncDate("start_time", tzinfo=flt.tz),
         "type": F("session_type"),

@@ -21,6 +21,10 @@ SESSION_STATUSES = {
 # Both count as a session in which the two sides connected (Glance's status documentation).
 CONNECTED_STATUSES = ("C", "X")
 
+# A guest of one of these types is the Glance user's own seat in the session (the agent, or the
+# host of a screen share); every other guest is a visitor, whom the geography counts.
+SUBSCRIBER_GUEST_TYPES = ("agent", "host")
+
 # A session still under way: Glance's counts of "completed" sessions (status=C), which include
 # every ended status (C, Q, T, X in its sample), leave these out.
 LIVE_STATUSES = ("A", "W", "J")

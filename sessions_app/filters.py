@@ -41,6 +41,7 @@ OUTCOMES = [
     ("other", "Other"),
 ]
 NOT_CONNECTED_STATUSES = ("Q", "T")
+PLACE_COLUMNS = {"country": "country_code", "region": "region", "city": "city"}
 _LETTER = re.compile(r"^[A-Za-z]$")
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 
@@ -248,15 +249,19 @@ class SessionFilter(forms.Form):
         return qs
 
     def guest_q(self) -> Q | None:
-        """The guest-level part of the filter, as a condition on Guest rows."""
+        """The guest-level part of the filter, as a condition on Guest rows: one guest meets all
+        of it. A place (`country`, `region`, `city`) is where a visitor was, never the agent's or
+        host's own seat: the maps count visitors, and a click on one opens the sessions a visitor
+        from there was in."""
         values = self.values
         parts = []
-        if values.get("country"):
-            parts.append(Q(country_code__iexact=values["country"]))
-        if values.get("region"):
-            parts.append(Q(region__iexact=values["region"]))
-        if values.get("city"):
-            parts.append(Q(city__iexact=values["city"]))
+        place = {
+            f"{column}__iexact": values[name]
+            for name, column in PLACE_COLUMNS.items()
+            if values.get(name)
+        }
+        if place:
+            parts.append(Q(**place) & ~Q(guest_type__in=codes.SUBSCRIBER_GUEST_TYPES))
         if values.get("has_error") is True:
             parts.append(Q(error__isnull=False) & ~Q(error=""))
         if values.get("q"):

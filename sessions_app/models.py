@@ -71,6 +71,24 @@ class Partner(models.Model):
     def __str__(self):
         return f"{self.name} ({self.glance_partner_id})"
 
+    # Owned by the statements that change them (the sync's conditional UPDATEs, the F() bump of
+    # every write to the partner's data): an instance read before one of them ran holds an old
+    # value, and saving it would move a claim, a watermark or a generation back.
+    MANAGED_FIELDS = frozenset(
+        {"sync_watermark", "sync_claimed_until", "sync_claim_token", "data_generation"}
+    )
+
+    def save(self, *args, **kwargs):
+        """Saving an existing partner writes what a person edits, never the managed fields,
+        unless `update_fields` names them."""
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name not in self.MANAGED_FIELDS
+            ]
+        super().save(*args, **kwargs)
+
     @property
     def api_key(self):
         return crypto.decrypt(self.api_key_encrypted) if self.api_key_encrypted else ""
@@ -290,6 +308,11 @@ class RollupMeasures(models.Model):
     agent_durations = models.BinaryField(
         default=b"", help_text="(agent id or 0, duration) of each session, sorted"
     )
+    # How many sessions had a visitor at each place, counted once per session at each level
+    # (rollups.place_levels): what a click on a map or a city opens.
+    place_sessions = models.BinaryField(
+        default=b"", help_text="sessions per Place level key, as (place id, count) pairs"
+    )
 
     class Meta:
         abstract = True
@@ -376,10 +399,19 @@ class SyncRun(models.Model):
         return f"{self.partner} {self.trigger} {self.state} {self.started_at:%Y-%m-%d %H:%M}"
 
     @property
-    def progress_percent(self):
+    def progress_percent(self) -> int:
+        """Windows done, as a share. A sync still running stays below 100 even after its last
+        window: it then checks completeness and updates alerts before it ends."""
+        if self.state != self.State.RUNNING:
+            return 100
         if not self.windows_total:
             return 0
-        return round(100 * self.windows_done / self.windows_total)
+        return min(99, 100 * self.windows_done // self.windows_total)
+
+    @property
+    def finishing(self) -> bool:
+        """Every window fetched, the run not yet ended."""
+        return self.state == self.State.RUNNING and self.windows_done >= self.windows_total > 0
 
 
 class CompletenessCheck(models.Model):

@@ -18,9 +18,9 @@ import orjson
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from sessions_app.bulk_sql import insert_many, select_in, update_many
+from sessions_app.codes import SUBSCRIBER_GUEST_TYPES
 
 QUARTERS = 96  # quarter hours in a UTC day
-SUBSCRIBER_GUEST_TYPES = ("agent", "host")  # the Glance user's own seat: not a visitor
 
 
 def _band_edges() -> list[int]:
@@ -94,6 +94,23 @@ def visitor_places(guests) -> tuple[tuple, ...]:
     return tuple(tuple(guest[1:]) for guest in guests if guest[0] not in SUBSCRIBER_GUEST_TYPES)
 
 
+def place_levels(places) -> set[tuple]:
+    """The places a session counts once at, for the maps' "N visitors in M sessions": each
+    country its visitors were in (country, None, None), each region (country, region, None), both
+    upper-cased as the maps group them, and each city exactly as reported (country, region, city).
+    A level is left out where its name is missing, so the three kinds of key never meet."""
+    levels = set()
+    for country, region, city in places:
+        if not country:
+            continue
+        levels.add((country.upper(), None, None))
+        if region:
+            levels.add((country.upper(), region.upper(), None))
+        if city:
+            levels.add((country, region, city))
+    return levels
+
+
 @dataclass
 class Delta:
     """The change to one rollup row."""
@@ -109,6 +126,7 @@ class Delta:
     countries: dict = field(default_factory=lambda: defaultdict(int))
     places: dict = field(default_factory=lambda: defaultdict(int))  # {(country, region, city): n}
     agent_durations: dict = field(default_factory=lambda: defaultdict(int))  # {(agent, s): n}
+    place_sessions: dict = field(default_factory=lambda: defaultdict(int))  # {level key: n}
 
     def add(self, c: Contribution, sign: int, quarter: int) -> None:
         self.sessions += sign
@@ -123,6 +141,8 @@ class Delta:
             self.places[place] += sign
             if place[0]:
                 self.countries[place[0]] += sign
+        for level in place_levels(c.places):
+            self.place_sessions[level] += sign
 
 
 @dataclass(frozen=True)
@@ -198,23 +218,27 @@ def _apply_to(table: Table, model, partner_id: int, removed, added, place_model)
     changes = {key: d for key, d in deltas(removed, added, table).items() if not _is_zero(d)}
     if not changes:
         return
+    measures = measures_of(model)
+    if "place_sessions" not in measures:  # a migration's model from before that measure
+        for delta in changes.values():
+            delta.place_sessions.clear()
     ids = _place_ids_of(changes, place_model)
     width = len(table.prefix)
     days = sorted({key[width] for key in changes})
     key_fields = table.key_fields
     stored = {}
     for pk, *key, rest in _grouped(select_in(
-        model, ["id", *key_fields, *MEASURES], where={"partner": partner_id}, key="day",
+        model, ["id", *key_fields, *measures], where={"partner": partner_id}, key="day",
         values=[day_number(day) for day in days],
     ), len(key_fields)):  # fmt: skip
         key[width] = day_of(key[width])
         stored[tuple(key)] = (pk, rest)
     create, update, delete = [], [], []
-    to_db = _db_values_of(model)
+    to_db = _db_values_of(model, measures)
     for key, delta in changes.items():
         pk, values = stored.get(key, (None, None))
         row = (
-            _Measures(*(_from_db(name, v) for name, v in zip(MEASURES, values, strict=True)))
+            _Measures(**{name: _from_db(name, v) for name, v in zip(measures, values, strict=True)})
             if values
             else _Measures()
         )
@@ -226,8 +250,8 @@ def _apply_to(table: Table, model, partner_id: int, removed, added, place_model)
             update.append((*to_db(row), pk))
         else:
             create.append((partner_id, *_db_key(key, width), *to_db(row)))
-    insert_many(model, ["partner", *key_fields, *MEASURES], create)
-    update_many(model, MEASURES, update)
+    insert_many(model, ["partner", *key_fields, *measures], create)
+    update_many(model, measures, update)
     if delete:
         model.objects.filter(pk__in=delete).delete()
 
@@ -255,13 +279,22 @@ MEASURES = [
     "country_codes",
     "places",
     "agent_durations",
+    "place_sessions",
 ]
+
+
+def measures_of(model) -> list[str]:
+    """The MEASURES a rollup model has: a migration's historical model may predate some (its
+    rebuild then fills the ones it has, and the migration that adds a measure rebuilds again)."""
+    present = {f.name for f in model._meta.concrete_fields}
+    return [name for name in MEASURES if name in present]
 
 
 def _from_db(name: str, value):
     if name in ("agents", "countries") and isinstance(value, str | bytes):
         return orjson.loads(value)
-    if name in ("quarters", "durations", "agent_ids", "places", "agent_durations") and value:
+    if name in ("quarters", "durations", "agent_ids", "places", "agent_durations",
+                "place_sessions") and value:  # fmt: skip
         return bytes(value)
     return value
 
@@ -281,36 +314,26 @@ class _Measures:
     country_codes: str = "[]"
     places: bytes = b""
     agent_durations: bytes = b""
+    place_sessions: bytes = b""
 
 
-def _db_values_of(model):
-    """A function giving a _Measures' values as the database takes them. Only the JSON fields
-    need their field's conversion (PostgreSQL takes them wrapped); the rest go as they are.
-    The connection is looked up once: through django.db.connection's proxy, each conversion
+def _db_values_of(model, measures: list[str]):
+    """A function giving a _Measures' `measures` as the database takes them. Only the JSON
+    fields need their field's conversion (PostgreSQL takes them wrapped); the rest go as they
+    are. The connection is looked up once: through django.db.connection's proxy, each conversion
     looked it up again, a third of writing a sync page's rollups."""
     conn = connections[DEFAULT_DB_ALIAS]
-    json_fields = [model._meta.get_field(name) for name in ("agents", "countries")]
-    if conn.vendor == "sqlite":  # JSON is text there: orjson's, not json.dumps, a tenth of it
-        json_fields = [None, None]
+    sqlite = conn.vendor == "sqlite"  # JSON is text there: orjson's, not json.dumps, a tenth of it
+    json_fields = {name: model._meta.get_field(name) for name in ("agents", "countries")}
+
+    def value(row: _Measures, name: str):
+        v = getattr(row, name)
+        if name not in json_fields:
+            return v
+        return orjson.dumps(v).decode() if sqlite else json_fields[name].get_db_prep_save(v, conn)
 
     def to_db(row: _Measures) -> tuple:
-        agents, countries = (
-            f.get_db_prep_save(v, conn) if f else orjson.dumps(v).decode()
-            for f, v in zip(json_fields, (row.agents, row.countries), strict=True)
-        )
-        return (
-            row.sessions,
-            row.guests,
-            row.seconds,
-            row.quarters,
-            row.durations,
-            agents,
-            countries,
-            row.agent_ids,
-            row.country_codes,
-            row.places,
-            row.agent_durations,
-        )
+        return tuple(value(row, name) for name in measures)
 
     return to_db
 
@@ -326,6 +349,7 @@ def _is_zero(d: Delta) -> bool:
         and not any(d.countries.values())
         and not any(d.places.values())
         and not any(d.agent_durations.values())
+        and not any(d.place_sessions.values())
     )
 
 
@@ -341,6 +365,7 @@ def _merge(row, delta: Delta, place_ids: dict) -> None:
     row.country_codes = orjson.dumps(sorted(row.countries)).decode()
     row.places = _add_places(row.places, delta.places, place_ids)
     row.agent_durations = _add_agent_durations(row.agent_durations, delta.agent_durations)
+    row.place_sessions = _add_places(row.place_sessions, delta.place_sessions, place_ids)
 
 
 def _add_array(stored, change: dict, size: int) -> bytes:
@@ -445,7 +470,8 @@ def place_ids(places: set, place_model) -> dict[tuple, int]:
 
 
 def _place_ids_of(changes: dict[tuple, Delta], place_model) -> dict[tuple, int]:
-    return place_ids({place for d in changes.values() for place in d.places}, place_model)
+    places = {place for d in changes.values() for place in (*d.places, *d.place_sessions)}
+    return place_ids(places, place_model)
 
 
 def _add_counts(stored: dict, change: dict) -> dict:

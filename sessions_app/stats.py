@@ -33,7 +33,7 @@ from sessions_app.models import Agent, Guest
 from sessions_app.selection import Selection
 
 CONNECTED = Q(status__in=codes.CONNECTED_STATUSES)
-SUBSCRIBER_GUEST_TYPES = ("agent", "host")  # the Glance user's own seat in the session
+SUBSCRIBER_GUEST_TYPES = codes.SUBSCRIBER_GUEST_TYPES
 
 DURATION_BINS = [  # (upper bound in seconds, label); the last bin is open-ended
     (60, "< 1 min"),

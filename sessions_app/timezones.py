@@ -18,6 +18,11 @@ def for_user(user) -> zoneinfo.ZoneInfo:
     if user.is_authenticated:
         profile = getattr(user, "glance_profile", None)
         name = profile.time_zone if profile else ""
+    return named(name)
+
+
+def named(name: str) -> zoneinfo.ZoneInfo:
+    """The zone of that name; the site's own for an empty or unknown one."""
     try:
         return zoneinfo.ZoneInfo(name or settings.TIME_ZONE)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):

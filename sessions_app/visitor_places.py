@@ -1,20 +1,25 @@
-"""Where the visitors were: the geography page's numbers, from one count of visitors by place.
+"""Where the visitors were: the geography page's numbers, from one count of visitors by place
+and one of sessions by place.
 
-A place is (country, region, city) exactly as Glance reported it. The count comes from the
-rollups' `places` arrays (plus the raw guests of the partial days at either end) when the
-selection allows, else from one GROUP BY over the guest rows; every figure the page shows is then
-derived from it here, in one way for both sources. tests/test_rollup_equality.py holds the two
-counts equal.
+A place is (country, region, city) exactly as Glance reported it. Visitors are counted by place;
+sessions once at each level of place a visitor of theirs was at (rollups.place_levels): a click on
+a country, a state or a city opens exactly that many sessions, so the maps can say "18 visitors in
+17 sessions". Both counts come from the rollups (plus the raw guests of the partial days at either
+end) when the selection allows, else from GROUP BYs over the guest rows; every figure the page
+shows is then derived here, in one way for both sources. tests/test_rollup_equality.py holds the
+two sources equal.
 """
 
-from collections import Counter
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
+from django.db.models.functions import Upper
 
 from sessions_app import rollup_stats, rollups, stats
-from sessions_app.bulk_sql import select_in
+from sessions_app.bulk_sql import fetch_rows, select_in
 from sessions_app.models import Place
+from sessions_app.rollups import place_levels
 from sessions_app.selection import Selection
 
 Place3 = tuple[str | None, str | None, str | None]
@@ -23,17 +28,17 @@ Place3 = tuple[str | None, str | None, str | None]
 @dataclass(frozen=True)
 class VisitorPlaces:
     counts: Counter  # {(country, region, city): visitors}
+    # {level key (rollups.place_levels): sessions with a visitor there}
+    sessions: Counter = field(default_factory=Counter)
 
     @classmethod
     def of(cls, source, guest_q: Q | None = None) -> "VisitorPlaces":
         """The visitors of a Selection or a session queryset, narrowed by the filter's
         guest-level condition (a filter that has one never selects rollups)."""
         if isinstance(source, Selection) and source.uses_rollups and guest_q is None:
-            counts = from_rollups(source)
-        else:
-            sessions = source.sessions if isinstance(source, Selection) else source
-            counts = from_guests(sessions, guest_q)
-        return cls(counts)
+            return cls(*from_rollups(source))
+        sessions = source.sessions if isinstance(source, Selection) else source
+        return cls(from_guests(sessions, guest_q), sessions_from_guests(sessions, guest_q))
 
     def by_country(self) -> dict[str, int]:
         """Located visitors by upper-case country code."""
@@ -51,11 +56,30 @@ class VisitorPlaces:
                 out[region.upper()] += n
         return dict(out)
 
+    def sessions_by_country(self) -> dict[str, int]:
+        """Sessions with a visitor in each country (upper-case code): what country=X opens."""
+        return {c: n for (c, r, city), n in self.sessions.items() if r is None and city is None}
+
+    def sessions_by_region(self, country: str) -> dict[str, int]:
+        """Sessions with a visitor in each upper-case region of `country`."""
+        country = country.upper()
+        return {
+            r: n
+            for (c, r, city), n in self.sessions.items()
+            if c == country and r is not None and city is None
+        }
+
     def top_cities(self, limit: int = 25) -> list[dict]:
         """The cities with most located visitors; ties by country, then city, then region (no
         region first, then a blank one): a total order, so both sources list ties alike."""
         rows = [
-            {"country_code": country, "region": region, "city": city, "n": n}
+            {
+                "country_code": country,
+                "region": region,
+                "city": city,
+                "n": n,
+                "sessions": self.sessions.get((country, region, city), 0),
+            }
             for (country, region, city), n in self.counts.items()
             if country and city
         ]
@@ -81,14 +105,62 @@ def from_guests(sessions, guest_q: Q | None = None) -> Counter:
     return Counter({(country, region, city): n for country, region, city, n in rows})
 
 
-def from_rollups(sel: Selection) -> Counter:
-    by_id = rollups.sum_places(row[0] for row in rollup_stats.read_rollups(sel, "places"))
-    counts = Counter()
-    places = select_in(
-        Place, ["id", "country_code", "region", "city"], where={}, key="id", values=list(by_id)
-    )
-    for pk, *place in places:
-        counts[tuple(place)] += by_id[pk]
+def sessions_from_guests(sessions, guest_q: Q | None = None) -> Counter:
+    """Sessions by place level, as rollups.place_levels keys them: the same distinct count the
+    session list makes of a drill-down (country and region compared upper-cased, as the filter's
+    case-insensitive match does; a city exactly as reported)."""
+    located = stats.located_guests(sessions, guest_q)
+    out: Counter = Counter()
+    per_session = Count("session", distinct=True)
+    for country, n in located.values_list(Upper("country_code")).annotate(n=per_session):
+        out[(country, None, None)] = n
+    with_region = located.exclude(region__isnull=True).exclude(region="")
+    for country, region, n in with_region.values_list(
+        Upper("country_code"), Upper("region")
+    ).annotate(n=per_session):
+        out[(country, region, None)] = n
+    with_city = located.exclude(city__isnull=True).exclude(city="")
+    for country, region, city, n in with_city.values_list(
+        "country_code", "region", "city"
+    ).annotate(n=per_session):
+        out[(country, region, city)] = n
+    return out
+
+
+def from_rollups(sel: Selection) -> tuple[Counter, Counter]:
+    """(visitors by place, sessions by place level) of the selection's rollup rows and edges."""
+    rows = rollup_stats.read_rollups(sel, "places", "place_sessions")
+    by_id = rollups.sum_places(row[0] for row in rows)
+    sessions_by_id = rollups.sum_places(row[1] for row in rows)
+    places = dict_of_places({*by_id, *sessions_by_id})
+    counts, sessions = Counter(), Counter()
+    for pk, n in by_id.items():
+        counts[places[pk]] += n
+    for pk, n in sessions_by_id.items():
+        sessions[places[pk]] += n
     for part in sel.edges:
-        counts.update(from_guests(part))
-    return counts
+        edge_counts, edge_sessions = from_guest_rows(part)
+        counts.update(edge_counts)
+        sessions.update(edge_sessions)
+    return counts, sessions
+
+
+def from_guest_rows(sessions) -> tuple[Counter, Counter]:
+    """(visitors by place, sessions by place level) from the visitor rows themselves, keyed as
+    the rollups key them: for the partial days at a selection's ends, a few hundred rows."""
+    by_session = defaultdict(list)
+    rows = stats.visitor_guests(sessions).values_list(
+        "session_id", "country_code", "region", "city"
+    )
+    for session_id, *place in fetch_rows(rows):
+        by_session[session_id].append(tuple(place))
+    counts = Counter(place for places in by_session.values() for place in places)
+    levels = Counter(level for places in by_session.values() for level in place_levels(places))
+    return counts, levels
+
+
+def dict_of_places(ids) -> dict[int, Place3]:
+    rows = select_in(
+        Place, ["id", "country_code", "region", "city"], where={}, key="id", values=list(ids)
+    )
+    return {pk: tuple(place) for pk, *place in rows}

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 from sessions_app.glance_records import AgentRecord, GuestRecord, SessionRecord
 from sessions_app.ingest import store_sessions
+from sessions_app.models import Partner
 
 
 def guest(
@@ -66,7 +67,15 @@ def record(
     )
 
 
+def keep_everything(partner):
+    """Retention that keeps the records at any age, written to the named fields only (saving the
+    instance whole would write back the data generation it was read with)."""
+    forever = {f"retain_{what}_days": 10_000 for what in ("ip", "contact", "sessions")}
+    Partner.objects.filter(pk=partner.pk).update(**forever)
+    for name, days in forever.items():
+        setattr(partner, name, days)
+
+
 def store(partner, *records):
-    partner.retain_ip_days = partner.retain_contact_days = partner.retain_sessions_days = 10_000
-    partner.save()
+    keep_everything(partner)
     store_sessions(partner, list(records))

@@ -80,12 +80,72 @@ def test_heatmap_cells_drill_down_to_their_weekday_and_hour(analyst, world):
         assert list_count(analyst, urlsplit(link).query) == z
 
 
-def test_countries_drill_down_to_the_country(analyst, world):
-    figure = chart(analyst, "countries")
-    choropleth = figure["data"][0]
-    assert choropleth["locationmode"] == "ISO-3" and "USA" in choropleth["locations"]
-    link = choropleth["customdata"][choropleth["locations"].index("USA")]
-    assert "country=US" in link
+def _place_points(figure) -> dict[str, tuple[int, int, str]]:
+    """{place: (visitors, sessions, drill-down link)} as a map's hover text and click say."""
+    trace = figure["data"][0]
+    places = trace.get("locations") or trace["text"]
+    points = {}
+    for place, (link, hover) in zip(places, trace["customdata"], strict=True):
+        found = re.fullmatch(r"([\d,]+) visitors? in ([\d,]+) sessions?", hover)
+        visitors, sessions = (int(n.replace(",", "")) for n in found.groups())
+        points[place] = (visitors, sessions, link)
+    return points
+
+
+def _truth_by_place(partner, level) -> dict[str, tuple[int, int]]:
+    """{place: (visitors, sessions)} of the partner's sessions in the default 30 days, counted
+    in Python from the guest rows: visitors only, never the agent's or host's seat."""
+    from datetime import UTC, datetime, time, timedelta
+
+    from django.utils import timezone
+
+    today = timezone.now().astimezone(UTC).date()
+    since = datetime.combine(today - timedelta(days=29), time.min, tzinfo=UTC)
+    visitors, sessions = {}, {}
+    for session in Session.objects.filter(partner=partner, start_time__gte=since):
+        places = set()
+        for g in session.guests.all():
+            if g.guest_type in ("agent", "host") or not g.country_code:
+                continue
+            place = level(g)
+            if place:
+                visitors[place] = visitors.get(place, 0) + 1
+                places.add(place)
+        for place in places:
+            sessions[place] = sessions.get(place, 0) + 1
+    return {place: (n, sessions[place]) for place, n in visitors.items()}
+
+
+def test_each_map_counts_visitors_and_opens_the_sessions_they_were_in(analyst, world):
+    moment = world.session_of(world.a).start_time
+    # Two visitors from Texas in one session, an agent in Texas beside a visitor from Boston.
+    store(world.a, record(9101, moment, guests=[guest(region="TX"), guest(region="tx")]))
+    store(world.a, record(9102, moment, guests=[guest("agent", region="TX"), guest()]))
+    from sessions_app.geo import ALPHA3
+
+    countries = _place_points(chart(analyst, "countries"))
+    truth = _truth_by_place(world.a, lambda g: ALPHA3.get(g.country_code.upper()))
+    assert {place: point[:2] for place, point in countries.items()} == truth
+    states = _place_points(chart(analyst, "us-states"))
+    truth = _truth_by_place(
+        world.a, lambda g: (g.country_code.upper() == "US" and (g.region or "").upper()) or None
+    )
+    assert {place: point[:2] for place, point in states.items()} == truth
+    visitors, sessions, _ = states["TX"]
+    assert visitors > sessions  # 9101's two Texans are one session; 9102's agent is neither
+    for _, sessions, link in [*countries.values(), *states.values()]:
+        assert list_count(analyst, urlsplit(link).query) == sessions
+
+
+def test_a_place_filter_selects_sessions_with_a_visitor_from_there(analyst, world):
+    moment = world.session_of(world.a).start_time
+    day = f"start={moment:%Y-%m-%d}&end={moment:%Y-%m-%d}"
+    store(world.a, record(9103, moment, guests=[guest("agent", region="TX"), guest(region="MA")]))
+    store(world.a, record(9104, moment, guests=[guest("host", country="DE"), guest(country="FR")]))
+    texas = analyst.get(f"/sessions/?{day}&country=US&region=TX").content.decode()
+    germany = analyst.get(f"/sessions/?{day}&country=DE").content.decode()
+    france = analyst.get(f"/sessions/?{day}&country=FR").content.decode()
+    assert "9103" not in texas and "9104" not in germany and "9104" in france
 
 
 def test_bad_parameters_show_a_form_error_on_every_page(analyst):
@@ -205,9 +265,14 @@ def test_times_follow_the_users_time_zone(analyst, world):
     )
 
 
-def test_the_preferences_page_sets_the_time_zone(analyst, world):
-    analyst.post("/account/", {"time_zone": "Europe/Berlin"})
+def test_the_preferences_page_sets_the_time_zone(analyst, world, settings):
+    Profile.objects.create(user=world.users["analyst"], time_zone="Asia/Kolkata")
+    answer = analyst.post("/account/", {"time_zone": "Europe/Berlin"}, follow=True)
+    assert "Times are now shown in Europe/Berlin." in answer.content.decode()
     assert Profile.objects.get(user=world.users["analyst"]).time_zone == "Europe/Berlin"
+    back = analyst.post("/account/", {"time_zone": ""}, follow=True).content.decode()
+    assert f"Times are now shown in {settings.TIME_ZONE}." in back
+    analyst.post("/account/", {"time_zone": "Europe/Berlin"})
     assert "times in <a" in analyst.get("/").content.decode().lower()
     assert analyst.post("/account/", {"time_zone": "Mars/Olympus"}).status_code == 200
     assert Profile.objects.get(user=world.users["analyst"]).time_zone == "Europe/Berlin"

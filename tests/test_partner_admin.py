@@ -118,11 +118,28 @@ def test_the_status_feed_reports_a_running_sync(admin_client, world):
         "pages": 7,
         "sessions": 0,
         "percent": 25,
+        "finishing": False,
         "failing": False,
     }
     page = admin_client.get(f"/partners/{world.a.pk}/").content.decode()
     assert 'data-running="1"' in page and "window 1 of 4 · 7 pages" in page
     run.delete()
+
+
+def test_the_progress_bar_reaches_100_only_when_the_sync_has_ended(admin_client, world):
+    run = world.a.sync_runs.create(trigger="manual", windows_total=200, windows_done=199)
+    feed = f"/partners/{world.a.pk}/status.json"
+    assert admin_client.get(feed).json()["percent"] == 99  # 99.5% is not done
+    run.windows_done = 200
+    run.save(update_fields=["windows_done"])
+    status = admin_client.get(feed).json()
+    assert (status["percent"], status["finishing"], status["running"]) == (99, True, True)
+    page = admin_client.get(f"/partners/{world.a.pk}/").content.decode()
+    assert '<progress max="100" value="99">' in page and "finishing" in page
+    run.state = "succeeded"
+    run.save(update_fields=["state"])
+    status = admin_client.get(feed).json()
+    assert (status["percent"], status["running"]) == (100, False)
 
 
 def test_granting_a_new_user_emails_a_link_to_set_a_password(admin_client, world):
@@ -262,3 +279,21 @@ def test_saving_the_partner_form_during_a_sync_leaves_the_syncs_fields_alone(wor
     assert (saved.name, saved.sync_interval_minutes) == ("Renamed", 30)
     assert saved.sync_claim_token == token and saved.sync_claimed_until is not None
     assert saved.data_generation == loaded.data_generation + 5
+
+
+def test_saving_a_stale_partner_instance_moves_no_claim_watermark_or_generation(world):
+    from django.db.models import F
+
+    from sessions_app.sync import claim
+
+    stale = Partner.objects.get(pk=world.a.pk)  # read before the sync's writes below
+    token = claim(world.a)
+    Partner.objects.filter(pk=world.a.pk).update(data_generation=F("data_generation") + 3)
+    before = Partner.objects.get(pk=world.a.pk)
+    stale.name = "Renamed in the shell"
+    stale.save()
+    after = Partner.objects.get(pk=world.a.pk)
+    assert after.name == "Renamed in the shell"
+    assert after.data_generation == before.data_generation == stale.data_generation + 3
+    assert (after.sync_claim_token, after.sync_claimed_until) == (token, before.sync_claimed_until)
+    assert after.sync_watermark == before.sync_watermark is not None

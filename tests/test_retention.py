@@ -12,6 +12,7 @@ from sessions_app.glance_records import AgentRecord, GuestRecord, SessionRecord
 from sessions_app.ingest import store_sessions
 from sessions_app.models import AuditEvent, Guest, Session
 from sessions_app.retention import apply_retention
+from tests.factories import keep_everything
 
 
 def record(glance_id, age: timedelta):
@@ -54,8 +55,7 @@ MINUTE = timedelta(minutes=1)
 @pytest.fixture
 def aged(partner):
     """Sessions just inside and just past each limit, written while nothing was yet too old."""
-    partner.retain_ip_days = partner.retain_contact_days = partner.retain_sessions_days = 10_000
-    partner.save()
+    keep_everything(partner)
     ages = {
         1: timedelta(days=90) - MINUTE,
         2: timedelta(days=90) + MINUTE,
@@ -66,7 +66,7 @@ def aged(partner):
     }
     store_sessions(partner, [record(i, age) for i, age in ages.items()])
     partner.retain_ip_days, partner.retain_contact_days, partner.retain_sessions_days = 90, 180, 730
-    partner.save()
+    partner.save(update_fields=["retain_ip_days", "retain_contact_days", "retain_sessions_days"])
     return partner
 
 

@@ -4,6 +4,7 @@ geography page and the agent scorecard show is the same read from rollups as com
 raw sessions; and the rollup rows that ingest keeps up to date are the rows a rebuild from the
 raw tables makes."""
 
+import os
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,6 +29,11 @@ from sessions_app.models import (
 )
 from sessions_app.visitor_places import VisitorPlaces
 from tests import factories
+
+# `make test` tries the same examples every run (derandomized), so a red build is one a change
+# made; ROLLUP_EXAMPLES=2000 draws that many fresh ones, for a deep run on demand.
+EXAMPLES = int(os.environ.get("ROLLUP_EXAMPLES", "200"))
+FRESH = "ROLLUP_EXAMPLES" in os.environ
 
 ZONES = [
     "UTC",
@@ -112,12 +118,18 @@ class RollupEquality(TestCase):
             name: Partner.objects.create(name=name, glance_partner_id=gid)
             for name, gid in (("a", 1), ("b", 2))
         }
-        cls.user = get_user_model().objects.create_user("eq", password="pw-eq-Xy9!")
+        users = get_user_model().objects
+        cls.user = users.create_user("eq", password="pw-eq-Xy9!")
         for partner in cls.partners.values():
             Membership.objects.create(user=cls.user, partner=partner, role=Role.ANALYST)
+        # Sees partner A only, while B's rows sit in the same tables and days.
+        cls.user_of_a = users.create_user("eq-a", password="pw-eq-Xy9!")
+        Membership.objects.create(user=cls.user_of_a, partner=cls.partners["a"], role=Role.ANALYST)
 
     @settings(
-        max_examples=200,
+        max_examples=EXAMPLES,
+        derandomize=not FRESH,
+        database=None,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
@@ -127,14 +139,19 @@ class RollupEquality(TestCase):
         reread=st.booleans(),
         chosen=filters,
         zone=st.sampled_from(ZONES),
+        of_a_only=st.booleans(),
     )
-    def test_every_overview_figure_is_the_raw_answer(self, first, second, reread, chosen, zone):
+    def test_every_overview_figure_is_the_raw_answer(
+        self, first, second, reread, chosen, zone, of_a_only
+    ):
         factories.store(self.partners["a"], *first)
         factories.store(self.partners["b"], *second)
         if reread:  # the same ids again, changed: ingest must take out what it put in
             factories.store(self.partners["a"], *[_changed(r) for r in first[::2]])
         tz = ZoneInfo(zone)
-        flt = self._filter(chosen, tz)
+        if of_a_only:  # B's partner and agents are not the user's to name
+            chosen = _of_partner_a(chosen)
+        flt = self._filter(chosen, tz, self.user_of_a if of_a_only else self.user)
         assert flt.data_ok, flt.errors
         page_agent = self._agent(chosen["agent_page"])  # an agent's own page
         with override_settings(GLANCEDASH_ROLLUPS=False):
@@ -151,7 +168,7 @@ class RollupEquality(TestCase):
             partner=self.partners[partner], user_name=f"{name}.acme.glance.net"
         ).first()
 
-    def _filter(self, chosen, tz):
+    def _filter(self, chosen, tz, user):
         first = (BASE + timedelta(days=chosen["start"])).date()
         data = QueryDict(mutable=True)
         data.update({"start": first.isoformat(), "outcome": chosen["outcome"]})
@@ -162,7 +179,14 @@ class RollupEquality(TestCase):
             data["partner"] = str(self.partners[chosen["partner"]].pk)
         agents = [self._agent(agent) for agent in chosen["agents"]]
         data.setlist("agent", [str(agent.pk) for agent in agents if agent])
-        return SessionFilter(data, user=self.user, tz=tz, today=date(2026, 6, 1))
+        return SessionFilter(data, user=user, tz=tz, today=date(2026, 6, 1))
+
+
+def _of_partner_a(chosen: dict) -> dict:
+    agents = [agent for agent in chosen["agents"] if agent[0] == "a"]
+    page = chosen["agent_page"] if chosen["agent_page"] and chosen["agent_page"][0] == "a" else None
+    partner = "a" if chosen["partner"] else ""
+    return {**chosen, "agents": agents, "agent_page": page, "partner": partner}
 
 
 def _whole_day_inside(sel) -> bool:
@@ -222,6 +246,9 @@ def _geography(places: VisitorPlaces) -> tuple:
         places.by_country(),
         places.by_region("US"),
         places.by_region("ca"),
+        dict(places.sessions),
+        places.sessions_by_country(),
+        places.sessions_by_region("US"),
         places.top_cities(),
         places.coverage(),
     )
@@ -242,6 +269,7 @@ def _rows(partner) -> dict:
             r.countries,
             bytes(r.places),
             bytes(r.agent_durations),
+            bytes(r.place_sessions),
         )
         for model in (SessionRollup, AgentRollup)
         for r in model.objects.filter(partner=partner)

@@ -55,6 +55,8 @@ def preferences(request):
     if request.method == "POST" and form.is_valid():
         profile.time_zone = form.cleaned_data["time_zone"]
         profile.save()
-        messages.success(request, f"Times are now shown in {timezones.for_user(request.user).key}.")
+        # The zone just saved: request.user still holds the profile it was loaded with.
+        zone = timezones.named(profile.time_zone).key
+        messages.success(request, f"Times are now shown in {zone}.")
         return redirect("preferences")
     return render(request, "registration/preferences.html", {"form": form})

@@ -31,6 +31,7 @@ def page_context(request, flt: SessionFilter, section: str, **extra) -> dict:
         "filter": flt,
         "section": section,
         "query": flt.query(),
+        "download_query": flt.query(),  # what the Download menu exports: what the page shows
         "can_see_pii": flt.pii_partners().exists(),
         "has_partners": flt.fields["partner"].queryset.exists(),
         "export_formats": [("csv", "CSV"), ("xlsx", "Excel"), ("ndjson", "NDJSON")],
@@ -67,16 +68,18 @@ def overview(request):
 def geography(request):
     flt = session_filter(request)
     places = VisitorPlaces.of(selection.select(flt), flt.guest_q())
-    cards = [("countries", "Guests by country", "wide map"), ("us-states", "United States", "map")]
+    cards = [
+        ("countries", "Visitors by country", "wide map"),
+        ("us-states", "United States", "map"),
+    ]
     if places.by_region("CA"):
         cards.append(("canada", "Canada", "map"))
+    cities = places.top_cities()
+    for row in cities:  # each city opens the sessions a visitor from it was in
+        row["link"] = flt.drill(country=row["country_code"], region=row["region"] or None,
+                                city=row["city"])  # fmt: skip
     context = page_context(
-        request,
-        flt,
-        "geography",
-        coverage=places.coverage(),
-        cities=places.top_cities(),
-        charts=cards,
+        request, flt, "geography", coverage=places.coverage(), cities=cities, charts=cards
     )
     return render(request, "dashboard/geography.html", context)
 
@@ -140,6 +143,7 @@ def agent_detail(request, pk):
         kpis=cards,
         recent=recent,
         agent_query=flt.query(agent=agent.pk),
+        download_query=flt.query(agent=agent.pk),  # this agent's sessions, not the filter's all
     )
     return render(request, "dashboard/agent_detail.html", context)
 

@@ -138,6 +138,7 @@ def partner_status(request, pk):
             "pages": run.pages if run else 0,
             "sessions": (run.sessions_created + run.sessions_updated) if run else 0,
             "percent": run.progress_percent if run else 100,
+            "finishing": run.finishing if run else False,
             "failing": status.failing,
         }
     )

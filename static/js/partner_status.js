@@ -21,7 +21,8 @@
         running = status.running;
         block.hidden = !running;
         bar.value = status.percent;
-        text.textContent = `window ${status.windows_done} of ${status.windows_total} · ${status.pages} pages · ${status.sessions} sessions`;
+        text.textContent = `window ${status.windows_done} of ${status.windows_total} · ${status.pages} pages · ${status.sessions} sessions` +
+          (status.finishing ? " · finishing: checking completeness" : "");
       }
     } catch (error) {
       // A missed poll is harmless; the next one tries again.

@@ -72,6 +72,22 @@ def synced_from(partner: Partner, now: datetime | None = None) -> datetime | Non
     return max(first, Cutoffs.for_partner(partner, now).sessions)
 
 
+def data_start(partner: Partner, now: datetime | None = None) -> datetime | None:
+    """Since when the partner's figures are whole: the earlier of its first sync's start and its
+    first stored session (an import may reach further back), never before its retention limit.
+    None while it holds nothing at all."""
+    first_session = (
+        Session.objects.filter(partner=partner)
+        .order_by("start_time")
+        .values_list("start_time", flat=True)
+        .first()
+    )
+    known = [when for when in (synced_from(partner, now), first_session) if when is not None]
+    if not known:
+        return None
+    return max(min(known), Cutoffs.for_partner(partner, now).sessions)
+
+
 # --- one check ------------------------------------------------------------------------------
 
 

@@ -214,6 +214,10 @@ class SessionFilter(forms.Form):
             return period_for(values["start"], values["end"], self.tz)
         return period_for(*preset_days(values["preset"], self.today), self.tz)
 
+    def shown_partners(self) -> list:
+        """The partners whose data the filter shows: those it names, else all the user's."""
+        return list(self.values.get("partner") or self.fields["partner"].queryset)
+
     def pii_partners(self):
         return access.partners_for(self.user, Role.ANALYST)
 

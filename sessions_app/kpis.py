@@ -1,9 +1,17 @@
 """The overview's KPI cards: each figure for the filtered period beside its change against the
-previous period of equal length (same filters, earlier dates)."""
+previous period of equal length (same filters, earlier dates).
 
+A change is only shown where it is real: when a partner shown has no data for part of the two
+periods (its first sync, first session or retention limit falls after the previous period began),
+the cards say so instead of showing a rise that is only the data starting."""
+
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
-from sessions_app import codes, stats
+from sessions_app import codes, completeness, selection, stats
+from sessions_app.filters import Period, SessionFilter
+from sessions_app.models import Partner
 
 
 @dataclass
@@ -13,6 +21,43 @@ class Kpi:
     change: str = ""
     direction: str = "flat"  # up | down | flat: arrow and colour
     note: str = ""
+
+
+@dataclass
+class Compared:
+    kpis: list[Kpi]
+    gap: str = ""  # why the cards show no change, said once above them
+
+
+def compared(flt: SessionFilter, partners: Iterable[Partner], agent=None) -> Compared:
+    """The cards of the filter's period (one agent's, on an agent's page) against the period
+    before, or with the reason there is no fair comparison."""
+    current = stats.totals(selection.select(flt, agent=agent))
+    previous = flt.period.previous(flt.tz)
+    gap = comparison_gap(partners, flt.period, previous, flt.tz)
+    if gap:
+        unchanged = cards(current, current, "")
+        return Compared([Kpi(c.label, c.value, note="no comparison") for c in unchanged], gap)
+    before = stats.totals(selection.select(flt, previous, agent=agent))
+    label = f"vs {previous.first_day:%b %-d}–{previous.last_day:%b %-d}"
+    return Compared(cards(current, before, label))
+
+
+def comparison_gap(partners: Iterable[Partner], period: Period, previous: Period, tz) -> str:
+    """Why the previous period is no fair comparison ("No comparison with the previous period:
+    Second Centre's data starts Nov 1."): a partner shown has data only from after it began and
+    before this period ends. "" where every partner shown has data for both, or none in either."""
+    late = []
+    for partner in partners:
+        start = completeness.data_start(partner)
+        if start is not None and previous.start < start < period.end:
+            late.append(f"{partner.name}'s data starts {_day(start, tz, period)}")
+    return f"No comparison with the previous period: {'; '.join(late)}." if late else ""
+
+
+def _day(moment: datetime, tz, period: Period) -> str:
+    local = moment.astimezone(tz)
+    return f"{local:%b %-d}" if local.year == period.last_day.year else f"{local:%b %-d, %Y}"
 
 
 def cards(current: stats.Totals, previous: stats.Totals, previous_label: str) -> list[Kpi]:

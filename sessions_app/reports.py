@@ -36,6 +36,7 @@ class Report:
     countries: list[tuple[str, int]]
     link: str
     subject: str
+    comparison_gap: str = ""
 
 
 def report_filter(schedule: ReportSchedule, today=None) -> SessionFilter:
@@ -62,12 +63,7 @@ def unfit_recipients(schedule: ReportSchedule, emails: list[str]) -> list[str]:
 def build(schedule: ReportSchedule, now: datetime | None = None) -> Report:
     now = now or timezone.now()
     flt = report_filter(schedule, today=now.astimezone(ZoneInfo(schedule.time_zone)).date())
-    previous = flt.period.previous(flt.tz)
-    cards = kpis.cards(
-        stats.totals(selection.select(flt)),
-        stats.totals(selection.select(flt, previous)),
-        f"vs {previous.first_day:%b %-d}–{previous.last_day:%b %-d}",
-    )
+    cards = kpis.compared(flt, flt.shown_partners())
     agents = sorted(stats.agent_scorecard(selection.select(flt)), key=lambda row: -row.sessions)[
         :TOP
     ]
@@ -77,7 +73,8 @@ def build(schedule: ReportSchedule, now: datetime | None = None) -> Report:
     return Report(
         schedule=schedule,
         filter=flt,
-        kpis=cards,
+        kpis=cards.kpis,
+        comparison_gap=cards.gap,
         agents=agents,
         countries=[(_country_name(code), n) for code, n in countries],
         link=f"{settings.SITE_URL}{schedule.saved_view.url}",

@@ -5,6 +5,7 @@ test_every_url_has_a_rule. Partner A is granted to the admin, analyst and viewer
 partner B to nobody. "own" URLs name partner A's objects, "other" ones partner B's.
 """
 
+import re
 from pathlib import Path
 
 import pytest
@@ -399,3 +400,69 @@ def test_no_page_parameter_reveals_another_partner(client, world):
         # Glance numbers sessions per partner, so A may hold a session with the same glance
         # id as B's: look for B's name and for B's session's own page link.
         assert world.b.name not in body and f"/sessions/{other.pk}/" not in body
+
+
+# --- figures, not only status codes -----------------------------------------------------------
+# Each aggregate answer a user of partner A gets, with partner B's data in the same tables, must
+# be the answer over A's rows alone: asked again once B's sessions and rollups are gone, it is
+# the same to the number. A query that lost its partner scope shows B's sessions in the first.
+
+AGGREGATE_URLS = [
+    "/",
+    "/?preset=90d",
+    "/geography/",
+    "/agents/",
+    "/agents/?type=C&preset=7d",
+    "/sessions/",
+    "/sessions/?country=US",
+    *[f"/charts/{name}/" for name in charts.CHARTS],
+    *[f"/charts/{name}/?preset=7d&type=V" for name in charts.CHARTS],
+    "/sessions/export.csv",
+    "/sessions/export.csv?rows=guests",
+    "/sessions/export.ndjson",
+    "/sessions/export.xlsx?rows=guests",
+    *[f"/api/v1/aggregates?by={by}" for by in api.GROUPINGS],
+    "/api/v1/aggregates?by=country&preset=90d",
+    "/api/v1/sessions?limit=500",
+]
+_CSRF = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]*"|data-csrf="[^"]*"')
+
+
+def _answers(client, urls, headers) -> dict:
+    from django.core.cache import cache
+
+    cache.clear()  # a cached chart would answer from before the change
+    out = {}
+    for url in urls:
+        response = client.get(url, headers=headers if url.startswith("/api/") else {})
+        assert response.status_code == 200, url
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        out[url] = _xlsx_rows(body) if ".xlsx" in url else _CSRF.sub(b"", body)
+    return out
+
+
+def _xlsx_rows(body: bytes) -> list:
+    import io
+
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(io.BytesIO(body)).active
+    return [list(row) for row in sheet.iter_rows(values_only=True)]
+
+
+@pytest.mark.parametrize("persona", ["analyst", "viewer"])
+def test_a_user_of_a_gets_the_figures_of_a_alone_with_b_present(client, world, persona):
+    from sessions_app.models import AgentRollup, Session, SessionRollup
+
+    user = world.users[persona]
+    client.force_login(user)
+    headers = {"authorization": f"Bearer {api.new_token(user, 'matrix')[1]}"}
+    # Exports are for analysts; a viewer's answers are all the others.
+    urls = [url for url in AGGREGATE_URLS if persona == "analyst" or "/export." not in url]
+    with_b = _answers(client, urls, headers)
+    assert world.b.sessions.exists() and world.a.sessions.exists()
+    Session.objects.filter(partner=world.b).delete()
+    for model in (SessionRollup, AgentRollup):
+        model.objects.filter(partner=world.b).delete()
+    a_alone = _answers(client, urls, headers)
+    assert [url for url in urls if with_b[url] != a_alone[url]] == []

@@ -65,6 +65,7 @@ def test_aggregates_by_type_equal_the_stored_sessions(client, world, token_of):
     body = client.get("/api/v1/aggregates?by=type&preset=30d", **bearer(token_of("analyst"))).json()
     assert body["by"] == "type" and body["filter"]["time_zone"] == "UTC"
     sessions = Session.objects.filter(partner=world.a)  # the analyst's partner only
+    assert sum(row["sessions"] for row in body["rows"]) == sessions.count() > 0
     for row in body["rows"]:
         of_type = sessions.filter(session_type=row["key"])
         assert row["sessions"] == of_type.count()

@@ -63,6 +63,7 @@ def test_charts_kpis_and_list_agree_for_the_same_filter(analyst, world, query):
 def test_every_bar_drills_down_to_exactly_its_sessions(analyst, world):
     figure = chart(analyst, "sessions-over-time", "preset=7d")
     trace = figure["data"][0]
+    assert len(trace["y"]) >= 3
     for count, link in list(zip(trace["y"], trace["customdata"], strict=True))[:5]:
         assert link.startswith("/sessions/?") and list_count(analyst, urlsplit(link).query) == count
 
@@ -76,6 +77,7 @@ def test_heatmap_cells_drill_down_to_their_weekday_and_hour(analyst, world):
         for z, link in zip(row_z, row_links, strict=True)
         if z
     ]
+    assert len(cells) >= 4
     for z, link in cells[:4]:
         assert list_count(analyst, urlsplit(link).query) == z
 
@@ -280,7 +282,7 @@ def test_the_preferences_page_sets_the_time_zone(analyst, world, settings):
 
 QUERIES = [  # page, queries: session, user, profile, nav, the user's partner ids and the partners
     # a view can be shared with included
-    ("/", 23),
+    ("/", 18),  # the previous period is skipped: partner A's data starts inside it
     ("/geography/", 14),
     ("/agents/", 14),
     ("/sessions/", 14),

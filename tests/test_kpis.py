@@ -23,3 +23,49 @@ def test_no_sessions_before_or_now_is_said_plainly():
     empty = Totals(0, 0, None, 0, 0, None, None)
     assert kpis.cards(empty, empty, "vs before")[2].note == "no sessions"
     assert kpis.cards(totals(), empty, "vs before")[0].note == "none vs before"
+
+
+# --- no comparison where the data starts inside the previous period ---------------------------
+
+
+def _overview(client, user, query=""):
+    client.force_login(user)
+    return client.get(f"/?{query}").content.decode()
+
+
+def _months_of_a(world):
+    """Partner A with sessions from long before the previous period, as after a deep backfill."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import record, store
+
+    long_ago = timezone.now() - timedelta(days=75)
+    store(world.a, *[record(60000 + i, long_ago + timedelta(days=i)) for i in range(70)])
+
+
+def test_a_partner_whose_data_starts_late_gets_no_change_but_a_reason(client, world):
+    _months_of_a(world)
+    body = _overview(client, world.users["superuser"])  # sees A and B
+    starts = f"{world.b.backfill_start:%b %-d}"
+    assert (
+        f"No comparison with the previous period: {world.b.name}&#x27;s data starts {starts}."
+        in body
+    )
+    assert 'class="kpi-change' not in body  # no arrow, no percentage
+
+
+def test_a_partner_with_data_before_the_previous_period_shows_its_changes(client, world):
+    _months_of_a(world)
+    body = _overview(client, world.users["superuser"], f"partner={world.a.pk}")
+    assert "no comparison" not in body and 'class="kpi-change' in body
+    assert "vs " in body
+
+
+def test_an_agent_page_says_when_its_partner_has_no_comparison(client, world):
+    agent = world.session_of(world.a).agent
+    client.force_login(world.users["analyst"])
+    body = client.get(f"/agents/{agent.pk}/").content.decode()
+    assert f"No comparison with the previous period: {world.a.name}&#x27;s data starts" in body
+    assert 'class="kpi-change' not in body

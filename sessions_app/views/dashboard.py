@@ -53,13 +53,11 @@ CHART_CARDS = {
 @require_GET
 def overview(request):
     flt = session_filter(request)
-    previous = flt.period.previous(flt.tz)
-    cards = kpis.cards(
-        stats.totals(selection.select(flt)),
-        stats.totals(selection.select(flt, previous)),
-        f"vs {previous.first_day:%b %-d}–{previous.last_day:%b %-d}",
-    )
-    context = page_context(request, flt, "overview", kpis=cards, charts=CHART_CARDS["overview"])
+    cards = kpis.compared(flt, flt.shown_partners())
+    context = page_context(
+        request, flt, "overview", kpis=cards.kpis, comparison_gap=cards.gap,
+        charts=CHART_CARDS["overview"],
+    )  # fmt: skip
     return render(request, "dashboard/overview.html", context)
 
 
@@ -126,21 +124,17 @@ def agent_list(request):
 def agent_detail(request, pk):
     agent = get_object_or_404(access.agents_for(request.user).select_related("partner"), pk=pk)
     flt = session_filter(request)
-    previous = flt.period.previous(flt.tz)
     # The agent's own rollup rows where the filter allows, as for a filter by agent.
     current = selection.select(flt, agent=agent)
-    cards = kpis.cards(
-        stats.totals(current),
-        stats.totals(selection.select(flt, previous, agent=agent)),
-        f"vs {previous.first_day:%b %-d}–{previous.last_day:%b %-d}",
-    )
+    cards = kpis.compared(flt, [agent.partner], agent=agent)
     recent = current.sessions.select_related("partner").order_by("-start_time")[:20]
     context = page_context(
         request,
         flt,
         "agents",
         agent=agent,
-        kpis=cards,
+        kpis=cards.kpis,
+        comparison_gap=cards.gap,
         recent=recent,
         agent_query=flt.query(agent=agent.pk),
         download_query=flt.query(agent=agent.pk),  # this agent's sessions, not the filter's all

@@ -4,6 +4,7 @@ them, drill-downs land on the sessions, maps draw offline."""
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.conftest import log_in, screenshot, wait_for_charts
 
@@ -123,3 +124,61 @@ def test_the_wallboard_fills_itself_under_the_policy(page, live_server, world):
     assert page.inner_text('[data-field="live_note"]') == "Live from Glance"
     assert page.locator('[data-field="top_agents"] li').count() >= 1
     assert page.outside_requests == []
+
+
+def listed_count(page) -> int:
+    text = page.locator("main").inner_text()
+    return int(re.search(r"([\d,]+) sessions\. Times in", text).group(1).replace(",", ""))
+
+
+def test_a_state_says_what_a_click_opens_and_the_click_opens_it(page, live_server, world):
+    log_in(page, live_server, "analyst")
+    page.goto(f"{live_server.url}/geography/")
+    wait_for_charts(page, timeout=30000)
+    page.locator("#chart-us-states").scroll_into_view_if_needed()  # the mouse acts in view only
+    states = page.locator("#chart-us-states path.choroplethlocation")
+    boxes = sorted(
+        (states.nth(i).bounding_box() for i in range(states.count())),
+        key=lambda b: -b["width"] * b["height"],
+    )
+    assert boxes
+    for box in boxes:  # the middle of a state's box is nearly always inside it
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        hover = page.locator("#chart-us-states g.hovertext")
+        try:
+            hover.first.wait_for(timeout=1000)
+            break
+        except PlaywrightTimeout:
+            continue
+    text = hover.first.text_content()
+    said = re.search(r"([\d,]+) visitors? in ([\d,]+) sessions?", text)
+    assert said, text
+    visitors, sessions = (int(n.replace(",", "")) for n in said.groups())
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_url(re.compile(r".*/sessions/\?.*region=.*"))
+    assert listed_count(page) == sessions <= visitors
+    assert "country=US" in page.url
+
+
+def test_an_agents_page_downloads_that_agents_sessions_only(page, live_server, world):
+    log_in(page, live_server, "analyst")
+    agent = world.session_of(world.a).agent
+    page.goto(f"{live_server.url}/agents/{agent.pk}/")
+    page.click("details.download summary")
+    link = page.locator("details.download a", has_text="CSV, a row per session")
+    href = link.get_attribute("href")
+    assert f"agent={agent.pk}" in href
+    rows = page.request.get(f"{live_server.url}{href}").text().lstrip("\ufeff").splitlines()[1:]
+    page.goto(f"{live_server.url}/sessions/?agent={agent.pk}")
+    assert len(rows) == listed_count(page) > 0
+    assert {row.split(",")[15] for row in rows} == {agent.user_name}  # the agent column
+
+
+def test_a_partner_whose_data_starts_late_shows_no_change_but_says_why(page, live_server, world):
+    log_in(page, live_server, "analyst")
+    wait_for_charts(page)
+    gap = page.locator(".comparison-gap").inner_text()
+    assert gap.startswith(f"No comparison with the previous period: {world.a.name}'s data starts")
+    notes = page.locator(".kpi-note").all_inner_texts()
+    assert len(notes) == 7 and set(notes) == {"no comparison"}
+    assert page.locator(".kpi-change").count() == 0

@@ -199,6 +199,7 @@ def test_counts_match_listing():
     grouped = {}
     for s in sim.completed_sessions(12345, *window):
         grouped.setdefault((s["type"], s["status"]), []).append(s["duration"])
+    assert len(grouped) > 3
     expected = [
         {"type": t, "status": st, "count": len(d), "averageDuration": int(sum(d) / len(d) + 0.5)}
         for (t, st), d in sorted(grouped.items())

@@ -190,10 +190,17 @@ class PartnerData:
         local = datetime.fromtimestamp(EPOCH_TS + h * 3600 + 1800, self.tz)
         return self.rate * HOUR_WEIGHT[local.weekday()][local.hour]
 
+    def steady_count(self, h):
+        """Sessions in hour h of a steady partner: the rate spread evenly, none drawn at random
+        (24 a day is one an hour; 8 a day one every three hours)."""
+        return math.floor((h + 1) * self.rate + 1e-9) - math.floor(h * self.rate + 1e-9)
+
     def headers(self, h):
         r = random.Random(mix(self.seed, self.pid, h, 1))
         rnd, gauss, lam = r.random, r.gauss, self.hour_mean(h)
-        if lam < 30:  # Poisson by multiplication; normal approximation above
+        if self.spec.steady:
+            n = self.steady_count(h)
+        elif lam < 30:  # Poisson by multiplication; normal approximation above
             limit, n, p = math.exp(-lam), 0, rnd()
             while p > limit:
                 n += 1

@@ -66,6 +66,8 @@ class Glance:
 
 @pytest.fixture(scope="session")
 def _glance_server():
+    # Steady traffic: every hour holds the same sessions, so no test's data grows or shrinks with
+    # the weekday or hour the suite runs at (a working week's curve would).
     sim = Simulator(
         partners=[
             PartnerSpec(
@@ -74,9 +76,15 @@ def _glance_server():
                 sessions_per_day=24,
                 agents=6,
                 name="Acme",
+                steady=True,
             ),
             PartnerSpec(
-                partner_id=OTHER_ID, api_key=OTHER_KEY, sessions_per_day=8, agents=3, name="Other"
+                partner_id=OTHER_ID,
+                api_key=OTHER_KEY,
+                sessions_per_day=8,
+                agents=3,
+                name="Other",
+                steady=True,
             ),
         ],
         seed=7,

@@ -135,6 +135,17 @@ def test_weekdays_busier_than_weekend_and_nights(week):
     assert weekend < len(week) * 0.12 and night < len(week) * 0.05
 
 
+@pytest.mark.parametrize("sessions_per_day, per_window", [(24, 48), (8, 16)])
+def test_a_steady_partner_holds_as_many_sessions_in_any_two_days(sessions_per_day, per_window):
+    spec = PartnerSpec(1, "k", sessions_per_day=sessions_per_day, steady=True)
+    sim = Simulator(partners=[spec], now=NOW + timedelta(days=10), history_days=30)
+    sizes = set()
+    for hours in range(0, 24 * 7, 5):  # every weekday, day and night, weekends too
+        start = NOW - timedelta(hours=hours)
+        sizes.add(len(list(sim.completed_sessions(1, start, start + timedelta(days=2)))))
+    assert sizes == {per_window}
+
+
 def test_ids_unique_increasing_and_name_their_hour(week):
     ids = [s["id"] for s in week]
     assert ids == sorted(set(ids))

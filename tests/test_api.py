@@ -147,3 +147,22 @@ def test_the_schema_describes_both_endpoints_and_every_filter(client, db):
     from sessions_app.filters import SessionFilter
 
     assert set(SessionFilter.base_fields) <= names and {"cursor", "limit"} <= names
+
+
+def test_visitors_by_country_are_the_maps_numbers(client, world, token_of):
+    answer = client.get("/api/v1/aggregates?by=country", **bearer(token_of("analyst"))).json()
+    rows = {row["key"]: row for row in answer["rows"] if row["key"]}
+    client.force_login(world.users["analyst"])
+    figure = client.get("/charts/countries/").json()["data"][0]
+    from sessions_app.geo import ALPHA3
+
+    mapped = {code: rows[code] for code in rows if code in ALPHA3}
+    assert len(mapped) > 3
+    for location, (_, hover) in zip(figure["locations"], figure["customdata"], strict=True):
+        code = next(c for c, alpha3 in ALPHA3.items() if alpha3 == location)
+        said = re.fullmatch(r"([\d,]+) visitors? in ([\d,]+) sessions?", hover).groups()
+        assert [int(n.replace(",", "")) for n in said] == [
+            mapped[code]["guests"],
+            mapped[code]["sessions"],
+        ]
+    assert set(figure["locations"]) == {ALPHA3[c] for c in mapped}

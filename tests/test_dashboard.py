@@ -352,3 +352,19 @@ def test_each_role_gets_its_own_cached_chart(client, world):
         world.a.pk,
         world.b.pk,
     }
+
+
+def test_each_top_city_opens_as_many_sessions_as_it_says(analyst, world):
+    moment = world.session_of(world.a).start_time
+    # Two visitors from Boston in one session, and a Boston agent who is no visitor.
+    store(world.a, record(9105, moment, guests=[guest(), guest(), guest("agent")]))
+    body = analyst.get("/geography/").content.decode()
+    rows = re.findall(
+        r'<tr><td><a href="([^"]+)">([^<]+)</a></td>.*?<td class="num">([\d,]+)</td>'
+        r'<td class="num"><a href="[^"]+" title="List these sessions">([\d,]+)</a></td></tr>',
+        body,
+    )
+    assert len(rows) >= 5 and any(city == "Boston" for _, city, _, _ in rows)
+    for link, _, visitors, sessions in rows:
+        listed = list_count(analyst, urlsplit(link.replace("&amp;", "&")).query)
+        assert listed == int(sessions.replace(",", "")) <= int(visitors.replace(",", ""))

@@ -217,12 +217,19 @@ GLANCE_WINDOW_DAYS = env.int("GLANCE_WINDOW_DAYS", default=31)  # the service's 
 GLANCE_LOOKBACK_HOURS = env.int("GLANCE_LOOKBACK_HOURS", default=48)
 # Alert webhooks must be https:// outside development (the tests' receiver speaks plain http).
 ALERT_WEBHOOK_ALLOW_HTTP = env.bool("ALERT_WEBHOOK_ALLOW_HTTP", default=DEBUG)
+# Networks the server may call although they are not public (sessions_app/outbound.py): in
+# development loopback, where the simulator runs; in production none unless listed here.
+OUTBOUND_ALLOWED_ADDRESSES = env.list(
+    "OUTBOUND_ALLOWED_ADDRESSES", default=["127.0.0.0/8", "::1/128"] if DEBUG else []
+)
 # Each synced UTC month is checked against Glance's own counts (completeness.py).
 GLANCE_COMPLETENESS_CHECKS = env.bool("GLANCE_COMPLETENESS_CHECKS", default=True)
 GLANCE_DEFAULT_BACKFILL_DAYS = env.int("GLANCE_DEFAULT_BACKFILL_DAYS", default=30)
 GLANCE_CONNECT_TIMEOUT = env.float("GLANCE_CONNECT_TIMEOUT", default=10.0)
 GLANCE_READ_TIMEOUT = env.float("GLANCE_READ_TIMEOUT", default=120.0)
 GLANCE_MAX_RETRIES = env.int("GLANCE_MAX_RETRIES", default=5)
+# The wallboard's live counts: the worker waits this long (connect, then read) and no longer.
+LIVE_COUNTS_TIMEOUT = env.float("LIVE_COUNTS_TIMEOUT", default=5.0)
 GLANCE_BACKOFF_BASE = env.float("GLANCE_BACKOFF_BASE", default=1.0)  # seconds; doubles per retry
 GLANCE_BACKOFF_MAX = env.float("GLANCE_BACKOFF_MAX", default=60.0)
 # Longer than the worst single page call: (retries + 1) x read timeout + the backoffs between.

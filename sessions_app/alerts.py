@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.utils import timezone
 
-from sessions_app import completeness, stats
+from sessions_app import completeness, outbound, stats
 from sessions_app.models import AlertRule, Partner, Session, SyncRun
 
 log = logging.getLogger(__name__)
@@ -150,14 +150,23 @@ def deliver(rule: AlertRule, message: str) -> list[str]:
         except Exception as exc:  # any mail backend's failure
             problems.append(f"email: {type(exc).__name__}: {exc}")
     if rule.webhook_url:
-        try:
-            response = requests.post(
-                rule.webhook_url, json={"text": message}, timeout=WEBHOOK_TIMEOUT
-            )
-            if response.status_code >= 400:
-                problems.append(f"webhook: HTTP {response.status_code}")
-        except requests.RequestException as exc:
-            problems.append(f"webhook: {type(exc).__name__}")
+        problems += _post_webhook(rule.webhook_url, message)
     for problem in problems:
         log.warning("alert %s of %s: %s", rule.pk, rule.partner, problem)
     return problems
+
+
+def _post_webhook(url: str, message: str) -> list[str]:
+    """Under the outbound policy; what failed in our words (the answer's body is never read)."""
+    try:
+        with outbound.session() as http:
+            response = http.post(url, json={"text": message}, timeout=WEBHOOK_TIMEOUT)
+    except outbound.OutboundRefused as exc:
+        return [f"webhook: {exc}"]
+    except requests.Timeout:
+        return [f"webhook: no answer within {WEBHOOK_TIMEOUT} s"]
+    except requests.RequestException as exc:
+        return [f"webhook: could not connect ({type(exc).__name__})"]
+    if response.status_code >= 400:
+        return [f"webhook: {outbound.status_words(response.status_code)}"]
+    return []

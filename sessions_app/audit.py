@@ -3,6 +3,7 @@
 Never pass secrets in: events hold what changed ("the API key was replaced"), not values."""
 
 import logging
+from urllib.parse import urlsplit
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
@@ -47,12 +48,18 @@ def partner_saved(request, partner, form, *, created: bool) -> None:
     if "api_url" in changed and form.cleaned_data.get("api_url") == stored_url:
         changed.remove("api_url")  # a callable default makes Django report it changed
     if changed:
+        moved = {}
+        summary = f"{partner.name}: changed {', '.join(changed)}"
+        if "api_url" in changed:  # where the key now goes: both addresses, for whoever audits
+            moved = {"api_url_from": stored_url, "api_url_to": partner.api_url}
+            summary += f" (API endpoint {stored_url} → {partner.api_url})"
         record(
             Action.PARTNER_CHANGED,
-            f"{partner.name}: changed {', '.join(changed)}",
+            summary,
             request=request,
             partner=partner,
             fields=changed,
+            **moved,
         )
     if form.key_changed:
         record(
@@ -61,6 +68,13 @@ def partner_saved(request, partner, form, *, created: bool) -> None:
             request=request,
             partner=partner,
         )
+
+
+def webhook_origin(url: str) -> str:
+    """Where a webhook goes, for the audit trail: its scheme, host and port. Its path is left
+    out: a chat service's webhook path is the secret that lets anyone post to it."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
 
 
 def _client_ip(request):

@@ -50,9 +50,12 @@ class PartnerForm(forms.ModelForm):
         }
         labels = {"sync_interval_minutes": "Sync every (minutes)"}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, operator: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self._stored_url = self.instance.api_url
+        if not operator:  # which company a partner is, is the operator's to say
+            self.fields["glance_partner_id"].disabled = True
+            self.fields["glance_partner_id"].help_text = "Set by the operator who added it."
         hint = self.instance.api_key_hint if self.instance.pk else ""
         self.fields["api_key"].help_text = (
             f"Stored encrypted ({hint}). Leave blank to keep it."

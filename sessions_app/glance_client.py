@@ -1,10 +1,12 @@
-"""The Glance Activity Service client: all of glancedash's outbound HTTP lives here.
+"""The Glance Activity Service client, over the one outbound-request policy (outbound.py).
 
 JSON mode exactly as the seed document shows it: POST `<endpoint>/<Operation>` with a JSON body,
 the answer under `{"d": …}`. Every call has timeouts; connection errors, 429 and 5xx are retried
 with exponential backoff and jitter (honouring Retry-After); authentication failures are not.
-Whatever goes wrong ends as one GlanceError naming the partner, the operation and what the
-server said. The API key is sent in the body only and scrubbed from every message.
+Whatever goes wrong ends as one GlanceError naming the partner, the operation and, in our own
+words, what happened: the status code and a category, never text from the answer (an endpoint
+that is not Glance's could be anything). The API key is sent in the body only, to the address it
+was entered for: no redirect is followed.
 """
 
 import logging
@@ -20,6 +22,7 @@ import requests
 from django.conf import settings
 from django.utils import timezone
 
+from sessions_app import outbound
 from sessions_app.glance_records import (
     Page,
     RecordError,
@@ -89,18 +92,18 @@ class GlanceClient:
         api_key: str,
         *,
         label: str = "",
-        http: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         max_retries: int | None = None,
+        timeout: tuple[float, float] | None = None,
     ):
         self.endpoint = endpoint.rstrip("/")
         self.partner_id = int(partner_id)
         self._api_key = api_key
         self.label = label or f"partner {partner_id}"
-        self.http = http or requests.Session()
+        self.http = outbound.session()
         self.http.headers["User-Agent"] = "glancedash (+https://github.com/glancedash)"
         self.sleep = sleep
-        self.timeout = (settings.GLANCE_CONNECT_TIMEOUT, settings.GLANCE_READ_TIMEOUT)
+        self.timeout = timeout or (settings.GLANCE_CONNECT_TIMEOUT, settings.GLANCE_READ_TIMEOUT)
         self.max_retries = settings.GLANCE_MAX_RETRIES if max_retries is None else max_retries
         self.backoff_base = settings.GLANCE_BACKOFF_BASE
         self.backoff_max = settings.GLANCE_BACKOFF_MAX
@@ -189,6 +192,8 @@ class GlanceClient:
             last_try = attempt == self.max_retries
             try:
                 response = self.http.post(url, data=body, headers=headers, timeout=self.timeout)
+            except outbound.OutboundRefused as exc:  # the policy's no is final: no retry
+                raise self._error(GlanceError, operation, str(exc)) from None
             except requests.RequestException as exc:
                 failure, retry_after = self._describe_exception(operation, exc), None
             else:
@@ -199,11 +204,8 @@ class GlanceClient:
                     raise failure
                 retry_after = _retry_after_seconds(response)
             if last_try:
-                raise self._error(
-                    GlanceUnavailable,
-                    operation,
-                    f"{failure.detail} (gave up after {attempt + 1} tries)",
-                )
+                tries = f" (gave up after {attempt + 1} tries)" if attempt else ""
+                raise self._error(GlanceUnavailable, operation, failure.detail + tries)
             delay = self._backoff(attempt, retry_after)
             log.warning("%s; retrying in %.1fs", self._scrub(str(failure)), delay)
             self.sleep(delay)
@@ -219,8 +221,9 @@ class GlanceClient:
         return self._error(GlanceUnavailable, operation, what)
 
     def _describe_response(self, operation: str, response: requests.Response) -> GlanceError:
+        """The answer's category, in our words: what it said only decides which one."""
         message, exception_type = _server_message(response)
-        said = f"HTTP {response.status_code}" + (f": {message}" if message else "")
+        said = outbound.status_words(response.status_code)
         if response.status_code in (401, 403) or (message and _AUTH_WORDS.search(message)):
             return self._error(
                 GlanceAuthError, operation, f"the partner id or API key was refused ({said})"
@@ -229,7 +232,7 @@ class GlanceClient:
             return self._error(GlanceError, operation, f"the service rejected the request ({said})")
         if response.status_code not in _RETRY_STATUSES:
             return self._error(
-                GlanceError, operation, f"unexpected answer from {response.url} ({said})"
+                GlanceError, operation, f"unexpected answer from {self.endpoint} ({said})"
             )
         return self._error(GlanceUnavailable, operation, said)
 

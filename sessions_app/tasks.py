@@ -5,6 +5,7 @@ import logging
 
 from sessions_app.models import Partner, SyncRun
 from sessions_app.sync import SyncBusy, sync_partner
+from sessions_app.wallboard import refresh_live_counts
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,14 @@ def sync_partner_task(partner_pk: int, trigger: str = SyncRun.Trigger.SCHEDULE) 
     if run.state == SyncRun.State.FAILED:
         log.error(summary)
     return summary
+
+
+def refresh_live_counts_task(partner_pk: int) -> str:
+    """The wallboard's live counts of one partner, asked of Glance here, never in a web request."""
+    partner = Partner.objects.filter(pk=partner_pk).first()
+    if partner is None:
+        return f"partner {partner_pk}: not found"
+    return f"{partner}: live counts {refresh_live_counts(partner)}"
 
 
 def sync_summary(run: SyncRun) -> str:

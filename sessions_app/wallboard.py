@@ -1,9 +1,11 @@
 """The live wallboard's figures for a set of partners, in one time zone.
 
 - Sessions active and waiting now come from Glance itself (PartnerSessionCounts with status A,
-  over the last day), not from our database, which only holds ended sessions. Each partner's
-  answer is cached for LIVE_SECONDS, so any number of walls polling costs Glance one call per
-  partner per period; when Glance cannot be reached the board says so and shows the rest.
+  over the last day), not from our database, which only holds ended sessions. A web request never
+  calls Glance: it reads the counts the background worker last cached, and while any wall or
+  kiosk is watching, asks the worker for fresh ones at most every LIVE_SECONDS per partner (the
+  worker calls with short timeouts and caches a failure with its message, so a hanging endpoint
+  holds up neither the board nor anything else the web workers serve).
 - Today so far is compared with the same weekday last week up to the same time of day.
 - Kiosk links: a token in the URL opens one partner's board without a login; only its SHA-256
   is stored, and revoking it ends it at once.
@@ -14,15 +16,18 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from sessions_app import crypto, stats
 from sessions_app.glance_client import GlanceClient, GlanceError
 from sessions_app.models import KioskLink, Partner, Session
 
-LIVE_SECONDS = 30
+LIVE_SECONDS = 30  # each partner is asked at most this often, however many walls watch
+KEEP_SECONDS = 300  # a cached answer (or failure) is shown this long; then "asking…" again
 TOP_AGENTS = 5
 
 
@@ -43,7 +48,11 @@ class Board:
         return asdict(self)
 
 
-def board(partners: list[Partner], tz: ZoneInfo, now: datetime | None = None) -> Board:
+def board(
+    partners: list[Partner], tz: ZoneInfo, now: datetime | None = None, *, detail: bool = True
+) -> Board:
+    """The board's figures; `detail` False (a kiosk, no login) says that live counts failed,
+    not why."""
     now = now or timezone.now()
     midnight = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
     today = Session.objects.filter(
@@ -61,7 +70,7 @@ def board(partners: list[Partner], tz: ZoneInfo, now: datetime | None = None) ->
         .annotate(sessions=Count("pk"))
         .order_by("-sessions", "agent__user_name")[:TOP_AGENTS]
     )
-    active, waiting, note = live_counts(partners, now)
+    active, waiting, note = live_counts(partners, detail=detail)
     return Board(
         partners=[partner.name for partner in partners],
         time_zone=tz.key,
@@ -76,28 +85,64 @@ def board(partners: list[Partner], tz: ZoneInfo, now: datetime | None = None) ->
     )
 
 
-def live_counts(partners: list[Partner], now: datetime) -> tuple[int | None, int | None, str]:
+def live_counts(
+    partners: list[Partner], *, detail: bool = True
+) -> tuple[int | None, int | None, str]:
+    """The counts the worker last cached, summed; asks it for fresh ones where they are due. Never
+    calls Glance itself."""
     active = waiting = 0
+    missing = failed = ""
     for partner in partners:
         counts = cache.get(_live_key(partner))
+        _ask_for_fresh(partner)
         if counts is None:
-            try:
-                answer = GlanceClient.for_partner(partner, max_retries=0).session_counts(
-                    now - timedelta(days=1), now + timedelta(minutes=1), status="A"
-                )
-            except GlanceError as exc:
-                return None, None, f"Live counts unavailable: {exc.detail}"
-            counts = {"A": 0, "W": 0}
-            for count in answer:
-                key = "W" if count.status == "W" else "A"
-                counts[key] += count.count
-            cache.set(_live_key(partner), counts, LIVE_SECONDS)
-        active, waiting = active + counts["A"], waiting + counts["W"]
+            missing = "Live counts: asking Glance…"
+        elif "error" in counts:
+            failed = (
+                f"Live counts unavailable: {counts['error']}"
+                if detail
+                else ("Live counts unavailable")
+            )
+        else:
+            active, waiting = active + counts["A"], waiting + counts["W"]
+    if failed or missing:
+        return None, None, failed or missing
     return active, waiting, "Live from Glance"
+
+
+def _ask_for_fresh(partner: Partner) -> None:
+    """Queues one refresh per partner per LIVE_SECONDS, whichever wall asks first."""
+    if cache.add(_asked_key(partner), True, LIVE_SECONDS):
+        async_task("sessions_app.tasks.refresh_live_counts_task", partner.pk)
+
+
+def refresh_live_counts(partner: Partner, now: datetime | None = None) -> dict:
+    """The worker's half: asks Glance with short timeouts and no retries, and caches the answer
+    or the failure in words (ours: the outbound policy never passes on a foreign answer)."""
+    now = now or timezone.now()
+    client = GlanceClient.for_partner(
+        partner, max_retries=0, timeout=(settings.LIVE_COUNTS_TIMEOUT, settings.LIVE_COUNTS_TIMEOUT)
+    )
+    try:
+        answer = client.session_counts(
+            now - timedelta(days=1), now + timedelta(minutes=1), status="A"
+        )
+    except GlanceError as exc:
+        counts = {"error": exc.detail}
+    else:
+        counts = {"A": 0, "W": 0}
+        for count in answer:
+            counts["W" if count.status == "W" else "A"] += count.count
+    cache.set(_live_key(partner), counts, KEEP_SECONDS)
+    return counts
 
 
 def _live_key(partner: Partner) -> str:
     return f"wallboard-live-{partner.pk}-{partner.glance_partner_id}"
+
+
+def _asked_key(partner: Partner) -> str:
+    return f"wallboard-asked-{partner.pk}"
 
 
 # --- kiosk links ----------------------------------------------------------------------------

@@ -147,7 +147,7 @@ def test_a_failed_delivery_is_recorded_and_the_sync_goes_on(glance, db, lead, we
     rule = rule_for(partner, lead, webhook, kind=Kind.LOW_CONNECTED_RATE, threshold=100, hours=720)
     assert sync_partner(partner).state == "succeeded"
     rule.refresh_from_db()
-    assert rule.last_error == "webhook: HTTP 500" and rule.firing_since is not None
+    assert rule.last_error == "webhook: HTTP 500, server error" and rule.firing_since is not None
     assert len(mail.outbox) == 1  # the email still went
 
 

@@ -40,6 +40,7 @@ def test_add_partner_updates_the_same_partner_id_and_reads_the_key_from_env(db, 
     monkeypatch.setenv("ACME_KEY", "second-key-0002")
     output = run(
         "add_partner",
+        "--update",
         "--name",
         "Acme EU",
         "--partner-id",
@@ -181,7 +182,16 @@ def test_import_glance_file_skips_sessions_past_retention_and_says_so(partner):
 
 def test_add_partner_is_audited_without_the_key(db):
     run("add_partner", "--name", "Acme", "--partner-id", "777", "--api-key", "s3cret-key-9876")
-    run("add_partner", "--name", "Acme", "--partner-id", "777", "--api-key", "n3w-key-1111")
+    run(
+        "add_partner",
+        "--update",
+        "--name",
+        "Acme",
+        "--partner-id",
+        "777",
+        "--api-key",
+        "n3w-key-1111",
+    )
     events = list(AuditEvent.objects.order_by("pk").values_list("action", "actor_name"))
     assert events == [
         ("partner_created", "manage.py"),
@@ -237,3 +247,24 @@ def test_import_glance_file_refuses_a_hostile_or_broken_file_and_imports_nothing
         run("import_glance_file", str(path))
     assert not Session.objects.exists() and not Guest.objects.exists()
     assert not SyncRun.objects.exists()
+
+
+def test_add_partner_changes_an_existing_partner_only_with_update_and_says_who_has_access(world):
+    with pytest.raises(CommandError) as refused:
+        run("add_partner", "--name", "Real Customer", "--partner-id",
+            str(world.a.glance_partner_id), "--api-key", "real-key-0001")  # fmt: skip
+    said = str(refused.value)
+    assert "already exists" in said and "--update" in said
+    assert "admin (admin)" in said and "analyst (analyst)" in said  # who would see its data
+    world.a.refresh_from_db()
+    assert world.a.name != "Real Customer" and world.a.api_key != "real-key-0001"
+    output = run("add_partner", "--update", "--name", "Real Customer", "--partner-id",
+                 str(world.a.glance_partner_id), "--api-key", "real-key-0001")  # fmt: skip
+    assert "Updated partner Real Customer" in output and "admin (admin)" in output
+    world.a.refresh_from_db()
+    assert (world.a.name, world.a.api_key) == ("Real Customer", "real-key-0001")
+
+
+def test_add_partner_update_needs_an_existing_partner(db):
+    with pytest.raises(CommandError, match="no partner with Glance id 779"):
+        run("add_partner", "--update", "--name", "Acme", "--partner-id", "779")

@@ -69,3 +69,20 @@ def test_an_agent_page_says_when_its_partner_has_no_comparison(client, world):
     body = client.get(f"/agents/{agent.pk}/").content.decode()
     assert f"No comparison with the previous period: {world.a.name}&#x27;s data starts" in body
     assert 'class="kpi-change' not in body
+
+
+def test_data_that_starts_inside_the_previous_period_is_no_comparison_either(client, world):
+    """Sessions from 45 days ago: the last 30 days are whole, the 30 before them are not."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import record, store
+
+    start = timezone.now() - timedelta(days=45)
+    store(world.a, *[record(61000 + i, start + timedelta(days=i)) for i in range(40)])
+    body = _overview(client, world.users["analyst"])
+    assert f"{world.a.name}&#x27;s data starts {start:%b %-d}" in body
+    assert 'class="kpi-change' not in body
+    longer = _overview(client, world.users["analyst"], "preset=7d")  # both weeks are whole
+    assert "No comparison" not in longer and 'class="kpi-change' in longer

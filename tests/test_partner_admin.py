@@ -1,5 +1,7 @@
 """Partner administration in the browser: credentials, connection test, sync now, access."""
 
+import re
+
 import pytest
 from django.core import mail
 from django_q.models import OrmQ
@@ -31,21 +33,23 @@ def form_data(glance, **changes):
     return data
 
 
-def test_an_admin_adds_a_partner_and_becomes_its_admin(admin_client, world, glance):
-    response = admin_client.post("/partners/new/", form_data(glance), follow=True)
+def test_an_operator_adds_a_partner_that_nobody_else_sees_yet(client, world, glance):
+    client.force_login(world.users["superuser"])
+    response = client.post("/partners/new/", form_data(glance), follow=True)
     partner = Partner.objects.get(name="Globex")
     assert response.redirect_chain[-1][0] == f"/partners/{partner.pk}/"
     assert (
         partner.api_key == "globex-key-7788" and "globex-key-7788" not in partner.api_key_encrypted
     )
-    assert Membership.objects.get(partner=partner).user == world.users["admin"]
+    assert not Membership.objects.filter(partner=partner).exists()  # access is granted after
     body = response.content.decode()
     assert "••••7788" in body and "globex-key-7788" not in body
     assert AuditEvent.objects.filter(action="partner_created", partner=partner).exists()
 
 
-def test_a_new_partner_needs_a_key(admin_client, glance):
-    response = admin_client.post("/partners/new/", form_data(glance, api_key=""))
+def test_a_new_partner_needs_a_key(client, world, glance):
+    client.force_login(world.users["superuser"])
+    response = client.post("/partners/new/", form_data(glance, api_key=""))
     assert b"A new partner needs its API key." in response.content
     assert not Partner.objects.filter(name="Globex").exists()
 
@@ -195,8 +199,10 @@ def test_the_partner_list_shows_health_of_administered_partners_only(admin_clien
     assert world.a.name in body and "Initech" not in body and "ok" in body
 
 
-def test_a_duplicate_glance_id_is_a_form_error(admin_client, glance, world):
-    response = admin_client.post(
+def test_a_duplicate_glance_id_is_a_form_error_for_the_operator(client, glance, world):
+    # Only an operator may add partners, so only an operator learns that an id is taken.
+    client.force_login(world.users["superuser"])
+    response = client.post(
         "/partners/new/", form_data(glance, glance_partner_id=OTHER_ID, api_key=OTHER_KEY)
     )
     assert b"already exists" in response.content
@@ -297,3 +303,33 @@ def test_saving_a_stale_partner_instance_moves_no_claim_watermark_or_generation(
     assert after.data_generation == before.data_generation == stale.data_generation + 3
     assert (after.sync_claim_token, after.sync_claimed_until) == (token, before.sync_claimed_until)
     assert after.sync_watermark == before.sync_watermark is not None
+
+
+# --- who may create a partner (the takeover a security review found) --------------------------
+
+
+def test_a_partner_admin_cannot_create_a_partner(client, world):
+    client.force_login(world.users["admin"])
+    answer = client.post(
+        "/partners/new/",
+        {"name": "Not mine", "glance_partner_id": 44444, "api_url": world.a.api_url,
+         "api_key": "guess", "enabled": "on", "sync_interval_minutes": 15,
+         "retain_ip_days": 90, "retain_contact_days": 180, "retain_sessions_days": 730},
+    )  # fmt: skip
+    assert answer.status_code == 403
+    assert not Partner.objects.filter(glance_partner_id=44444).exists()
+    assert "Add a partner" not in client.get("/partners/").content.decode()
+
+
+def test_a_partner_admin_cannot_move_their_partner_to_another_glance_id(client, world):
+    client.force_login(world.users["admin"])
+    form = client.get(f"/partners/{world.a.pk}/edit/").content.decode()
+    assert re.search(r'name="glance_partner_id"[^>]*disabled', form)
+    client.post(
+        f"/partners/{world.a.pk}/edit/",
+        {"name": "A", "glance_partner_id": 44444, "api_url": world.a.api_url, "enabled": "on",
+         "sync_interval_minutes": 15, "retain_ip_days": 90, "retain_contact_days": 180,
+         "retain_sessions_days": 730},
+    )  # fmt: skip
+    world.a.refresh_from_db()
+    assert world.a.glance_partner_id == 4242 and world.a.name == "A"

@@ -120,7 +120,8 @@ def test_it_fails_clearly_on_a_bad_key_and_changes_nothing(glance, db):
     run = sync_partner(partner)
     partner.refresh_from_db()
     assert run.state == "failed"
-    assert "API key was refused" in run.error and "Invalid partnerId or apiKey" in run.error
+    assert "API key was refused (HTTP 500, server error)" in run.error
+    assert "Invalid partnerId or apiKey" not in run.error  # the answer's own words: never shown
     assert str(PARTNER_ID) in run.error and "PartnerCompletedSessions" in run.error
     assert "wrong-key-123" not in run.error
     assert len(glance.calls()) == 1  # an authentication failure is not retried

@@ -8,7 +8,12 @@ from datetime import timedelta
 from django.core.cache import cache
 from django.utils import timezone
 
-from sessions_app.models import AuditEvent, KioskLink, Session
+from sessions_app import wallboard
+from sessions_app.models import AuditEvent, KioskLink, Partner, Session
+from tests.helpers.queue import queued, run_queued
+from tests.helpers.servers import LocalServer
+
+REFRESH = "sessions_app.tasks.refresh_live_counts_task"
 
 
 def live_truth(glance, partner):
@@ -20,9 +25,17 @@ def live_truth(glance, partner):
     return active, sum(c["count"] for c in counts if c["status"] == "W")
 
 
+def watched(client, url="/wallboard/data.json"):
+    """A wall's first poll (which asks the worker), the worker's run, and the next poll."""
+    first = client.get(url).json()
+    assert first["active"] is None and first["live_note"] == "Live counts: asking Glance…"
+    run_queued(REFRESH)
+    return client.get(url).json()
+
+
 def test_the_board_holds_live_counts_today_last_week_and_top_agents(client, world, glance):
     client.force_login(world.users["viewer"])
-    data = client.get("/wallboard/data.json").json()
+    data = watched(client)
     assert data["partners"] == [world.a.name]  # the viewer's partners only
     assert (data["active"], data["waiting"]) == live_truth(glance, world.a)
     assert data["live_note"] == "Live from Glance"
@@ -45,6 +58,11 @@ def test_live_counts_are_asked_of_glance_once_per_period_for_any_number_of_walls
     client.force_login(world.users["viewer"])
     for _ in range(4):
         client.get("/wallboard/data.json")
+    assert queued(REFRESH) == [(world.a.pk,)]  # four polls, one request to the worker
+    run_queued(REFRESH)
+    for _ in range(4):
+        assert client.get("/wallboard/data.json").json()["live_note"] == "Live from Glance"
+    assert queued(REFRESH) == []  # asked less than LIVE_SECONDS ago
     live = [c for c in glance.calls("PartnerSessionCounts") if c.params["status"] == "A"]
     assert len(live) == 1
 
@@ -53,9 +71,47 @@ def test_the_board_says_when_glance_cannot_be_reached_and_shows_the_rest(client,
     cache.clear()
     glance.sim.faults.auth_failure = True
     client.force_login(world.users["viewer"])
-    data = client.get("/wallboard/data.json").json()
-    assert data["active"] is None and data["live_note"].startswith("Live counts unavailable")
+    data = watched(client)
+    assert data["active"] is None
+    assert data["live_note"].startswith("Live counts unavailable: the partner id or API key")
     assert isinstance(data["today"], int)
+
+
+def test_a_hanging_endpoint_holds_up_no_web_request(client, world, settings):
+    """The web side never calls Glance: while the worker waits on an endpoint that hangs, the
+    board and /healthz answer at once, and the failure is cached in words for the next poll."""
+    import threading
+    import time
+
+    hanging = LocalServer(hang=10)
+    settings.LIVE_COUNTS_TIMEOUT = 3
+    world.a.api_url = hanging.url + "/services/activityservice.asmx"
+    world.a.save(update_fields=["api_url"])
+    client.force_login(world.users["viewer"])
+    try:
+        assert client.get("/wallboard/data.json").json()["live_note"].endswith("asking Glance…")
+        assert queued(REFRESH) == [(world.a.pk,)]
+        # The worker's half, in a thread as the cluster would run it (the partner as loaded: a
+        # thread's own connection would not see this test's uncommitted rows).
+        partner = Partner.objects.get(pk=world.a.pk)
+        worker = threading.Thread(target=wallboard.refresh_live_counts, args=(partner,))
+        worker.start()
+        deadline = time.monotonic() + 10
+        while not hanging.requests:  # the worker's call has reached the endpoint, and waits
+            assert time.monotonic() < deadline, "the worker never called the endpoint"
+            time.sleep(0.01)
+        started = time.monotonic()
+        board = client.get("/wallboard/data.json").json()
+        health = client.get("/healthz")
+        answered = time.monotonic() - started
+        assert worker.is_alive() and len(hanging.requests) == 1  # only the worker called
+        assert health.status_code == 200 and board["active"] is None
+        assert answered < 3  # far inside the endpoint's hang: nothing here waited on it
+        worker.join()
+    finally:
+        hanging.stop()
+    data = client.get("/wallboard/data.json").json()
+    assert data["live_note"] == "Live counts unavailable: no answer within 3s (timeout)"
 
 
 def test_a_user_sees_only_their_partners_on_the_board(client, world):
@@ -111,3 +167,14 @@ def test_only_a_partners_admin_makes_or_revokes_kiosk_links(client, world):
         client.force_login(world.users[persona])
         assert client.post(f"/partners/{world.a.pk}/kiosk/", {"name": "x"}).status_code == status
     assert not KioskLink.objects.exists()
+
+
+def test_a_kiosk_says_live_counts_failed_but_not_why(client, world, glance):
+    """The kiosk has no login: an endpoint's trouble is for the partner's admins, not the TV."""
+    glance.sim.faults.auth_failure = True
+    token = make_link(client, world)
+    data = watched(client, f"/kiosk/{token}/data.json")
+    assert data["active"] is None and data["live_note"] == "Live counts unavailable"
+    client.force_login(world.users["viewer"])
+    board = client.get("/wallboard/data.json").json()  # the same cached failure, with its reason
+    assert board["live_note"].startswith("Live counts unavailable: the partner id or API key")

@@ -29,7 +29,7 @@ def alert_create(request, pk):
         request=request,
         partner=partner,
         emails=rule.emails,
-        webhook=bool(rule.webhook_url),
+        webhook=audit.webhook_origin(rule.webhook_url),
     )
     messages.success(request, f"Alert added: {rule.describe()}. It is checked after each sync.")
     return redirect(f"/partners/{partner.pk}/#alerts")
@@ -46,6 +46,7 @@ def alert_delete(request, pk, rule_pk):
         f"{partner.name}: alert removed: {rule.describe()}",
         request=request,
         partner=partner,
+        webhook=audit.webhook_origin(rule.webhook_url),
     )
     messages.success(request, f"Alert removed: {rule.describe()}.")
     return redirect(f"/partners/{partner.pk}/#alerts")

@@ -13,7 +13,7 @@ from django_q.tasks import async_task
 
 from sessions_app import access, accounts, audit, completeness
 from sessions_app.forms import AlertRuleForm, GrantAccessForm, PartnerForm
-from sessions_app.models import Membership, Role, SyncRun
+from sessions_app.models import Role, SyncRun
 from sessions_app.sync_status import check_connection, sync_status
 
 Action = audit.Action
@@ -35,13 +35,13 @@ def partner_list(request):
 
 @login_required
 def partner_create(request):
-    _require_any_admin(request.user)
-    form = PartnerForm(request.POST or None)
+    # An operator's act: a partner admin who could name any Glance partner id could claim a
+    # company that is onboarded later, and would see its data once its real key is entered.
+    if not request.user.is_superuser:
+        raise PermissionDenied("only operators (superusers) add partners")
+    form = PartnerForm(request.POST or None, operator=True)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            partner = form.save()
-            if not request.user.is_superuser:
-                Membership.objects.create(user=request.user, partner=partner, role=Role.ADMIN)
+        partner = form.save()
         audit.partner_saved(request, partner, form, created=True)
         messages.success(
             request,
@@ -73,7 +73,7 @@ def partner_detail(request, pk):
 @login_required
 def partner_edit(request, pk):
     partner = access.get_partner_for(request.user, pk, Role.ADMIN)
-    form = PartnerForm(request.POST or None, instance=partner)
+    form = PartnerForm(request.POST or None, instance=partner, operator=request.user.is_superuser)
     if request.method == "POST" and form.is_valid():
         form.save()
         audit.partner_saved(request, partner, form, created=False)

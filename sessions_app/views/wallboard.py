@@ -57,7 +57,7 @@ def kiosk_page(request, token):
 @require_GET
 def kiosk_data(request, token):
     link = _link(token)
-    board = wallboard.board([link.partner], ZoneInfo(link.time_zone))
+    board = wallboard.board([link.partner], ZoneInfo(link.time_zone), detail=False)
     return JsonResponse(board.as_json())
 
 

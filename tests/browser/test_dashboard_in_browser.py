@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.conftest import log_in, screenshot, wait_for_charts
+from tests.helpers.queue import run_queued
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -118,6 +119,10 @@ def test_a_view_is_saved_from_the_filter_bar_and_reopened_from_views(page, live_
 def test_the_wallboard_fills_itself_under_the_policy(page, live_server, world):
     log_in(page, live_server, "analyst")
     page.goto(f"{live_server.url}/wallboard/")
+    page.wait_for_selector("#board[data-state=live]", timeout=15000)
+    assert page.inner_text('[data-field="live_note"]') == "Live counts: asking Glance…"
+    run_queued("sessions_app.tasks.refresh_live_counts_task")  # the worker's turn
+    page.reload()
     page.wait_for_selector("#board[data-state=live]", timeout=15000)
     assert page.inner_text('[data-field="today"]').isdigit()
     assert page.inner_text('[data-field="active"]').isdigit()

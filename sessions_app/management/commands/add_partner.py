@@ -8,11 +8,20 @@ from sessions_app.models import Partner
 
 
 class Command(BaseCommand):
-    help = "Create or update a Glance partner (matched on its partner id) and its API key."
+    help = (
+        "Create a Glance partner and its API key; with --update, change the one with that partner "
+        "id (it says who has access to its data)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--name", required=True)
         parser.add_argument("--partner-id", type=int, required=True, help="Glance group id")
+        parser.add_argument(
+            "--update",
+            action="store_true",
+            help="change the existing partner with this id (never taken implicitly: whoever has "
+            "access to it will see the data its key brings)",
+        )
         key = parser.add_mutually_exclusive_group()
         key.add_argument("--api-key", help="visible in the process list; prefer --api-key-env")
         key.add_argument("--api-key-env", metavar="VAR", help="read the key from this variable")
@@ -25,6 +34,14 @@ class Command(BaseCommand):
         api_key = self._api_key(options)
         partner = Partner.objects.filter(glance_partner_id=options["partner_id"]).first()
         created = partner is None
+        if partner is not None and not options["update"]:
+            raise CommandError(
+                f"a partner with Glance id {partner.glance_partner_id} already exists: "
+                f"{partner.name}, {self._access(partner)}. Pass --update to change it, once you "
+                "are sure those users should see the data its key brings."
+            )
+        if created and options["update"]:
+            raise CommandError(f"no partner with Glance id {options['partner_id']} to update")
         if created:
             if not api_key:
                 raise CommandError("a new partner needs --api-key or --api-key-env")
@@ -44,8 +61,17 @@ class Command(BaseCommand):
         self._audit(partner, created, key_changed=bool(api_key))
         verb = "Created" if created else "Updated"
         self.stdout.write(
-            f"{verb} partner {partner} (key {partner.api_key_hint}, {partner.api_url})"
+            f"{verb} partner {partner} (key {partner.api_key_hint}, {partner.api_url}); "
+            f"{self._access(partner)}"
         )
+
+    @staticmethod
+    def _access(partner) -> str:
+        """Who sees the partner's data: its members and their roles (superusers see all)."""
+        members = [
+            f"{m.user.username} ({m.role})" for m in partner.memberships.select_related("user")
+        ]
+        return f"access: {', '.join(members)}" if members else "access: superusers only"
 
     def _audit(self, partner, created, key_changed):
         if created:

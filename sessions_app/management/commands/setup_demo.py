@@ -6,6 +6,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from sessions_app.models import Partner
+
 
 class Command(BaseCommand):
     help = "Create the demo login and a demo partner served by the local Glance simulator."
@@ -22,8 +24,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         backfill = (timezone.now() - timedelta(days=options["backfill_days"])).date()
+        # The demo's own partner, set up by this command: running it again refreshes it.
+        again = Partner.objects.filter(glance_partner_id=options["partner_id"]).exists()
         call_command(
             "add_partner",
+            update=again,
             name="Demo Contact Centre",
             partner_id=options["partner_id"],
             api_key=options["api_key"],

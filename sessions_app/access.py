@@ -130,12 +130,12 @@ def sync_runs_for(user, role: str = Role.VIEWER) -> QuerySet[SyncRun]:
     return SyncRun.objects.filter(partner__in=partners_for(user, role))
 
 
-def emails_outside(emails: list[str], partners) -> list[str]:
-    """Of these addresses, those that are not active users able to see every one of `partners`:
-    who may not be sent those partners' figures (alerts, emailed reports)."""
+def emails_outside(emails: list[str], partners, role: str = Role.VIEWER) -> list[str]:
+    """Of these addresses, those that are not active users with at least `role` on every one of
+    `partners`: who may not be sent those partners' figures (alerts, emailed reports)."""
     fit = set()
     for user in get_user_model().objects.filter(is_active=True, email__in=emails):
-        if all(role_for(user, partner) for partner in partners):
+        if all(has_role(user, partner, role) for partner in partners):
             fit.add(user.email.lower())
     return [email for email in emails if email.lower() not in fit]
 
@@ -145,6 +145,14 @@ def saved_views_for(user) -> QuerySet[SavedView]:
     if not user.is_authenticated or not user.is_active:
         return SavedView.objects.none()
     return SavedView.objects.filter(Q(owner=user) | Q(partner__in=partners_for(user)))
+
+
+def may_see_guest_search(user, view: SavedView) -> bool:
+    """Whether the user may read what a saved view searched guests for: its owner, who typed
+    it, and whoever may search the guests of the partner it is shared with."""
+    if view.owner_id == user.pk:
+        return True
+    return view.partner is not None and can_see_pii(user, view.partner)
 
 
 def reports_for(user) -> QuerySet[ReportSchedule]:

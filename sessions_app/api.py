@@ -14,6 +14,7 @@
 """
 
 import base64
+import logging
 import secrets
 from datetime import datetime
 from functools import wraps
@@ -25,9 +26,11 @@ from django.http import HttpResponse
 from django.utils import timezone
 
 from sessions_app import access, crypto, pii, stats, timezones
-from sessions_app.filters import SessionFilter
+from sessions_app.filters import FIRST_DATE, LAST_DATE, SessionFilter
 from sessions_app.models import ApiToken, Guest, Role, Session
 from sessions_app.visitor_places import VisitorPlaces
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE, MAX_PAGE_SIZE = 100, 1000
 GROUPINGS = ("day", "type", "status", "agent", "country")
@@ -91,6 +94,9 @@ def endpoint(view):
             if exc.status == 405:
                 response["Allow"] = "GET"  # RFC 9110: a 405 names the methods that work
             return response
+        except Exception:  # a script reads JSON: even our own fault answers in JSON
+            log.exception("API request %s failed", request.get_full_path())
+            return json({"error": "The server failed to answer; this is logged."}, status=500)
 
     wrapped.csrf_exempt = True
     return wrapped
@@ -229,7 +235,10 @@ def _write_cursor(session: Session) -> str:
 def _read_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         start, pk = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(start), int(pk)
+        moment = datetime.fromisoformat(start)
+        if moment.tzinfo is None or not FIRST_DATE <= moment.date() <= LAST_DATE:
+            raise ValueError("not a moment this API gives out")
+        return moment, int(pk)
     except (ValueError, TypeError, orjson.JSONDecodeError):
         raise ApiError(
             400, "This cursor is not one the API gave out.", fields={"cursor": [cursor]}

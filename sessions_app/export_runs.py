@@ -24,6 +24,16 @@ class Counter:
         self.n += 1
 
 
+def may_export(user) -> set:
+    """The partners whose rows the user may export (guest details: the analyst role)."""
+    return set(access.partners_for(user, Role.ANALYST))
+
+
+def may_download(user, job) -> bool:
+    """A built file holds its partners' rows as they were: the user must still be allowed all."""
+    return set(job.partner_ids) <= {partner.pk for partner in may_export(user)}
+
+
 def exportable_sessions(user):
     """Exports hold guest details, so they need the analyst role: a viewer exports nothing."""
     if not access.partners_for(user, Role.ANALYST).exists():
@@ -125,6 +135,7 @@ def build_job(job: ExportJob) -> None:
         job.save()
         return
     sessions = flt.filter_qs(exportable_sessions(job.user))
+    job.partner_ids = sorted(p.pk for p in flt.shown_partners() if p in may_export(job.user))
     counter = Counter()
 
     def progress():

@@ -37,6 +37,9 @@ FORMATS = {
 }
 ROW_KINDS = ("sessions", "guests")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A formula lead after a character some spreadsheet splits cells or rows on: one set to ";" (or
+# tab, or |) would cut "a;=cmd…" into a cell that runs, whatever the quoting says.
+_FORMULA_AFTER_SEPARATOR = re.compile(r"([,;\t|\r\n][ ]*)(?=[=+\-@])")
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,11 @@ def neutralise(value):
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+def neutralise_csv(value: str) -> str:
+    """The same, and an apostrophe before a formula that could start after a separator."""
+    return _FORMULA_AFTER_SEPARATOR.sub(r"\1'", neutralise(value))
 
 
 class Exporter:
@@ -368,8 +376,8 @@ def csv_row_function(exporter: Exporter) -> Callable[[list], list]:
                 row[i] = "true" if row[i] else "false"
         for i in texts:
             value = row[i]
-            if value and isinstance(value, str) and value[0] in _FORMULA_START:
-                row[i] = "'" + value
+            if value and isinstance(value, str):
+                row[i] = neutralise_csv(value)
         return row  # None is written as an empty cell by the csv module
 
     return convert
@@ -377,7 +385,7 @@ def csv_row_function(exporter: Exporter) -> Callable[[list], list]:
 
 def csv_lines(exporter: Exporter, on_row: Callable[[], None]) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC)  # every text field quoted
 
     def flush() -> str:
         text = buffer.getvalue()

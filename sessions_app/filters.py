@@ -34,6 +34,9 @@ PRESETS = [
 ]
 DEFAULT_PRESET = "30d"
 MAX_RANGE_DAYS = 3660
+# Dates a filter may name: a range, the period before it and a day either side must stay
+# inside what Python's dates hold, and nothing Glance ever served lies outside these.
+FIRST_DATE, LAST_DATE = date(2000, 1, 1), date(2099, 12, 31)
 
 OUTCOMES = [
     ("connected", "Connected (C, X)"),
@@ -164,6 +167,18 @@ class SessionFilter(forms.Form):
         self._valid = self.is_valid()
 
     # --- validation ---------------------------------------------------------------------
+
+    def clean_start(self):
+        return self._in_range(self.cleaned_data["start"])
+
+    def clean_end(self):
+        return self._in_range(self.cleaned_data["end"])
+
+    @staticmethod
+    def _in_range(day: date | None) -> date | None:
+        if day is not None and not FIRST_DATE <= day <= LAST_DATE:
+            raise forms.ValidationError("A date between 2000 and 2099.")
+        return day
 
     def clean_country(self):
         country = self.cleaned_data["country"].strip()

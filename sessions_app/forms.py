@@ -6,6 +6,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import models
+from django.http import QueryDict
 
 from sessions_app.models import AlertRule, Partner, ReportSchedule, Role, email_list
 
@@ -185,7 +186,6 @@ def dashboard_page(path: str) -> str | None:
 
 def view_query(query: str) -> str:
     """A page's query string as a view keeps it: without the page number or a CSRF token."""
-    from django.http import QueryDict
 
     params = QueryDict(query, mutable=True)
     for name in SavedViewForm.DROPPED:
@@ -287,7 +287,8 @@ class ReportScheduleForm(forms.ModelForm):
         outside = reports.unfit_recipients(probe, emails)
         if outside:
             raise forms.ValidationError(
-                f"Reports go only to users who can see all of this view's data: "
+                f"Reports go only to users who can see all of this view's data"
+                f"{' and search its guests' if 'q' in QueryDict(self.view.query) else ''}: "
                 f"{', '.join(outside)} cannot."
             )
         return ", ".join(emails)

@@ -725,6 +725,9 @@ class ExportJob(models.Model):
     rows_done = models.PositiveIntegerField(default=0)
     file_name = models.CharField(max_length=255, blank=True)
     path = models.CharField(max_length=500, blank=True)
+    # The partners whose rows the file may hold, fixed when it is built: downloading it needs the
+    # analyst role on every one of them still.
+    partner_ids = models.JSONField(default=list)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)

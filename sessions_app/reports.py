@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from sessions_app import access, kpis, selection, stats
 from sessions_app.filters import SessionFilter
-from sessions_app.models import Partner, ReportSchedule
+from sessions_app.models import Partner, ReportSchedule, Role
 from sessions_app.visitor_places import VisitorPlaces
 
 TOP = 5  # agents and countries in a report
@@ -56,8 +56,11 @@ def covered_partners(schedule: ReportSchedule) -> list[Partner]:
 
 
 def unfit_recipients(schedule: ReportSchedule, emails: list[str]) -> list[str]:
-    """The addresses that are not active users able to see every partner the report covers."""
-    return access.emails_outside(emails, covered_partners(schedule))
+    """The addresses that are not active users able to see every partner the report covers, or,
+    for a view that searches guests (its filter names one), to search their guests."""
+    searches = "q" in QueryDict(schedule.saved_view.query)
+    role = Role.ANALYST if searches else Role.VIEWER
+    return access.emails_outside(emails, covered_partners(schedule), role)
 
 
 def build(schedule: ReportSchedule, now: datetime | None = None) -> Report:

@@ -345,3 +345,48 @@ def test_each_formula_lead_is_neutralised_in_csv_and_excel(analyst, world, lead)
         guarded = [c for c in cells if isinstance(c, str) and seen in c.replace("\r", "\n")]
         assert len(guarded) == (1 if rows == "sessions" else 3)  # agent, and name and city
         assert all(c.startswith("'") for c in guarded)
+
+
+def test_an_export_file_is_refused_once_access_to_its_data_is_revoked(client, world, settings):
+    """An analyst of A and B queues an Excel export of B, then loses B: the file is B's data."""
+    from sessions_app.models import Membership
+
+    settings.EXPORT_XLSX_INLINE_ROWS = 5
+    analyst = world.users["analyst"]
+    grant = Membership.objects.create(user=analyst, partner=world.b, role="analyst")
+    client.force_login(analyst)
+    client.post(f"/sessions/export.xlsx?partner={world.b.pk}")
+    job = ExportJob.objects.get()
+    build_job(job)
+    assert client.get(f"/exports/{job.pk}/download").status_code == 200
+    grant.delete()
+    refused = client.get(f"/exports/{job.pk}/download")
+    assert refused.status_code == 403 and not getattr(refused, "streaming", False)
+    assert world.b.name not in refused.content.decode()
+
+
+@pytest.mark.parametrize(
+    "separator", [",", ";", "\t", "|", "\n"], ids=["comma", "semicolon", "tab", "pipe", "newline"]
+)
+def test_no_formula_starts_after_any_separator_a_spreadsheet_may_use(analyst, world, separator):
+    """A spreadsheet set to split on ";" (or tab, or |) would cut "a;=cmd…" into a cell that
+    runs: every text field is quoted, and a formula after a separator is neutralised too."""
+    text = f"a{separator}=cmd|' /C calc'!A0"
+    store(
+        world.a,
+        record(
+            87002,
+            world.session_of(world.a).start_time,
+            agent=f"{text}.acme.glance.net",
+            guests=[guest(name=text)],
+        ),
+    )
+    _, body = download(analyst, "/sessions/export.csv?rows=guests&key=87002")
+    raw = body.decode("utf-8-sig")
+    for splitter in (",", ";", "\t", "|"):
+        for line in raw.splitlines():
+            for cell in line.split(splitter):
+                assert not cell.strip().lstrip('"').startswith(("=", "+", "@")), (splitter, cell)
+    (row,) = csv_rows(body)
+    assert row["name"] == f"a{separator}'=cmd|' /C calc'!A0"  # the text kept, one mark added
+    assert f'"{row["partner"]}"' in raw  # text fields are quoted

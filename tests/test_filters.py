@@ -155,3 +155,46 @@ def test_status_letters_may_come_repeated_or_run_together(boss):
     assert make(boss, "status=C&status=x").cleaned_data["status"] == ["C", "X"]
     assert make(boss, "status=CX&status=C").cleaned_data["status"] == ["C", "X"]
     assert make(boss, "status=C1").errors
+
+
+OUT_OF_RANGE = [
+    "start=9999-12-31&end=9999-12-31",
+    "start=0001-01-01&end=0001-01-31",
+    "start=0001-01-01&end=2026-01-31",
+    "preset=custom&start=1899-12-31&end=1900-01-01",
+]
+
+
+@pytest.mark.parametrize("query", OUT_OF_RANGE)
+def test_a_date_out_of_range_is_a_form_error_everywhere(client, world, query):
+    from sessions_app import api, charts
+
+    client.force_login(world.users["analyst"])
+    agent = world.session_of(world.a).agent_id
+    for url in ("/", "/geography/", "/agents/", f"/agents/{agent}/", "/sessions/"):
+        body = client.get(f"{url}?{query}").content.decode()
+        assert "These filters could not be used" in body and "between 2000 and 2099" in body, url
+    for name in charts.CHARTS:
+        answer = client.get(f"/charts/{name}/?{query}").json()
+        assert answer["empty"] and "Fix the filters first" in answer["message"], name
+    export = client.get(f"/sessions/export.csv?{query}")
+    assert export.status_code == 400 and b"between 2000 and 2099" in export.content
+    token = {"HTTP_AUTHORIZATION": f"Bearer {api.new_token(world.users['analyst'], 't')[1]}"}
+    for path in ("/api/v1/aggregates", "/api/v1/sessions"):
+        answer = client.get(f"{path}?{query}", **token)
+        assert answer.status_code == 400 and answer["Content-Type"] == "application/json"
+        assert "between 2000 and 2099" in str(answer.json()["fields"])
+
+
+def test_an_api_cursor_of_any_year_is_a_400_in_json(client, world):
+    import base64
+
+    import orjson
+
+    from sessions_app import api
+
+    token = {"HTTP_AUTHORIZATION": f"Bearer {api.new_token(world.users['analyst'], 't')[1]}"}
+    for moment in ("0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59+00:00", "0001-01-01"):
+        cursor = base64.urlsafe_b64encode(orjson.dumps([moment, 1])).decode().rstrip("=")
+        answer = client.get(f"/api/v1/sessions?cursor={cursor}", **token)
+        assert answer.status_code in (200, 400) and answer["Content-Type"] == "application/json"

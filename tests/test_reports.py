@@ -129,3 +129,22 @@ def test_a_report_of_a_view_whose_filters_no_longer_apply_says_so(analyst, world
     set_up(analyst, broken)
     send_report_task(ReportSchedule.objects.get().pk)
     assert "Some saved filters could not be used, so the defaults are shown." in mail.outbox[0].body
+
+
+def test_a_report_that_searches_guests_goes_only_to_those_who_may_search(analyst, world):
+    view = SavedView.objects.create(
+        owner=world.users["analyst"], name="One guest", path="/sessions/",
+        query="preset=7d&q=zoe.secret%40example.com", partner=world.a,
+    )  # fmt: skip
+    refused = set_up(analyst, view, recipients="analyst@example.com, viewer@example.com")
+    assert refused.status_code == 302 and not ReportSchedule.objects.exists()
+    body = analyst.get("/views/").content.decode()
+    assert "and search its guests: viewer@example.com cannot" in body
+    assert set_up(analyst, view, recipients="analyst@example.com, admin@example.com").status_code
+    report = ReportSchedule.objects.get()
+    Membership.objects.filter(user=world.users["admin"]).update(role="viewer")  # demoted
+    send_report_task(report.pk)
+    (sent,) = mail.outbox
+    assert sent.to == ["analyst@example.com"]
+    report.refresh_from_db()
+    assert "admin@example.com" in report.last_error

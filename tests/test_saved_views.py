@@ -126,3 +126,25 @@ def test_a_saved_view_name_from_outside_is_shown_as_text(client, world):
     save(client, "<script>alert(1)</script>", "/", "preset=7d")
     listing = client.get("/views/").content.decode()
     assert "<script>alert(1)</script>" not in listing and "&lt;script&gt;" in listing
+
+
+def _guest_search_view(world):
+    return SavedView.objects.create(
+        owner=world.users["analyst"],
+        name="One guest",
+        path="/sessions/",
+        query="preset=30d&q=zoe.secret%40example.com",
+        partner=world.a,
+    )
+
+
+def test_a_shared_views_guest_search_is_masked_for_those_who_may_not_search(client, world):
+    view = _guest_search_view(world)
+    client.force_login(world.users["viewer"])
+    listing = client.get("/views/").content.decode()
+    assert "zoe.secret" not in listing and "guest ••••" in listing
+    opened = client.get(f"/views/{view.pk}/")
+    assert opened.status_code == 302 and "zoe.secret" not in opened["Location"]
+    client.force_login(world.users["analyst"])  # who may search guests sees what was searched
+    assert "zoe.secret@example.com" in client.get("/views/").content.decode()
+    assert "q=zoe.secret" in client.get(f"/views/{view.pk}/")["Location"]

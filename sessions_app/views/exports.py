@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import (
     FileResponse,
     Http404,
@@ -16,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from sessions_app import exports
+from sessions_app import export_runs, exports
 from sessions_app.export_runs import (
     Counter,
     audited,
@@ -124,6 +125,8 @@ def export_job_status(request, pk):
 def export_job_download(request, pk):
     job = get_object_or_404(ExportJob, pk=pk, user=request.user, state=ExportJob.State.DONE)
     exportable_sessions(request.user)  # access may have been revoked since the job ran
+    if not export_runs.may_download(request.user, job):
+        raise PermissionDenied("you no longer have access to all the data in this export")
     path = Path(job.path)
     if not path.is_file():
         raise Http404("this export has been cleaned up; run it again")

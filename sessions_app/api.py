@@ -8,7 +8,9 @@
   hour). A wrong value is a 400 naming it, as JSON.
 - /api/v1/aggregates?by=day|type|status|agent|country: sessions, connected sessions, guests and
   seconds per group (by country: visitors per country, as the geography map counts them, and the
-  sessions a visitor from there was in, which `country=` selects).
+  sessions a visitor from there was in, which `country=` selects; a session with visitors from two
+  countries is in both rows, so these sessions can add up to more than the total; the row with no
+  country has `sessions` null).
 - /api/v1/sessions: sessions with their guests, newest first, a page at a time; `next` is the
   URL of the following page (a keyset cursor, so a page never shifts as new sessions arrive).
 """
@@ -140,7 +142,7 @@ def visitors_by_country(flt: SessionFilter, sessions) -> list[dict]:
     ]
     unlocated = places.coverage()["unlocated"]
     if unlocated:
-        rows.append({"key": None, "guests": unlocated})  # no place, so nothing to select
+        rows.append({"key": None, "guests": unlocated, "sessions": None})  # nothing to select
     return rows
 
 

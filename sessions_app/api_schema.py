@@ -92,7 +92,7 @@ _AGGREGATE_ROW = {
     "required": ["key"],
     "properties": {
         "key": {"type": "string", "nullable": True},
-        "sessions": {"type": "integer"},
+        "sessions": {"type": "integer", "nullable": True},  # null: visitors with no country
         "connected": {"type": "integer"},
         "guests": {"type": "integer"},
         "seconds": {"type": "integer"},

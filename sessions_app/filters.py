@@ -230,8 +230,14 @@ class SessionFilter(forms.Form):
         return period_for(*preset_days(values["preset"], self.today), self.tz)
 
     def shown_partners(self) -> list:
-        """The partners whose data the filter shows: those it names, else all the user's."""
-        return list(self.values.get("partner") or self.fields["partner"].queryset)
+        """The partners whose data the filter shows: those it names, else all the user's; of
+        those, only the ones its agents work for when it names agents."""
+        partners = list(self.values.get("partner") or self.fields["partner"].queryset)
+        agents = self.values.get("agent")
+        if agents:
+            of_agents = {agent.partner_id for agent in agents}
+            partners = [partner for partner in partners if partner.pk in of_agents]
+        return partners
 
     def pii_partners(self):
         return access.partners_for(self.user, Role.ANALYST)

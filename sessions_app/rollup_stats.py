@@ -43,11 +43,10 @@ def totals(sel: Selection) -> stats.Totals:
     edge_ids = np.array([row[3] for row in edge if row[3] is not None], np.int64)
     agents = len(_distinct(np.concatenate([agent_ids, edge_ids])))
     # Most days repeat the same few country lists: each distinct list is parsed once.
-    countries = {code for text in {row[5] for row in rows} for code in orjson.loads(text)}
+    # Upper-cased, as the map and the country filter take them ("us" is the United States).
+    countries = {code.upper() for text in {row[5] for row in rows} for code in orjson.loads(text)}
     for part in sel.edges:
-        countries |= set(
-            stats.located_guests(part).values_list("country_code", flat=True).distinct()
-        )
+        countries |= stats.located_countries(part)
     if sel.by_agent:
         median, p90 = _agent_row_percentiles(sel, [row[2] for row in edge], (0.5, 0.9))
     else:

@@ -95,19 +95,24 @@ def visitor_places(guests) -> tuple[tuple, ...]:
 
 
 def place_levels(places) -> set[tuple]:
-    """The places a session counts once at, for the maps' "N visitors in M sessions": each
-    country its visitors were in (country, None, None), each region (country, region, None), both
-    upper-cased as the maps group them, and each city exactly as reported (country, region, city).
-    A level is left out where its name is missing, so the three kinds of key never meet."""
+    """The places a session counts once at, keyed as the filter matches them (upper-cased, since
+    country=, region= and city= ignore case): what a click on a map or a city opens. Each country
+    its visitors were in (COUNTRY, None, None); each region (COUNTRY, REGION, None); each city in
+    its region (COUNTRY, REGION, CITY); and each city in any region (COUNTRY, None, CITY), which
+    a city without a region links to. A level is left out where its name is missing, so the four
+    kinds of key never meet."""
     levels = set()
     for country, region, city in places:
         if not country:
             continue
-        levels.add((country.upper(), None, None))
+        country = country.upper()
+        levels.add((country, None, None))
         if region:
-            levels.add((country.upper(), region.upper(), None))
+            levels.add((country, region.upper(), None))
         if city:
-            levels.add((country, region, city))
+            levels.add((country, None, city.upper()))
+            if region:
+                levels.add((country, region.upper(), city.upper()))
     return levels
 
 

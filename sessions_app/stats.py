@@ -94,7 +94,7 @@ def totals(source) -> Totals:
         connected=agg["connected"],
         guests_per_session=agg["guests"],
         agents=agg["agents"],
-        countries=located_guests(qs).values("country_code").distinct().count(),
+        countries=len(located_countries(qs)),
         median_duration=median,
         p90_duration=p90,
     )
@@ -281,6 +281,12 @@ def visitor_guests(qs: QuerySet, guest_q: Q | None = None) -> QuerySet:
         guest_type__in=SUBSCRIBER_GUEST_TYPES
     )
     return guests.filter(guest_q) if guest_q is not None else guests
+
+
+def located_countries(qs: QuerySet) -> set[str]:
+    """The visitors' country codes, upper-cased as the map and the country filter take them."""
+    codes_ = located_guests(qs).values_list("country_code", flat=True).distinct()
+    return {code.upper() for code in codes_}
 
 
 def located_guests(qs: QuerySet, guest_q: Q | None = None) -> QuerySet:

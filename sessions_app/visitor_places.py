@@ -14,7 +14,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
-from django.db.models.functions import Upper
 
 from sessions_app import rollup_stats, rollups, stats
 from sessions_app.bulk_sql import fetch_rows, select_in
@@ -70,21 +69,25 @@ class VisitorPlaces:
         }
 
     def top_cities(self, limit: int = 25) -> list[dict]:
-        """The cities with most located visitors; ties by country, then city, then region (no
-        region first, then a blank one): a total order, so both sources list ties alike."""
-        rows = [
-            {
-                "country_code": country,
-                "region": region,
-                "city": city,
-                "n": n,
-                "sessions": self.sessions.get((country, region, city), 0),
-            }
-            for (country, region, city), n in self.counts.items()
-            if country and city
-        ]
-        region = lambda r: (r["region"] is not None, r["region"] or "")  # noqa: E731
-        rows.sort(key=lambda r: (-r["n"], r["country_code"], r["city"], region(r)))
+        """The cities with most located visitors, grouped as the filter matches them (ignoring
+        case; a city without a region stands for that city in any region, which is what its link
+        opens), each shown in its most common spelling. Ties by country, city, then region: a
+        total order, so both sources list ties alike."""
+        visitors: Counter = Counter()
+        spellings: dict[tuple, Counter] = defaultdict(Counter)
+        for (country, region, city), n in self.counts.items():
+            if country and city:
+                key = (country.upper(), region.upper() if region else None, city.upper())
+                visitors[key] += n
+                spellings[key][(city, region or None)] += n
+        rows = []
+        for key, n in visitors.items():
+            (city, region), _ = min(spellings[key].items(), key=lambda item: (-item[1], item[0]))
+            rows.append({
+                "country_code": key[0], "region": region, "city": city, "n": n,
+                "sessions": self.sessions.get(key, 0),
+            })  # fmt: skip
+        rows.sort(key=lambda r: (-r["n"], r["country_code"], r["city"].upper(), r["region"] or ""))
         return rows[:limit]
 
     def coverage(self) -> dict:
@@ -106,25 +109,17 @@ def from_guests(sessions, guest_q: Q | None = None) -> Counter:
 
 
 def sessions_from_guests(sessions, guest_q: Q | None = None) -> Counter:
-    """Sessions by place level, as rollups.place_levels keys them: the same distinct count the
-    session list makes of a drill-down (country and region compared upper-cased, as the filter's
-    case-insensitive match does; a city exactly as reported)."""
-    located = stats.located_guests(sessions, guest_q)
-    out: Counter = Counter()
-    per_session = Count("session", distinct=True)
-    for country, n in located.values_list(Upper("country_code")).annotate(n=per_session):
-        out[(country, None, None)] = n
-    with_region = located.exclude(region__isnull=True).exclude(region="")
-    for country, region, n in with_region.values_list(
-        Upper("country_code"), Upper("region")
-    ).annotate(n=per_session):
-        out[(country, region, None)] = n
-    with_city = located.exclude(city__isnull=True).exclude(city="")
-    for country, region, city, n in with_city.values_list(
-        "country_code", "region", "city"
-    ).annotate(n=per_session):
-        out[(country, region, city)] = n
-    return out
+    """Sessions by place level (rollups.place_levels), from the located visitors' distinct
+    (session, place) pairs: the raw path keys them with the very function the rollups use."""
+    rows = (
+        stats.located_guests(sessions, guest_q)
+        .values_list("session_id", "country_code", "region", "city")
+        .distinct()
+    )
+    by_session = defaultdict(list)
+    for session_id, *place in fetch_rows(rows):
+        by_session[session_id].append(tuple(place))
+    return Counter(level for places in by_session.values() for level in place_levels(places))
 
 
 def from_rollups(sel: Selection) -> tuple[Counter, Counter]:

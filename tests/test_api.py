@@ -166,3 +166,16 @@ def test_visitors_by_country_are_the_maps_numbers(client, world, token_of):
             mapped[code]["sessions"],
         ]
     assert set(figure["locations"]) == {ALPHA3[c] for c in mapped}
+
+
+def test_each_countrys_sessions_are_what_country_selects(client, world, token_of):
+    answer = client.get("/api/v1/aggregates?by=country", **bearer(token_of("analyst"))).json()
+    client.force_login(world.users["analyst"])
+    rows = [row for row in answer["rows"] if row["key"]]
+    assert len(rows) > 3
+    for row in rows:
+        listed = client.get(f"/sessions/?country={row['key']}").content.decode()
+        count = re.search(r"([\d,]+) sessions\. Times in", listed).group(1).replace(",", "")
+        assert int(count) == row["sessions"] <= row["guests"], row
+    unlocated = [row for row in answer["rows"] if not row["key"]]
+    assert all(row["sessions"] is None for row in unlocated)  # no place: nothing to select

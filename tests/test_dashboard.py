@@ -2,6 +2,7 @@
 drill-down links that land on the sessions behind a mark, errors shown not thrown, and a fixed
 number of queries per page whatever the data size."""
 
+import csv
 import re
 from urllib.parse import urlsplit
 
@@ -368,3 +369,80 @@ def test_each_top_city_opens_as_many_sessions_as_it_says(analyst, world):
     for link, _, visitors, sessions in rows:
         listed = list_count(analyst, urlsplit(link.replace("&amp;", "&")).query)
         assert listed == int(sessions.replace(",", "")) <= int(visitors.replace(",", ""))
+
+
+def test_an_agents_page_downloads_that_agents_sessions_only(analyst, world):
+    agent = world.session_of(world.a).agent
+    page = analyst.get(f"/agents/{agent.pk}/").content.decode()
+    links = re.findall(r'href="(/sessions/export\.csv\?[^"]*)">CSV, a row per session', page)
+    assert len(links) == 1 and f"agent={agent.pk}" in links[0]
+    response = analyst.get(links[0].replace("&amp;", "&"))
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.DictReader(body.splitlines()))
+    assert {row["agent"] for row in rows} == {agent.user_name}
+    assert len(rows) == world.a.sessions.filter(agent=agent).count() > 0
+
+
+def test_a_city_row_counts_what_its_link_opens_whatever_the_case_or_region(analyst, world):
+    moment = world.session_of(world.a).start_time
+    day = f"start={moment:%Y-%m-%d}&end={moment:%Y-%m-%d}"
+    spots = [("US", None, "Springfield"), ("US", "IL", "Springfield"), ("US", "TX", "Austin"),
+             ("us", "tx", "austin"), ("US", "TX", "Austin")]  # fmt: skip
+    store(
+        world.a,
+        *[
+            record(9200 + i, moment, guests=[guest(country=c, region=r, city=city)])
+            for i, (c, r, city) in enumerate(spots)
+        ],
+    )
+    body = analyst.get(f"/geography/?{day}").content.decode()
+    rows = re.findall(
+        r'<tr><td><a href="([^"]+)">([^<]+)</a></td><td>([^<]+)</td>.*?<td class="num">([\d,]+)'
+        r'</td><td class="num"><a href="[^"]+" title="List these sessions">([\d,]+)</a>',
+        body,
+    )
+    found = {(city, region): (int(v), int(s)) for _, city, region, v, s in rows}
+    assert found[("Austin", "TX")] == (3, 3)  # "austin, tx" is the same city to the filter
+    assert found[("Springfield", "IL")][1] >= 1 and found[("Springfield", "—")][1] >= 2
+    for link, *_, sessions in rows:
+        query = urlsplit(link.replace("&amp;", "&")).query
+        assert list_count(analyst, query) == int(sessions.replace(",", "")), link
+
+
+def test_a_map_under_a_guest_filter_counts_each_session_once(analyst, world):
+    moment = world.session_of(world.a).start_time
+    day = f"start={moment:%Y-%m-%d}&end={moment:%Y-%m-%d}&country=US"  # the raw path
+    store(world.a, record(9300, moment, guests=[guest(region="ME"), guest(region="me")]))
+    states = _place_points(chart(analyst, "us-states", day))
+    assert states["ME"][:2] == (2, 1)
+    for visitors, sessions, link in states.values():
+        assert list_count(analyst, urlsplit(link).query) == sessions <= visitors
+
+
+def test_the_canada_map_says_what_a_click_opens(analyst, world):
+    moment = world.session_of(world.a).start_time
+    laval = guest(country="CA", region="QC", city="Laval")
+    store(world.a, record(9301, moment, guests=[laval, laval]))
+    figure = chart(analyst, "canada")
+    trace = figure["data"][0]
+    assert "QC" in [link.split("region=")[-1] for link, _ in trace["customdata"]]
+    for link, hover in trace["customdata"]:
+        said = re.fullmatch(r"([\d,]+) visitors? in ([\d,]+) sessions?", hover).groups()
+        visitors, sessions = (int(n.replace(",", "")) for n in said)
+        assert list_count(analyst, urlsplit(link).query) == sessions <= visitors
+
+
+def test_an_agents_page_counts_that_agents_sessions(analyst, world):
+    agent = world.session_of(world.a).agent
+    body = analyst.get(f"/agents/{agent.pk}/").content.decode()
+    kpi = re.search(r'Sessions</div><div class="kpi-value">([\d,]+)<', body).group(1)
+    assert int(kpi.replace(",", "")) == list_count(analyst, f"agent={agent.pk}") > 0
+
+
+def test_the_countries_card_counts_the_countries_the_map_shows(analyst, world):
+    moment = world.session_of(world.a).start_time
+    day = f"start={moment:%Y-%m-%d}&end={moment:%Y-%m-%d}"
+    store(world.a, record(9302, moment, guests=[guest(country="us"), guest(country="US")]))
+    body = analyst.get(f"/?{day}").content.decode()
+    card = re.search(r'Countries</div>\s*<div class="kpi-value">([\d,]+)<', body).group(1)
+    assert int(card) == len(chart(analyst, "countries", day)["data"][0]["locations"])

@@ -450,3 +450,33 @@ def test_raw_sessions_bucketed_in_python_match_sql(zone):
             "heatmap": stats.raw_weekday_hour(sessions, tz),
         }
     assert python == sql
+
+
+@pytest.mark.django_db
+def test_an_agents_page_holds_only_their_sessions_of_the_partial_days_at_either_end():
+    """New York's days start at 04:00 or 05:00 UTC, so a range's first and last hours come from
+    the raw sessions: on an agent's page they must be that agent's sessions alone."""
+    partner = Partner.objects.create(name="p", glance_partner_id=9)
+    user = get_user_model().objects.create_user("k", password="pw-k-Xy9!")
+    Membership.objects.create(user=user, partner=partner, role=Role.ANALYST)
+    moments = ["2026-03-02T06:00:00", "2026-03-04T12:00:00", "2026-03-06T02:00:00"]
+    factories.store(
+        partner,
+        *[
+            factories.record(n * 10 + i, moment, agent=f"{name}.acme.glance.net")
+            for i, moment in enumerate(moments)
+            for n, name in enumerate(("ann", "bob"), start=1)
+        ],
+    )
+    ann = Agent.objects.get(user_name="ann.acme.glance.net")
+    data = QueryDict("start=2026-03-02&end=2026-03-05")  # NY: 05:00 UTC Mar 2 to Mar 6 05:00
+    flt = SessionFilter(data, user=user, tz=ZoneInfo("America/New_York"), today=date(2026, 3, 20))
+    sel = selection.select(flt, agent=ann)
+    assert sel.uses_rollups and all(edge.exists() for edge in sel.edges)
+    assert stats.totals(sel).sessions == 3  # ann's three, not bob's at the edges
+    assert _figures(flt, ann) == _raw_figures(flt, ann)
+
+
+def _raw_figures(flt, agent):
+    with override_settings(GLANCEDASH_ROLLUPS=False):
+        return _figures(flt, agent)

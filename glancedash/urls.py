@@ -27,7 +27,7 @@ account_urls = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
-    path("account/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("account/reset/", accounts.PasswordResetView.as_view(), name="password_reset"),
     path(
         "account/reset/sent/",
         auth_views.PasswordResetDoneView.as_view(),

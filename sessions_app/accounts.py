@@ -1,6 +1,9 @@
 """Users and their access to partners: the one place that grants, revokes and creates, for the
 admin pages and the commands alike, each change written to the audit trail."""
 
+import re
+import unicodedata
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.tokens import default_token_generator
@@ -18,8 +21,37 @@ class LastAdmin(Exception):
     """Revoking this would leave the partner with no admin."""
 
 
+class BadUsername(ValueError):
+    """A username outside the safe set, or one that another user's differs from only in case."""
+
+
+# Plain ASCII letters, digits and . _ @ + -: no look-alike from another script (a "root" spelt with
+# Cyrillic o's), no markup. Checked after NFKC, so full-width letters count as the plain ones.
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,149}$")
+
+
+def normal_username(text: str) -> str:
+    """The username as it is stored and compared: NFKC-normalised, from the safe set."""
+    name = unicodedata.normalize("NFKC", text or "").strip()
+    if not _USERNAME.match(name):
+        raise BadUsername(
+            "A username is letters, digits and . _ @ + - only (no spaces, no other scripts), "
+            "starting with a letter or digit."
+        )
+    return name
+
+
+def user_named(username: str):
+    """The user of that name, whatever its case (usernames are unique without case)."""
+    return get_user_model().objects.filter(username__iexact=username).first()
+
+
 def create_user(username, email="", *, password=None, request=None, actor=None):
-    """A new user; without a password it has an unusable one until they set theirs."""
+    """A new user; without a password it has an unusable one until they set theirs. The name is
+    normalised, and refused where another user's differs from it only in case."""
+    username = normal_username(username)
+    if user_named(username) is not None:
+        raise BadUsername("That username cannot be used: choose another.")
     user = get_user_model().objects.create_user(username=username, email=email, password=password)
     audit.record(
         Action.USER_CREATED,

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from sessions_app.client_address import client_address
 from sessions_app.models import AuditEvent
 
 log = logging.getLogger(__name__)
@@ -78,8 +79,7 @@ def webhook_origin(url: str) -> str:
 
 
 def _client_ip(request):
-    # REMOTE_ADDR only: X-Forwarded-For is whatever the client says unless a proxy sets it.
-    return request.META.get("REMOTE_ADDR") if request is not None else None
+    return client_address(request)  # X-Forwarded-For only from a trusted proxy
 
 
 @receiver(user_logged_in)

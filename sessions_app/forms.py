@@ -4,10 +4,10 @@ from urllib.parse import urlsplit
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import models
 from django.http import QueryDict
 
+from sessions_app import accounts
 from sessions_app.models import AlertRule, Partner, ReportSchedule, Role, email_list
 
 
@@ -114,19 +114,45 @@ class PartnerForm(forms.ModelForm):
 
 
 class GrantAccessForm(forms.Form):
-    """Grant a role on a partner to an existing user, or to a new one (who is emailed a link)."""
+    """Grant a role on a partner to one of its members by username, or to anyone else by
+    username and email together (a new user is emailed a link to set a password). Outside the
+    partner's own members a user is matched only on both, so the form's answers never tell one
+    tenant's admin whether a user of another tenant exists: a name in use with another email
+    reads like any unusable name."""
 
     username = forms.CharField(max_length=150)
-    email = forms.EmailField(required=False, help_text="Needed only for a new user.")
+    email = forms.EmailField(
+        required=False, help_text="Needed unless they are a member already: new users get a link."
+    )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
+
+    UNUSABLE = "That username cannot be used: choose another."
+    NEEDS_EMAIL = "Give their email too (needed for anyone who is not a member yet)."
+
+    def __init__(self, data=None, *, partner=None, **kwargs):
+        super().__init__(data, **kwargs)
+        self.partner = partner
+
+    def clean_username(self):
+        try:
+            return accounts.normal_username(self.cleaned_data["username"])
+        except accounts.BadUsername as exc:
+            raise forms.ValidationError(str(exc)) from None
 
     def clean(self):
         cleaned = super().clean()
-        username = cleaned.get("username")
-        exists = get_user_model().objects.filter(username=username).exists()
-        if username and not exists and not cleaned.get("email"):
-            self.add_error("email", "There is no user by that name: give an email to create one.")
-        cleaned["new_user"] = not exists
+        username, email = cleaned.get("username"), cleaned.get("email")
+        if not username:
+            return cleaned
+        existing = accounts.user_named(username)
+        member = existing is not None and self.partner.memberships.filter(user=existing).exists()
+        if not member:
+            if not email:
+                self.add_error("email", self.NEEDS_EMAIL)
+            elif existing is not None and existing.email.lower() != email.lower():
+                self.add_error("username", self.UNUSABLE)
+        cleaned["user"] = existing
+        cleaned["new_user"] = existing is None
         return cleaned
 
 

@@ -192,12 +192,13 @@ RULES = {
         name: ("GET", lambda w, v: {"token": kiosk_token(w, v)}, KIOSK)
         for name in ("kiosk_page", "kiosk_data")
     },
+    # The new link is shown in the answer's body (200), never passed on in a cookie.
     "kiosk_create": (
         "POST",
         lambda w, v: {"pk": partner_of(w, v).pk},
         {
-            "own": members(302)(ADMIN_ONLY),
-            "other": {**members(404, others=404)(()), "superuser": 302},
+            "own": members(200)(ADMIN_ONLY),
+            "other": {**members(404, others=404)(()), "superuser": 200},
         },
     ),
     "kiosk_revoke": (

@@ -179,3 +179,14 @@ def test_each_countrys_sessions_are_what_country_selects(client, world, token_of
         assert int(count) == row["sessions"] <= row["guests"], row
     unlocated = [row for row in answer["rows"] if not row["key"]]
     assert all(row["sessions"] is None for row in unlocated)  # no place: nothing to select
+
+
+def test_a_new_token_is_shown_in_the_answers_body_never_in_a_cookie(client, world):
+    client.force_login(world.users["analyst"])
+    made = client.post("/account/tokens/", {"name": "Power BI"})
+    secret = re.search(r"gd_[\w-]+", made.content.decode()).group(0)
+    assert made.status_code == 200 and "no-store" in made["Cache-Control"]
+    assert all(secret not in morsel.value for morsel in made.cookies.values())
+    answer = client.get("/api/v1/aggregates?by=type", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert answer.status_code == 200
+    assert secret not in client.get("/account/tokens/").content.decode()  # shown once

@@ -49,3 +49,77 @@ def test_logout_needs_a_post(client, world):
     client.force_login(world.users["viewer"])
     assert client.get("/logout/").status_code == 405
     assert "_auth_user_id" in client.session
+
+
+# --- password reset: throttled, and the same answer for a known and an unknown address ---------
+
+RESET = "sessions_app.tasks.send_password_reset_task"
+
+
+def ask_reset(client, email, **extra):
+    return client.post("/account/reset/", {"email": email}, **extra)
+
+
+def test_a_reset_answers_alike_for_known_and_unknown_addresses_and_mails_later(client, world):
+    from django.core import mail
+
+    from tests.helpers.queue import queued, run_queued
+
+    known, unknown = (
+        ask_reset(client, "viewer@example.com"),
+        ask_reset(client, "nobody@example.com"),
+    )
+    assert (known.status_code, known["Location"]) == (unknown.status_code, unknown["Location"])
+    assert mail.outbox == []  # nothing built or sent while the visitor waits
+    assert [args[0] for args in queued(RESET)] == ["viewer@example.com", "nobody@example.com"]
+    run_queued(RESET)
+    (sent,) = mail.outbox
+    assert sent.to == ["viewer@example.com"] and "/account/reset/" in sent.body
+
+
+def test_resets_are_throttled_per_email_without_saying_so(client, world, settings):
+    from tests.helpers.queue import queued
+
+    settings.PASSWORD_RESETS_PER_EMAIL = 2
+    answers = [ask_reset(client, "viewer@example.com") for _ in range(4)]
+    assert {(a.status_code, a["Location"]) for a in answers} == {(302, "/account/reset/sent/")}
+    assert len(queued(RESET)) == 2
+
+
+def test_resets_are_throttled_per_client_address(client, world, settings):
+    settings.PASSWORD_RESETS_PER_ADDRESS = 3
+    answers = [ask_reset(client, f"someone{i}@example.com").status_code for i in range(5)]
+    assert answers == [302, 302, 302, 429, 429]
+    other = Client(REMOTE_ADDR="198.51.100.7")  # another address is not held back
+    assert ask_reset(other, "someone9@example.com").status_code == 302
+
+
+# --- behind a reverse proxy -------------------------------------------------------------------
+
+
+def fail_from(client, address, times):
+    for _ in range(times):
+        login(client, "guess", HTTP_X_FORWARDED_FOR=address)
+
+
+def test_behind_a_trusted_proxy_one_clients_failures_lock_out_only_that_client(
+    client, world, settings
+):
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]  # the test client's REMOTE_ADDR: the proxy
+    fail_from(client, "203.0.113.5", settings.AXES_FAILURE_LIMIT)
+    locked = login(client, "pw-viewer-Xy9!", HTTP_X_FORWARDED_FOR="203.0.113.5")
+    elsewhere = Client().post(
+        "/login/",
+        {"username": "viewer", "password": "pw-viewer-Xy9!"},
+        HTTP_X_FORWARDED_FOR="198.51.100.9",
+    )
+    assert locked.status_code == 429 and elsewhere.status_code == 302
+
+
+def test_a_forwarded_header_from_an_untrusted_address_is_ignored(client, world, settings):
+    settings.TRUSTED_PROXIES = []
+    # A client cannot dodge the throttle by claiming a new address on each try.
+    for i in range(settings.AXES_FAILURE_LIMIT):
+        login(client, "guess", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}")
+    answer = login(client, "pw-viewer-Xy9!", HTTP_X_FORWARDED_FOR="203.0.113.200")
+    assert answer.status_code == 429

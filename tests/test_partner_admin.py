@@ -161,9 +161,7 @@ def test_granting_a_new_user_emails_a_link_to_set_a_password(admin_client, world
 def test_granting_an_unknown_user_without_email_is_refused(admin_client, world):
     data = {"username": "ghost", "email": "", "role": "viewer"}
     body = admin_client.post(f"/partners/{world.a.pk}/access/", data, follow=True).content.decode()
-    assert "give an email to create one" in body and not Membership.objects.filter(
-        user__username="ghost"
-    )
+    assert "Give their email too" in body and not Membership.objects.filter(user__username="ghost")
 
 
 def test_an_admin_changes_a_role_and_revokes_access(admin_client, world):
@@ -333,3 +331,65 @@ def test_a_partner_admin_cannot_move_their_partner_to_another_glance_id(client, 
     )  # fmt: skip
     world.a.refresh_from_db()
     assert world.a.glance_partner_id == 4242 and world.a.name == "A"
+
+
+# --- usernames: one per name whatever its case, from a safe set, and no tenant enumeration -----
+
+
+def grant(client, partner, **data) -> str:
+    """The messages the grant form's answer shows."""
+    body = client.post(f"/partners/{partner.pk}/access/", {"role": "viewer", **data}, follow=True)
+    return " ".join(re.findall(r'<p class="message[^"]*">(.*?)</p>', body.content.decode()))
+
+
+@pytest.mark.parametrize(
+    "username",
+    ["Outsider", "OUTSIDER", "ｏｕｔｓｉｄｅｒ", "rооt", "<b>x</b>", "a b", " ", "-lead"],
+)  # fmt: skip
+def test_a_look_alike_or_unsafe_username_is_refused(admin_client, world, username):
+    from django.contrib.auth.models import User
+
+    before = User.objects.count()
+    body = grant(admin_client, world.a, username=username, email="new@example.com")
+    assert User.objects.count() == before
+    assert "cannot be used" in body or "letters, digits" in body or "required" in body
+    assert "<b>x</b>" not in body
+
+
+def test_a_full_width_username_is_stored_as_its_plain_form(admin_client, world):
+    from django.contrib.auth.models import User
+
+    grant(admin_client, world.a, username="ｄａｎａ", email="dana@example.com")
+    assert User.objects.filter(username="dana").exists()
+
+
+def test_the_answer_does_not_tell_whether_another_tenants_user_exists(admin_client, world):
+    # "outsider" exists (no partner of this admin's); "nobody99" does not exist at all.
+    taken = grant(admin_client, world.a, username="outsider", email="guess@example.com")
+    refused = grant(admin_client, world.a, username="<nobody99>", email="guess@example.com")
+    for body in (taken, refused):
+        assert "exist" not in body.lower() and "no user" not in body.lower()
+    assert (
+        "cannot be used" in taken
+        and not Membership.objects.filter(user__username="outsider").exists()
+    )
+    asked = grant(admin_client, world.a, username="outsider")  # no email: the same question
+    fresh = grant(admin_client, world.a, username="nobody99")
+    assert "Give their email too" in asked and "Give their email too" in fresh
+
+
+def test_a_user_named_with_their_email_is_granted_and_a_member_by_name(admin_client, world):
+    grant(admin_client, world.a, username="OUTSIDER", email="outsider@example.com")
+    assert Membership.objects.get(user=world.users["outsider"]).role == "viewer"
+    grant(admin_client, world.a, username="outsider", role="analyst")  # a member now: name only
+    assert Membership.objects.get(user=world.users["outsider"]).role == "analyst"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_refuses_a_username_differing_only_in_case():
+    from django.contrib.auth.models import User
+    from django.db import IntegrityError
+
+    User.objects.create_user("casey")
+    with pytest.raises(IntegrityError):
+        User.objects.create_user("Casey")

@@ -178,3 +178,13 @@ def test_a_kiosk_says_live_counts_failed_but_not_why(client, world, glance):
     client.force_login(world.users["viewer"])
     board = client.get("/wallboard/data.json").json()  # the same cached failure, with its reason
     assert board["live_note"].startswith("Live counts unavailable: the partner id or API key")
+
+
+def test_a_new_kiosk_link_is_shown_in_the_answers_body_never_in_a_cookie(client, world):
+    client.force_login(world.users["admin"])
+    made = client.post(f"/partners/{world.a.pk}/kiosk/", {"name": "Floor TV"})
+    page = made.content.decode()
+    token = re.search(r"/kiosk/([\w-]+)/", page).group(1)
+    assert made.status_code == 200 and "no-store" in made["Cache-Control"]
+    assert all(token not in morsel.value for morsel in made.cookies.values())
+    assert token not in client.get(f"/partners/{world.a.pk}/").content.decode()  # shown once

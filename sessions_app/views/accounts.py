@@ -1,12 +1,16 @@
 """The user's own account: preferences (time zone), password change and reset (audited)."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.shortcuts import redirect, render
+from django_q.tasks import async_task
 
 from sessions_app import audit, timezones
+from sessions_app.client_address import client_address
 from sessions_app.models import Profile
 
 
@@ -60,3 +64,33 @@ def preferences(request):
         messages.success(request, f"Times are now shown in {zone}.")
         return redirect("preferences")
     return render(request, "registration/preferences.html", {"form": form})
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """The reset form, throttled per client address and per email, and answered the same way
+    whether or not the address is known: the mail is built and sent by the background worker,
+    so the answer's timing says nothing either."""
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"]
+        if not _within(f"reset-address-{client_address(self.request)}",
+                       settings.PASSWORD_RESETS_PER_ADDRESS):  # fmt: skip
+            return render(self.request, "registration/locked_out.html", status=429)
+        if _within(f"reset-email-{email.lower()}", settings.PASSWORD_RESETS_PER_EMAIL):
+            async_task(
+                "sessions_app.tasks.send_password_reset_task",
+                email,
+                self.request.get_host(),
+                self.request.is_secure(),
+            )
+        return redirect(self.get_success_url())  # the same answer, sent or not
+
+
+def _within(key: str, limit: int, seconds: int = 3600) -> bool:
+    """Counts one more try under `key` this hour; whether it is within `limit`."""
+    cache.add(key, 0, seconds)
+    try:
+        return cache.incr(key) <= limit
+    except ValueError:  # expired between add and incr: this is the first again
+        cache.set(key, 1, seconds)
+        return True

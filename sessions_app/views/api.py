@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from sessions_app import api, audit
 from sessions_app.api_schema import openapi_schema
+from sessions_app.views.one_time import one_time_secret
 
 
 @api.endpoint
@@ -51,12 +52,15 @@ def token_list(request):
             request=request,
             token=token.pk,
         )
-        messages.success(
+        return one_time_secret(
             request,
-            f"Token “{token.name}”: {secret} — copy it now; it is not shown again. "
-            "It reads what you may see, and nothing more.",
+            title=f"API token “{token.name}”",
+            intro="Your new token:",
+            secret=secret,
+            scope="It reads what you may see, and nothing more.",
+            back_url=reverse("api_tokens"),
+            back_label="Back to your tokens",
         )
-        return redirect("api_tokens")
     context = {
         "tokens": request.user.api_tokens.all(),
         "schema_url": reverse("api_schema"),

@@ -2,7 +2,6 @@
 who has access. Every partner is fetched through access.get_partner_for(…, Role.ADMIN)."""
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -148,7 +147,7 @@ def partner_status(request, pk):
 @require_POST
 def access_grant(request, pk):
     partner = access.get_partner_for(request.user, pk, Role.ADMIN)
-    form = GrantAccessForm(request.POST)
+    form = GrantAccessForm(request.POST, partner=partner)
     if not form.is_valid():
         for errors in form.errors.values():
             messages.error(request, " ".join(errors))
@@ -160,10 +159,13 @@ def access_grant(request, pk):
                 user = accounts.create_user(data["username"], data["email"], request=request)
                 accounts.send_set_password_email(user, request)
             else:
-                user = get_user_model().objects.get(username=data["username"])
+                user = data["user"]
             accounts.grant(partner, user, data["role"], request=request)
     except accounts.LastAdmin as refusal:
         messages.error(request, f"{refusal}; make someone else admin first.")
+        return redirect("partner_detail", pk=partner.pk)
+    except accounts.BadUsername as refusal:  # taken meanwhile, in another case
+        messages.error(request, str(refusal))
         return redirect("partner_detail", pk=partner.pk)
     created = " (new user: emailed a link to set a password)" if data["new_user"] else ""
     role = Role(data["role"]).label.lower()

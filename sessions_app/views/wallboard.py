@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from sessions_app import access, audit, timezones, wallboard
 from sessions_app.models import Role
+from sessions_app.views.one_time import one_time_secret
 
 
 def _partners(request):
@@ -84,12 +85,15 @@ def kiosk_create(request, pk):
         partner=partner,
         link=link.pk,
     )
-    messages.success(
+    return one_time_secret(
         request,
-        f"Kiosk link “{link.name}”: {url} — copy it now; it is not shown again. "
-        "Anyone with it sees this partner's wallboard, and nothing else, until you revoke it.",
+        title=f"Kiosk link “{link.name}”",
+        intro=f"Open this on the wall display to show {partner.name}'s wallboard:",
+        secret=url,
+        scope="Anyone with it sees this partner's wallboard, and nothing else, until revoked.",
+        back_url=reverse("partner_detail", args=[partner.pk]) + "#kiosk",
+        back_label=f"Back to {partner.name}",
     )
-    return redirect(f"/partners/{partner.pk}/#kiosk")
 
 
 @login_required

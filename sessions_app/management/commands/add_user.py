@@ -2,7 +2,6 @@ import getpass
 import os
 import sys
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -29,8 +28,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, username, role, partners, email, password_env, **options):
         targets = partners_by_glance_ids(partners)
-        User = get_user_model()
-        user = User.objects.filter(username=username).first()
+        try:
+            username = accounts.normal_username(username)
+        except accounts.BadUsername as exc:
+            raise CommandError(str(exc)) from None
+        user = accounts.user_named(username)
         password = self._password(password_env, required=user is None)
         with transaction.atomic():
             if user is None:

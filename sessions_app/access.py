@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 
 from sessions_app.models import (
@@ -153,6 +154,20 @@ def may_see_guest_search(user, view: SavedView) -> bool:
     if view.owner_id == user.pk:
         return True
     return view.partner is not None and can_see_pii(user, view.partner)
+
+
+def view_query(view: SavedView, user, *, masked: bool = True) -> str:
+    """The view's query as this user may see it: a guest search (`q`, a guest's name, email or
+    phone) only for its owner and those who may search the shared partner's guests; for anyone
+    else it is masked, or left out where the view is opened."""
+    if "q" not in QueryDict(view.query) or may_see_guest_search(user, view):
+        return view.query
+    params = QueryDict(view.query, mutable=True)
+    if masked:
+        params["q"] = "••••"
+    else:
+        params.pop("q")
+    return params.urlencode()
 
 
 def reports_for(user) -> QuerySet[ReportSchedule]:

@@ -31,6 +31,8 @@ def may_export(user) -> set:
 
 def may_download(user, job) -> bool:
     """A built file holds its partners' rows as they were: the user must still be allowed all."""
+    if not job.partner_ids:  # nothing recorded: nothing can be checked
+        return False
     return set(job.partner_ids) <= {partner.pk for partner in may_export(user)}
 
 

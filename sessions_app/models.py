@@ -596,6 +596,24 @@ class AlertRule(models.Model):
         return email_list(self.emails)
 
 
+class LiveCounts(models.Model):
+    """A partner's sessions active and waiting now, as the worker last asked Glance: in the
+    database, so the worker's answer reaches every web process (a per-process cache would not),
+    and `asked_at` lets one wall, in any process, ask for a refresh per period."""
+
+    partner = models.OneToOneField(
+        Partner, on_delete=models.CASCADE, primary_key=True, related_name="live_counts"
+    )
+    active = models.PositiveIntegerField(null=True)
+    waiting = models.PositiveIntegerField(null=True)
+    error = models.TextField(blank=True, help_text="why the last ask failed, in our own words")
+    fetched_at = models.DateTimeField(null=True)
+    asked_at = models.DateTimeField(null=True)
+
+    def __str__(self):
+        return f"{self.partner_id}: {self.active} active, {self.waiting} waiting"
+
+
 class KioskLink(models.Model):
     """A revocable link that opens one partner's wallboard without a login, for a wall display.
     Only the token's SHA-256 is stored: the link is shown once, when it is made."""

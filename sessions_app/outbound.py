@@ -3,12 +3,13 @@ sync, the connection test and the wallboard's live counts, and alert webhooks) g
 `session()` from here, so a URL someone typed into a form cannot make the server call inside
 its own network:
 
-- The host is resolved and every address it names must be public: loopback, private,
+- The host is resolved once and every address it names must be public: loopback, private,
   link-local (169.254.0.0/16, fe80::/10), shared, multicast, unspecified and reserved addresses
-  are refused, over IPv4 and IPv6 (an IPv4-mapped IPv6 address counts as its IPv4 one). Then the
-  address the socket actually connected to is checked again, so a name that answers differently
-  the second time (DNS rebinding) gets no further. Refusing before connecting also means an
-  internal port's state (open, closed, another service) never shows in the answer.
+  are refused, over IPv4 and IPv6 (an IPv4 address carried in IPv6, mapped, 6to4 or Teredo,
+  counts as that IPv4 one). The socket then connects to the address that was checked, not to a
+  second lookup of the name (DNS rebinding), and the peer it reached is checked once more.
+  Refusing before connecting also means an internal port's state (open, closed, another
+  service) never shows in the answer, nor does the address a name resolved to.
 - OUTBOUND_ALLOWED_ADDRESSES lists networks allowed all the same: in development, loopback, for
   the local simulator; in production, nothing unless an operator adds it.
 - No redirect is followed: Glance's API needs none, and a redirect is how a public URL leads to
@@ -36,17 +37,31 @@ class OutboundRefused(Exception):
 
 
 def refusal(address: IPAddress) -> str | None:
-    """Why the server may not call this address, or None where it may."""
-    if address.version == 6 and address.ipv4_mapped:
+    """Why the server may not call this address ("a loopback address"), or None where it may."""
+    if address.version == 6 and address.ipv4_mapped:  # ::ffff:a.b.c.d is a.b.c.d
         address = address.ipv4_mapped
     if any(address in network for network in allowed_networks()):
         return None
+    for carried in _carried_ipv4(address):
+        reason = refusal(carried)
+        if reason:
+            return reason
     for kind, test in _KINDS:
         if test(address):
-            return f"{address} is a {kind} address"
+            return f"a {kind} address"
     if not address.is_global:
-        return f"{address} is not a public address"
+        return "not a public address"
     return None
+
+
+def _carried_ipv4(address: IPAddress) -> list:
+    """The IPv4 addresses an IPv6 one carries (6to4, Teredo): each is checked too."""
+    if address.version != 6:
+        return []
+    carried = [address.sixtofour]
+    if address.teredo:
+        carried += list(address.teredo)
+    return [ip for ip in carried if ip is not None]
 
 
 _KINDS = [
@@ -68,29 +83,36 @@ def check_address(text: str, host: str) -> None:
     reason = refusal(address)
     if reason:
         raise OutboundRefused(
-            f"refused to call {host}: {reason}; glancedash calls public addresses only "
+            f"refused to call {host}: it is {reason}; glancedash calls public addresses only "
             "(OUTBOUND_ALLOWED_ADDRESSES lists exceptions)"
         )
 
 
-def check_host(host: str, port: int) -> None:
-    """Every address the name resolves to must be allowed, before any connection is made."""
+def checked_address(host: str, port: int) -> str:
+    """The address to connect to: the first the name resolves to, once every one of them has
+    been found allowed, before any connection is made."""
     try:
         infos = _resolve(host, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
         raise OutboundRefused(f"cannot resolve {host} (unknown host)") from exc
     for info in infos:
         check_address(info[4][0], host)
+    return infos[0][4][0]
 
 
 class _Checked:
-    """Connects only to allowed addresses, and checks the one it got."""
+    """Connects to the address that was checked (TLS still names the host), and checks the peer
+    it reached."""
 
     def _new_conn(self):
-        check_host(self._dns_host, self.port)
-        sock = super()._new_conn()
+        host = self._dns_host
+        self._dns_host = checked_address(host, self.port)  # urllib3 connects to _dns_host
         try:
-            check_address(sock.getpeername()[0], self._dns_host)
+            sock = super()._new_conn()
+        finally:
+            self._dns_host = host
+        try:
+            check_address(sock.getpeername()[0], host)
         except OutboundRefused:
             sock.close()
             raise
@@ -137,9 +159,9 @@ class Session(requests.Session):
         response = super().request(method, url, **kwargs)
         if response.is_redirect or response.status_code in (301, 302, 303, 307, 308):
             response.close()
-            raise OutboundRefused(
-                f"{urlsplit(url).netloc} answered with a redirect (HTTP {response.status_code}); "
-                "glancedash follows none"
+            raise OutboundRefused(  # the host alone: a URL's userinfo may hold a secret
+                f"{urlsplit(url).hostname} answered with a redirect "
+                f"(HTTP {response.status_code}); glancedash follows none"
             )
         return response
 

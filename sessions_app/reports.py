@@ -40,12 +40,20 @@ class Report:
 
 
 def report_filter(schedule: ReportSchedule, today=None) -> SessionFilter:
+    # As its owner may see the view: a guest search they may not read is left out.
+    query = access.view_query(schedule.saved_view, schedule.owner, masked=False)
     return SessionFilter(
-        QueryDict(schedule.saved_view.query),
+        QueryDict(query),
         user=schedule.owner,
         tz=ZoneInfo(schedule.time_zone),
         today=today,
     )
+
+
+def _view_url(schedule: ReportSchedule) -> str:
+    """The view's page as its owner may see it (a guest search they may not read left out)."""
+    query = access.view_query(schedule.saved_view, schedule.owner, masked=False)
+    return f"{schedule.saved_view.path}?{query}" if query else schedule.saved_view.path
 
 
 def covered_partners(schedule: ReportSchedule) -> list[Partner]:
@@ -58,7 +66,9 @@ def covered_partners(schedule: ReportSchedule) -> list[Partner]:
 def unfit_recipients(schedule: ReportSchedule, emails: list[str]) -> list[str]:
     """The addresses that are not active users able to see every partner the report covers, or,
     for a view that searches guests (its filter names one), to search their guests."""
-    searches = "q" in QueryDict(schedule.saved_view.query)
+    searches = "q" in QueryDict(
+        access.view_query(schedule.saved_view, schedule.owner, masked=False)
+    )
     role = Role.ANALYST if searches else Role.VIEWER
     return access.emails_outside(emails, covered_partners(schedule), role)
 
@@ -80,7 +90,7 @@ def build(schedule: ReportSchedule, now: datetime | None = None) -> Report:
         comparison_gap=cards.gap,
         agents=agents,
         countries=[(_country_name(code), n) for code, n in countries],
-        link=f"{settings.SITE_URL}{schedule.saved_view.url}",
+        link=f"{settings.SITE_URL}{_view_url(schedule)}",
         subject=f"glancedash: {schedule.saved_view.name}, {period}",
     )
 

@@ -31,7 +31,8 @@ def refresh_live_counts_task(partner_pk: int) -> str:
     partner = Partner.objects.filter(pk=partner_pk).first()
     if partner is None:
         return f"partner {partner_pk}: not found"
-    return f"{partner}: live counts {refresh_live_counts(partner)}"
+    row = refresh_live_counts(partner)
+    return f"{partner}: live counts {row.error or f'{row.active} active, {row.waiting} waiting'}"
 
 
 def send_password_reset_task(email: str, domain: str, use_https: bool) -> str:

@@ -1,11 +1,11 @@
 """The live wallboard's figures for a set of partners, in one time zone.
 
 - Sessions active and waiting now come from Glance itself (PartnerSessionCounts with status A,
-  over the last day), not from our database, which only holds ended sessions. A web request never
-  calls Glance: it reads the counts the background worker last cached, and while any wall or
-  kiosk is watching, asks the worker for fresh ones at most every LIVE_SECONDS per partner (the
-  worker calls with short timeouts and caches a failure with its message, so a hanging endpoint
-  holds up neither the board nor anything else the web workers serve).
+  over the last day), not from our sessions, which only hold ended ones. A web request never
+  calls Glance: it reads the counts the background worker last stored (LiveCounts), and while
+  any wall or kiosk is watching, asks the worker for fresh ones at most every LIVE_SECONDS per
+  partner (the worker calls with short timeouts and stores a failure with its reason, so a
+  hanging endpoint holds up neither the board nor anything else the web workers serve).
 - Today so far is compared with the same weekday last week up to the same time of day.
 - Kiosk links: a token in the URL opens one partner's board without a login; only its SHA-256
   is stored, and revoking it ends it at once.
@@ -17,17 +17,16 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from sessions_app import crypto, stats
 from sessions_app.glance_client import GlanceClient, GlanceError
-from sessions_app.models import KioskLink, Partner, Session
+from sessions_app.models import KioskLink, LiveCounts, Partner, Session
 
 LIVE_SECONDS = 30  # each partner is asked at most this often, however many walls watch
-KEEP_SECONDS = 300  # a cached answer (or failure) is shown this long; then "asking…" again
+KEEP = timedelta(minutes=5)  # a stored answer (or failure) is shown this long; then "asking…"
 TOP_AGENTS = 5
 
 
@@ -88,61 +87,55 @@ def board(
 def live_counts(
     partners: list[Partner], *, detail: bool = True
 ) -> tuple[int | None, int | None, str]:
-    """The counts the worker last cached, summed; asks it for fresh ones where they are due. Never
-    calls Glance itself."""
+    """The counts the worker last stored, summed; asks it for fresh ones where they are due.
+    Never calls Glance itself."""
+    now = timezone.now()
+    stored = {row.partner_id: row for row in LiveCounts.objects.filter(partner__in=partners)}
     active = waiting = 0
     missing = failed = ""
     for partner in partners:
-        counts = cache.get(_live_key(partner))
-        _ask_for_fresh(partner)
-        if counts is None:
+        row = stored.get(partner.pk)
+        _ask_for_fresh(partner, now)
+        if row is None or row.fetched_at is None or row.fetched_at < now - KEEP:
             missing = "Live counts: asking Glance…"
-        elif "error" in counts:
-            failed = (
-                f"Live counts unavailable: {counts['error']}"
-                if detail
-                else ("Live counts unavailable")
-            )
+        elif row.error:
+            failed = "Live counts unavailable" + (f": {row.error}" if detail else "")
         else:
-            active, waiting = active + counts["A"], waiting + counts["W"]
+            active, waiting = active + row.active, waiting + row.waiting
     if failed or missing:
         return None, None, failed or missing
     return active, waiting, "Live from Glance"
 
 
-def _ask_for_fresh(partner: Partner) -> None:
-    """Queues one refresh per partner per LIVE_SECONDS, whichever wall asks first."""
-    if cache.add(_asked_key(partner), True, LIVE_SECONDS):
+def _ask_for_fresh(partner: Partner, now: datetime) -> None:
+    """Queues one refresh per partner per LIVE_SECONDS, whichever wall (in whichever process)
+    asks first: a conditional UPDATE is the claim."""
+    LiveCounts.objects.get_or_create(partner=partner)
+    due = Q(asked_at__isnull=True) | Q(asked_at__lt=now - timedelta(seconds=LIVE_SECONDS))
+    if LiveCounts.objects.filter(due, partner=partner).update(asked_at=now):
         async_task("sessions_app.tasks.refresh_live_counts_task", partner.pk)
 
 
-def refresh_live_counts(partner: Partner, now: datetime | None = None) -> dict:
-    """The worker's half: asks Glance with short timeouts and no retries, and caches the answer
+def refresh_live_counts(partner: Partner, now: datetime | None = None) -> LiveCounts:
+    """The worker's half: asks Glance with short timeouts and no retries, and stores the answer
     or the failure in words (ours: the outbound policy never passes on a foreign answer)."""
     now = now or timezone.now()
-    client = GlanceClient.for_partner(
-        partner, max_retries=0, timeout=(settings.LIVE_COUNTS_TIMEOUT, settings.LIVE_COUNTS_TIMEOUT)
-    )
+    wait = settings.LIVE_COUNTS_TIMEOUT
+    client = GlanceClient.for_partner(partner, max_retries=0, timeout=(wait, wait))
+    found = {"active": None, "waiting": None, "error": ""}
     try:
         answer = client.session_counts(
             now - timedelta(days=1), now + timedelta(minutes=1), status="A"
         )
     except GlanceError as exc:
-        counts = {"error": exc.detail}
+        found["error"] = exc.detail
     else:
-        counts = {"A": 0, "W": 0}
-        for count in answer:
-            counts["W" if count.status == "W" else "A"] += count.count
-    cache.set(_live_key(partner), counts, KEEP_SECONDS)
-    return counts
-
-
-def _live_key(partner: Partner) -> str:
-    return f"wallboard-live-{partner.pk}-{partner.glance_partner_id}"
-
-
-def _asked_key(partner: Partner) -> str:
-    return f"wallboard-asked-{partner.pk}"
+        found["active"] = sum(c.count for c in answer if c.status != "W")
+        found["waiting"] = sum(c.count for c in answer if c.status == "W")
+    row, _ = LiveCounts.objects.update_or_create(
+        partner=partner, defaults={**found, "fetched_at": timezone.now()}
+    )
+    return row
 
 
 # --- kiosk links ----------------------------------------------------------------------------

@@ -285,6 +285,7 @@ def analysts_job(world):
             "state": "done",
             "path": str(path),
             "file_name": "x.xlsx",
+            "partner_ids": [world.a.pk],
         },
     )[0]
 

@@ -390,3 +390,21 @@ def test_no_formula_starts_after_any_separator_a_spreadsheet_may_use(analyst, wo
     (row,) = csv_rows(body)
     assert row["name"] == f"a{separator}'=cmd|' /C calc'!A0"  # the text kept, one mark added
     assert f'"{row["partner"]}"' in raw  # text fields are quoted
+
+
+def test_a_file_that_recorded_no_partners_is_not_handed_out(client, world):
+    """Files from before jobs recorded their partners (or any that lost the record) are refused:
+    there is nothing to check access against."""
+    from pathlib import Path
+
+    from django.conf import settings as django_settings
+
+    path = Path(django_settings.DATA_DIR) / "exports" / "unchecked.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"PK")
+    job = ExportJob.objects.create(
+        user=world.users["analyst"], query="", time_zone="UTC", state="done", path=str(path),
+        file_name="x.xlsx",
+    )  # fmt: skip
+    client.force_login(world.users["analyst"])
+    assert client.get(f"/exports/{job.pk}/download").status_code == 403

@@ -123,3 +123,25 @@ def test_a_forwarded_header_from_an_untrusted_address_is_ignored(client, world, 
         login(client, "guess", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}")
     answer = login(client, "pw-viewer-Xy9!", HTTP_X_FORWARDED_FOR="203.0.113.200")
     assert answer.status_code == 429
+
+
+def test_one_address_cannot_use_up_someone_elses_resets(client, world, settings):
+    from tests.helpers.queue import queued
+
+    settings.PASSWORD_RESETS_PER_EMAIL = 2
+    for _ in range(3):
+        ask_reset(client, "Viewer@Example.com")  # another spelling is the same address
+    assert len(queued(RESET)) == 2
+    own = Client(REMOTE_ADDR="198.51.100.8")
+    ask_reset(own, "viewer@example.com")  # the user, from their own address, still gets one
+    assert len(queued(RESET)) == 3
+
+
+def test_the_client_address_is_read_right_to_left_past_trusted_proxies(client, world, settings):
+    """A client writes what it likes at the left of X-Forwarded-For; the proxies append the
+    address they saw. Only that one counts."""
+    settings.TRUSTED_PROXIES = ["127.0.0.1", "10.0.0.0/8"]
+    for i in range(settings.AXES_FAILURE_LIMIT):
+        login(client, "guess", HTTP_X_FORWARDED_FOR=f"1.2.3.{i}, 203.0.113.5, 10.0.0.2")
+    answer = login(client, "pw-viewer-Xy9!", HTTP_X_FORWARDED_FOR="9.9.9.9, 203.0.113.5")
+    assert answer.status_code == 429  # the same client, whatever it wrote first

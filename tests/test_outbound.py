@@ -61,7 +61,7 @@ def test_the_connection_test_calls_no_internal_address(world, production, secret
     world.a.save(update_fields=["api_url"])
     result = check_connection(world.a)
     assert not result.ok and "AKIAEXAMPLE" not in result.message
-    assert "refused to call 127.0.0.1: 127.0.0.1 is a loopback address" in result.message
+    assert "refused to call 127.0.0.1: it is a loopback address" in result.message
     assert secret_server.requests == []  # not even a connection: its answer cannot leak
 
 
@@ -78,20 +78,28 @@ def test_a_closed_port_and_a_listening_one_read_alike(world, production, secret_
 def test_a_name_that_resolves_inside_is_refused(world, production, secret_server):
     world.a.api_url = f"http://localhost:{secret_server.server.server_port}{ENDPOINT}"
     world.a.save(update_fields=["api_url"])
-    assert "is a loopback address" in check_connection(world.a).message
+    said = check_connection(world.a).message
+    assert "refused to call localhost: it is a loopback address" in said
+    assert "127.0.0.1" not in said  # what a name resolves to is not told
     assert secret_server.requests == []
 
 
-def test_the_address_connected_to_is_checked_not_only_the_name(
-    world, production, secret_server, monkeypatch
-):
-    # DNS rebinding: the first answer is public, the connection lands on loopback all the same.
-    public = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 80))]
-    monkeypatch.setattr(outbound, "_resolve", lambda *args, **kwargs: public)
-    client = GlanceClient(secret_server.url + ENDPOINT, 4242, "the-key-1234", max_retries=0)
-    with pytest.raises(GlanceError, match=r"127\.0\.0\.1 is a loopback address"):
-        client.call("PartnerSessionCounts", {})
-    assert secret_server.requests == []  # the socket closed before a byte was sent
+def test_the_connection_goes_to_the_address_that_was_checked(world, production, monkeypatch):
+    """No second lookup of the name (DNS rebinding): the socket connects to the checked address.
+    Here "localhost" is made to resolve to 127.0.0.2, the only address allowed; a second lookup
+    would land on 127.0.0.1, where nothing may be called."""
+    production.OUTBOUND_ALLOWED_ADDRESSES = ["127.0.0.2/32"]
+    checked = LocalServer(status=404, host="127.0.0.2")
+    port = checked.server.server_port
+    answer = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.2", port))]
+    monkeypatch.setattr(outbound, "_resolve", lambda *args, **kwargs: answer)
+    try:
+        client = GlanceClient(f"http://localhost:{port}{ENDPOINT}", 4242, "k-1234", max_retries=0)
+        with pytest.raises(GlanceError, match="HTTP 404, not found"):
+            client.call("PartnerSessionCounts", {})
+    finally:
+        checked.stop()
+    assert len(checked.requests) == 1
 
 
 def test_a_foreign_answer_is_described_in_our_words_only(world, secret_server):
@@ -122,7 +130,7 @@ def test_a_webhook_to_an_internal_address_is_not_delivered(world, production, se
     )
     problems = alerts.deliver(rule, "FIRING: test")
     assert problems == [
-        "webhook: refused to call 127.0.0.1: 127.0.0.1 is a loopback address; glancedash calls "
+        "webhook: refused to call 127.0.0.1: it is a loopback address; glancedash calls "
         "public addresses only (OUTBOUND_ALLOWED_ADDRESSES lists exceptions)"
     ]
     assert secret_server.requests == []
@@ -182,3 +190,27 @@ def test_adding_and_removing_a_webhook_audits_where_it_goes_not_its_secret(clien
     events = AuditEvent.objects.filter(partner=world.a, action="alert_changed").order_by("pk")
     assert [e.details.get("webhook") for e in events] == ["https://hooks.example.com"] * 2
     assert not any("s3cr3t" in e.summary + str(e.details) for e in events)
+
+
+@pytest.mark.parametrize(
+    "text", ["2002:7f00:1::", "2002:a00:1::", "2001:0:4136:e378:8000:63bf:80ff:fffe"]
+)
+def test_an_ipv4_address_carried_in_ipv6_is_judged_as_itself(production, text):
+    """6to4 of 127.0.0.1 and of 10.0.0.1, and Teredo whose client is 127.0.0.1: not public."""
+    assert outbound.refusal(ipaddress.ip_address(text))
+
+
+def test_a_redirect_names_the_host_not_the_urls_secret(world, secret_server):
+    redirector = LocalServer(status=307, headers={"Location": secret_server.url + "/x"})
+    try:
+        port = redirector.server.server_port
+        rule = AlertRule.objects.create(
+            partner=world.a,
+            kind="sync_failing",
+            webhook_url=f"http://hook:s3cret@127.0.0.1:{port}/h",
+        )
+        problems = alerts.deliver(rule, "FIRING: test")
+    finally:
+        redirector.stop()
+    assert problems and "127.0.0.1 answered with a redirect" in problems[0]
+    assert "s3cret" not in problems[0]

@@ -148,3 +148,22 @@ def test_a_report_that_searches_guests_goes_only_to_those_who_may_search(analyst
     assert sent.to == ["analyst@example.com"]
     report.refresh_from_db()
     assert "admin@example.com" in report.last_error
+
+
+def test_a_report_of_someone_elses_guest_search_leaves_the_search_out(client, world):
+    """A viewer may email a shared view to someone, but a guest search in it that the viewer may
+    not read stays out of the report: its preview and its figures are those without it."""
+    view = SavedView.objects.create(
+        owner=world.users["analyst"], name="One guest", path="/sessions/",
+        query="preset=7d&q=zoe.secret%40example.com", partner=world.a,
+    )  # fmt: skip
+    client.force_login(world.users["viewer"])
+    client.post(
+        f"/views/{view.pk}/reports/",
+        {"frequency": "weekly", "send_hour": "7", "recipients": "viewer@example.com"},
+    )
+    report = ReportSchedule.objects.get(owner=world.users["viewer"])
+    preview = client.get(f"/reports/{report.pk}/preview/").content.decode()
+    assert "zoe.secret" not in preview
+    send_report_task(report.pk)
+    assert all("zoe.secret" not in m.body for m in mail.outbox) and mail.outbox

@@ -3,6 +3,14 @@
 from django.db import migrations, models
 
 
+def retire_unchecked_files(apps, schema_editor):
+    """Files built before a job recorded its partners cannot be checked at download: they are
+    retired, and their owners run the export again."""
+    apps.get_model("sessions_app", "ExportJob").objects.filter(state="done").update(
+        state="failed", error="made before access was checked at download: run the export again"
+    )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -15,4 +23,5 @@ class Migration(migrations.Migration):
             name='partner_ids',
             field=models.JSONField(default=list),
         ),
+        migrations.RunPython(retire_unchecked_files, migrations.RunPython.noop),
     ]

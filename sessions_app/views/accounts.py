@@ -72,11 +72,15 @@ class PasswordResetView(auth_views.PasswordResetView):
     so the answer's timing says nothing either."""
 
     def form_valid(self, form):
-        email = form.cleaned_data["email"]
-        if not _within(f"reset-address-{client_address(self.request)}",
-                       settings.PASSWORD_RESETS_PER_ADDRESS):  # fmt: skip
+        email, address = form.cleaned_data["email"].lower(), client_address(self.request)
+        if not _within(f"reset-address-{address}", settings.PASSWORD_RESETS_PER_ADDRESS):
             return render(self.request, "registration/locked_out.html", status=429)
-        if _within(f"reset-email-{email.lower()}", settings.PASSWORD_RESETS_PER_EMAIL):
+        # Per email from each address, so nobody can use up someone else's resets; and a wider
+        # cap per email from anywhere, so a mailbox is never flooded.
+        per_email = settings.PASSWORD_RESETS_PER_EMAIL
+        if _within(f"reset-email-{email}-{address}", per_email) and _within(
+            f"reset-email-{email}", per_email * 5
+        ):
             async_task(
                 "sessions_app.tasks.send_password_reset_task",
                 email,

@@ -27,8 +27,8 @@ def saved_view_list(request):
             _page_label(view),
             _can_delete(request.user, view),
             reports.get(view.pk, []),
-            describe(shown_query(view, request.user), request.user),
-            shown_query(view, request.user),
+            describe(access.view_query(view, request.user), request.user),
+            access.view_query(view, request.user),
         )
         for view in views
     ]
@@ -65,7 +65,7 @@ def saved_view_create(request):
 @require_GET
 def saved_view_open(request, pk):
     view = get_object_or_404(access.saved_views_for(request.user), pk=pk)
-    query = shown_query(view, request.user, masked=False)
+    query = access.view_query(view, request.user, masked=False)
     # A path the form checked is one of our pages: never off-site.
     return redirect(f"{view.path}?{query}" if query else view.path)
 
@@ -79,20 +79,6 @@ def saved_view_delete(request, pk):
     view.delete()
     messages.success(request, f"Deleted the view “{view.name}”.")
     return redirect("saved_view_list")
-
-
-def shown_query(view, user, *, masked: bool = True) -> str:
-    """The view's query as this user may see it: a guest search (`q`, a guest's name, email or
-    phone) only for its owner and those who may search the shared partner's guests; for anyone
-    else it is masked, or left out where the view is opened."""
-    if "q" not in QueryDict(view.query) or access.may_see_guest_search(user, view):
-        return view.query
-    params = QueryDict(view.query, mutable=True)
-    if masked:
-        params["q"] = "••••"
-    else:
-        params.pop("q")
-    return params.urlencode()
 
 
 def _can_delete(user, view) -> bool:

@@ -137,6 +137,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 CLIENT_ADDRESS_HEADER = env.str("CLIENT_ADDRESS_HEADER", default="X-Forwarded-For")
 AXES_CLIENT_IP_CALLABLE = "sessions_app.client_address.client_address"
+# How long an invitation to join a partner stays valid.
+INVITATION_DAYS = env.int("INVITATION_DAYS", default=7)
 # Password-reset requests, per client address and per email address, per hour.
 PASSWORD_RESETS_PER_ADDRESS = env.int("PASSWORD_RESETS_PER_ADDRESS", default=10)
 PASSWORD_RESETS_PER_EMAIL = env.int("PASSWORD_RESETS_PER_EMAIL", default=3)

@@ -10,6 +10,7 @@ from sessions_app.views import (
     dashboard,
     exports,
     health,
+    invitations,
     partners,
     reports,
     saved_views,
@@ -28,6 +29,7 @@ account_urls = [
         name="password_change_done",
     ),
     path("account/reset/", accounts.PasswordResetView.as_view(), name="password_reset"),
+    path("invitations/<str:token>/", invitations.invitation_accept, name="invitation_accept"),
     path(
         "account/reset/sent/",
         auth_views.PasswordResetDoneView.as_view(),

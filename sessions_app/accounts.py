@@ -2,17 +2,24 @@
 admin pages and the commands alike, each change written to the audit trail."""
 
 import re
+import secrets
 import unicodedata
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from sessions_app import audit
-from sessions_app.models import Membership, Partner, Role
+from sessions_app import audit, crypto
+from sessions_app.models import Invitation, Membership, Partner, Role
 
 Action = audit.Action
 
@@ -142,3 +149,84 @@ def _refuse_if_last_admin(partner, user, actor):
     others = Membership.objects.filter(partner=partner, role=Role.ADMIN).exclude(user=user)
     if not others.exists():
         raise LastAdmin(f"{user.get_username()} is the last admin of {partner.name}")
+
+
+# --- invitations ------------------------------------------------------------------------------
+
+
+def invite(partner: Partner, email: str, role: str, *, request) -> Invitation:
+    """Invites whoever reads `email` to the partner in `role`, and mails them the link. The same
+    happens whether or not anyone with that address has an account here."""
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        invitation = Invitation.objects.create(
+            partner=partner, email=email, role=role, token_sha256=crypto.digest(token),
+            invited_by=request.user,
+        )  # fmt: skip
+        audit.record(
+            Action.INVITATION_SENT,
+            f"{email} invited to {partner.name} as {role}",
+            request=request,
+            partner=partner,
+            email=email,
+            role=role,
+        )
+    link = request.build_absolute_uri(reverse("invitation_accept", args=[token]))
+    context = {
+        "partner": partner,
+        "role": Role(role).label.lower(),
+        "link": link,
+        "days": settings.INVITATION_DAYS,
+        "inviter": request.user.get_username(),
+    }
+    send_mail(
+        render_to_string("registration/invitation_subject.txt", context).strip(),
+        render_to_string("registration/invitation_email.txt", context),
+        None,
+        [email],
+    )
+    return invitation
+
+
+def invitation_for(token: str) -> Invitation | None:
+    """The open invitation of a link: not used, not expired."""
+    since = timezone.now() - timedelta(days=settings.INVITATION_DAYS)
+    return (
+        Invitation.objects.filter(
+            token_sha256=crypto.digest(token), accepted_at__isnull=True, created_at__gte=since
+        )
+        .select_related("partner")
+        .first()
+    )
+
+
+def accept(invitation: Invitation, user, *, request) -> Membership:
+    """The invited person says yes: they get the role, and the link is spent (a conditional
+    UPDATE, so a link clicked twice at once grants once)."""
+    with transaction.atomic():
+        spent = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(
+            accepted_at=timezone.now(), accepted_by=user
+        )
+        if not spent:
+            raise InvitationUsed("this invitation has been used already")
+        current = Membership.objects.filter(user=user, partner=invitation.partner).first()
+        if current and _RANK[current.role] >= _RANK[invitation.role]:
+            membership = current  # an invitation never lowers a role someone has
+        else:
+            membership = grant(invitation.partner, user, invitation.role, request=request)
+        audit.record(
+            Action.INVITATION_ACCEPTED,
+            f"{user.get_username()} accepted the invitation to {invitation.partner.name}",
+            request=request,
+            user=user,
+            partner=invitation.partner,
+            email=invitation.email,
+        )
+    return membership
+
+
+_RANK = {Role.VIEWER: 0, Role.ANALYST: 1, Role.ADMIN: 2}
+
+
+class InvitationUsed(Exception):
+    """The link was used (or is being used) already."""

@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import password_validation
 from django.db import models
 from django.http import QueryDict
 
@@ -114,45 +115,69 @@ class PartnerForm(forms.ModelForm):
 
 
 class GrantAccessForm(forms.Form):
-    """Grant a role on a partner to one of its members by username, or to anyone else by
-    username and email together (a new user is emailed a link to set a password). Outside the
-    partner's own members a user is matched only on both, so the form's answers never tell one
-    tenant's admin whether a user of another tenant exists: a name in use with another email
-    reads like any unusable name."""
+    """Change a member's role by username, or invite anyone else by email. An invitation is sent
+    whatever the address, and the person joins only by accepting it, so the form's answers never
+    tell one company's admin whether a user of another company exists."""
 
-    username = forms.CharField(max_length=150)
+    username = forms.CharField(
+        max_length=150, required=False, help_text="A member's, to change their role."
+    )
     email = forms.EmailField(
-        required=False, help_text="Needed unless they are a member already: new users get a link."
+        required=False, help_text="Anyone else's: they are sent an invitation."
     )
     role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
 
-    UNUSABLE = "That username cannot be used: choose another."
-    NEEDS_EMAIL = "Give their email too (needed for anyone who is not a member yet)."
+    NOT_A_MEMBER = "Invite them by email: a username here is only for the partner's own members."
 
     def __init__(self, data=None, *, partner=None, **kwargs):
         super().__init__(data, **kwargs)
         self.partner = partner
 
+    def clean(self):
+        cleaned = super().clean()
+        username, email = cleaned.get("username", "").strip(), cleaned.get("email")
+        cleaned["member"] = None
+        if username:
+            # Only among this partner's members: other users are not looked up at all.
+            membership = (
+                self.partner.memberships.select_related("user")
+                .filter(user__username__iexact=username)
+                .first()
+            )
+            if membership is None:
+                self.add_error("username", self.NOT_A_MEMBER)
+            cleaned["member"] = membership.user if membership else None
+        elif not email:
+            raise forms.ValidationError("Name a member, or give an email to invite someone.")
+        return cleaned
+
+
+class JoinForm(forms.Form):
+    """A new account, made from an invitation: the invited email is theirs already."""
+
+    username = forms.CharField(max_length=150)
+    password1 = forms.CharField(label="Password", widget=forms.PasswordInput, strip=False)
+    password2 = forms.CharField(label="Password again", widget=forms.PasswordInput, strip=False)
+
     def clean_username(self):
         try:
-            return accounts.normal_username(self.cleaned_data["username"])
+            name = accounts.normal_username(self.cleaned_data["username"])
         except accounts.BadUsername as exc:
             raise forms.ValidationError(str(exc)) from None
+        if accounts.user_named(name) is not None:
+            raise forms.ValidationError("That username cannot be used: choose another.")
+        return name
 
     def clean(self):
         cleaned = super().clean()
-        username, email = cleaned.get("username"), cleaned.get("email")
-        if not username:
-            return cleaned
-        existing = accounts.user_named(username)
-        member = existing is not None and self.partner.memberships.filter(user=existing).exists()
-        if not member:
-            if not email:
-                self.add_error("email", self.NEEDS_EMAIL)
-            elif existing is not None and existing.email.lower() != email.lower():
-                self.add_error("username", self.UNUSABLE)
-        cleaned["user"] = existing
-        cleaned["new_user"] = existing is None
+        first, second = cleaned.get("password1"), cleaned.get("password2")
+        if first and first != second:
+            self.add_error("password2", "The two passwords differ.")
+        elif first:
+            try:
+                password_validation.validate_password(first)
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc)
         return cleaned
 
 

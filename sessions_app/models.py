@@ -596,6 +596,30 @@ class AlertRule(models.Model):
         return email_list(self.emails)
 
 
+class Invitation(models.Model):
+    """A partner's admin asking someone, by email, to join the partner in a role. The person
+    accepts from the link in the email: logged in to their account, or making one. So an admin
+    learns nothing of other companies' users, and nobody is added anywhere without saying yes.
+    Only the token's SHA-256 is kept; a link works once, for INVITATION_DAYS."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices)
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+
+    def __str__(self):
+        return f"{self.email} to {self.partner} as {self.role}"
+
+
 class LiveCounts(models.Model):
     """A partner's sessions active and waiting now, as the worker last asked Glance: in the
     database, so the worker's answer reaches every web process (a per-process cache would not),
@@ -682,6 +706,8 @@ class AuditEvent(models.Model):
         KIOSK_LINK_REVOKED = "kiosk_link_revoked", "Kiosk link revoked"
         ALERT_CHANGED = "alert_changed", "Alert rule changed"
         REPORT_CHANGED = "report_changed", "Emailed report changed"
+        INVITATION_SENT = "invitation_sent", "Invitation sent"
+        INVITATION_ACCEPTED = "invitation_accepted", "Invitation accepted"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(

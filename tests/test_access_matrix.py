@@ -209,6 +209,9 @@ RULES = {
             "other": {**members(404, others=404)(()), "superuser": 302},
         },
     ),
+    # An invitation's link is its own key, like a kiosk link: it shows the invitation to anyone
+    # holding it (joining needs a POST, as the invited person).
+    "invitation_accept": ("GET", lambda w, v: {"token": invitation_token(w)}, {"": ANYONE}),
     "api_schema": ("GET", None, {"": ANYONE}),
     # The API knows tokens only: a session cookie, even a superuser's, is no way in.
     "api_aggregates": ("GET", None, {"": dict.fromkeys(ANYONE, 401)}),
@@ -239,6 +242,18 @@ def analysts_report(world):
         owner=world.users["analyst"],
         defaults={"frequency": "daily", "recipients": "analyst@example.com"},
     )[0]
+
+
+def invitation_token(world):
+    from sessions_app import crypto
+    from sessions_app.models import Invitation
+
+    token = "matrix-invitation-token"
+    Invitation.objects.get_or_create(
+        token_sha256=crypto.digest(token),
+        defaults={"partner": world.a, "email": "new@example.com", "role": "viewer"},
+    )
+    return token
 
 
 def kiosk_link(world, partner):

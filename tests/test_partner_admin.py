@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.core import mail
+from django.test import Client
 from django_q.models import OrmQ
 
 from sessions_app.models import AuditEvent, Membership, Partner
@@ -146,22 +147,50 @@ def test_the_progress_bar_reaches_100_only_when_the_sync_has_ended(admin_client,
     assert (status["percent"], status["running"]) == (100, False)
 
 
-def test_granting_a_new_user_emails_a_link_to_set_a_password(admin_client, world):
-    data = {"username": "dana", "email": "dana@example.com", "role": "analyst"}
+def invitation_link(message) -> str:
+    return re.search(r"https?://\S+/invitations/[\w-]+/", message.body).group(0)
+
+
+def test_inviting_someone_new_lets_them_make_an_account_and_join(admin_client, world):
+    client = Client()  # the invited person's own browser
+    data = {"email": "dana@example.com", "role": "analyst"}
     body = admin_client.post(f"/partners/{world.a.pk}/access/", data, follow=True).content.decode()
-    assert "dana is now analyst of" in body
-    assert Membership.objects.get(user__username="dana").role == "analyst"
+    assert "Invitation sent to dana@example.com" in body
+    assert not Membership.objects.filter(user__email="dana@example.com").exists()  # not yet
     (message,) = mail.outbox
-    assert message.to == ["dana@example.com"] and "/account/reset/" in message.body
-    assert {"user_created", "access_granted"} <= set(
+    assert message.to == ["dana@example.com"] and world.a.name in message.body
+    link = invitation_link(message)
+    joined = client.post(
+        link, {"username": "dana", "password1": "Long-pass-9!x", "password2": "Long-pass-9!x"}
+    )
+    assert joined.status_code == 302
+    member = Membership.objects.get(user__username="dana")
+    assert (member.role, member.user.email) == ("analyst", "dana@example.com")
+    assert client.get(link).status_code == 404  # a link works once
+    assert {"invitation_sent", "user_created", "access_granted", "invitation_accepted"} <= set(
         AuditEvent.objects.values_list("action", flat=True)
     )
 
 
-def test_granting_an_unknown_user_without_email_is_refused(admin_client, world):
-    data = {"username": "ghost", "email": "", "role": "viewer"}
-    body = admin_client.post(f"/partners/{world.a.pk}/access/", data, follow=True).content.decode()
-    assert "Give their email too" in body and not Membership.objects.filter(user__username="ghost")
+def test_an_existing_user_joins_only_by_accepting_while_logged_in(admin_client, world):
+    client = Client()
+    admin_client.post(
+        f"/partners/{world.a.pk}/access/", {"email": "outsider@example.com", "role": "viewer"}
+    )
+    assert not Membership.objects.filter(user=world.users["outsider"]).exists()
+    link = invitation_link(mail.outbox[0])
+    client.force_login(world.users["outsider"])
+    assert "Join as outsider" in client.get(link).content.decode()
+    client.post(link)
+    assert Membership.objects.get(user=world.users["outsider"]).role == "viewer"
+
+
+def test_naming_someone_who_is_not_a_member_asks_for_an_invitation(admin_client, world):
+    for name in ("ghost", "outsider"):  # one nobody has, one of another tenant: the same answer
+        data = {"username": name, "role": "viewer"}
+        body = admin_client.post(f"/partners/{world.a.pk}/access/", data, follow=True)
+        assert "Invite them by email" in body.content.decode()
+    assert not Membership.objects.filter(user=world.users["outsider"]).exists()
 
 
 def test_an_admin_changes_a_role_and_revokes_access(admin_client, world):
@@ -342,47 +371,51 @@ def grant(client, partner, **data) -> str:
     return " ".join(re.findall(r'<p class="message[^"]*">(.*?)</p>', body.content.decode()))
 
 
+def join(client, link, username) -> str:
+    data = {"username": username, "password1": "Long-pass-9!x", "password2": "Long-pass-9!x"}
+    return client.post(link, data).content.decode()
+
+
 @pytest.mark.parametrize(
     "username",
-    ["Outsider", "OUTSIDER", "ｏｕｔｓｉｄｅｒ", "rооt", "<b>x</b>", "a b", " ", "-lead"],
+    ["Outsider", "OUTSIDER", "ｏｕｔｓｉｄｅｒ", "rооt", "<b>x</b>", "a b", "-lead"],
 )  # fmt: skip
-def test_a_look_alike_or_unsafe_username_is_refused(admin_client, world, username):
+def test_a_look_alike_or_unsafe_username_is_refused_when_joining(admin_client, world, username):
+    client = Client()
     from django.contrib.auth.models import User
 
+    grant(admin_client, world.a, email="new@example.com")
     before = User.objects.count()
-    body = grant(admin_client, world.a, username=username, email="new@example.com")
+    page = join(client, invitation_link(mail.outbox[0]), username)
     assert User.objects.count() == before
-    assert "cannot be used" in body or "letters, digits" in body or "required" in body
-    assert "<b>x</b>" not in body
+    assert "cannot be used" in page or "letters, digits" in page
+    assert "<b>x</b>" not in page
 
 
 def test_a_full_width_username_is_stored_as_its_plain_form(admin_client, world):
+    client = Client()
     from django.contrib.auth.models import User
 
-    grant(admin_client, world.a, username="ｄａｎａ", email="dana@example.com")
+    grant(admin_client, world.a, email="dana@example.com")
+    join(client, invitation_link(mail.outbox[0]), "ｄａｎａ")
     assert User.objects.filter(username="dana").exists()
 
 
-def test_the_answer_does_not_tell_whether_another_tenants_user_exists(admin_client, world):
-    # "outsider" exists (no partner of this admin's); "nobody99" does not exist at all.
-    taken = grant(admin_client, world.a, username="outsider", email="guess@example.com")
-    refused = grant(admin_client, world.a, username="<nobody99>", email="guess@example.com")
-    for body in (taken, refused):
-        assert "exist" not in body.lower() and "no user" not in body.lower()
+def test_the_grant_form_answers_alike_for_any_address(admin_client, world):
+    """Another tenant's user, and an address nobody has: the same words, the same mail."""
+    known = grant(admin_client, world.a, email="outsider@example.com")
+    unknown = grant(admin_client, world.a, email="nobody99@example.com")
+    assert known.replace("outsider", "X") == unknown.replace("nobody99", "X")
+    assert [m.to for m in mail.outbox] == [["outsider@example.com"], ["nobody99@example.com"]]
     assert (
-        "cannot be used" in taken
-        and not Membership.objects.filter(user__username="outsider").exists()
+        mail.outbox[0].body.replace("outsider", "X").split("/invitations/")[0]
+        == (mail.outbox[1].body.replace("nobody99", "X").split("/invitations/")[0])
     )
-    asked = grant(admin_client, world.a, username="outsider")  # no email: the same question
-    fresh = grant(admin_client, world.a, username="nobody99")
-    assert "Give their email too" in asked and "Give their email too" in fresh
 
 
-def test_a_user_named_with_their_email_is_granted_and_a_member_by_name(admin_client, world):
-    grant(admin_client, world.a, username="OUTSIDER", email="outsider@example.com")
-    assert Membership.objects.get(user=world.users["outsider"]).role == "viewer"
-    grant(admin_client, world.a, username="outsider", role="analyst")  # a member now: name only
-    assert Membership.objects.get(user=world.users["outsider"]).role == "analyst"
+def test_a_member_changes_role_by_name_whatever_its_case(admin_client, world):
+    grant(admin_client, world.a, username="VIEWER", role="analyst")
+    assert Membership.objects.get(user=world.users["viewer"]).role == "analyst"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,10 +1,10 @@
 """Partner administration for admins: credentials, sync health, sync now, connection test, and
 who has access. Every partner is fetched through access.get_partner_for(…, Role.ADMIN)."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -153,23 +153,21 @@ def access_grant(request, pk):
             messages.error(request, " ".join(errors))
         return redirect("partner_detail", pk=partner.pk)
     data = form.cleaned_data
+    role = Role(data["role"]).label.lower()
+    if data["member"] is None:
+        accounts.invite(partner, data["email"], data["role"], request=request)
+        messages.success(
+            request,
+            f"Invitation sent to {data['email']}: they join {partner.name} as {role} when they "
+            f"accept it (within {settings.INVITATION_DAYS} days).",
+        )
+        return redirect("partner_detail", pk=partner.pk)
     try:
-        with transaction.atomic():
-            if data["new_user"]:
-                user = accounts.create_user(data["username"], data["email"], request=request)
-                accounts.send_set_password_email(user, request)
-            else:
-                user = data["user"]
-            accounts.grant(partner, user, data["role"], request=request)
+        accounts.grant(partner, data["member"], data["role"], request=request)
     except accounts.LastAdmin as refusal:
         messages.error(request, f"{refusal}; make someone else admin first.")
         return redirect("partner_detail", pk=partner.pk)
-    except accounts.BadUsername as refusal:  # taken meanwhile, in another case
-        messages.error(request, str(refusal))
-        return redirect("partner_detail", pk=partner.pk)
-    created = " (new user: emailed a link to set a password)" if data["new_user"] else ""
-    role = Role(data["role"]).label.lower()
-    messages.success(request, f"{user.get_username()} is now {role} of {partner.name}{created}.")
+    messages.success(request, f"{data['member'].get_username()} is now {role} of {partner.name}.")
     return redirect("partner_detail", pk=partner.pk)
 
 

@@ -50,7 +50,8 @@ test: lint test-sqlite test-postgres
 # The browser tests, writing the README's pictures to docs/screenshots (a plain test run writes
 # them to the ignored screenshots-tmp/).
 screenshots: $(STAMP)
-	env -u DATABASE_URL GLANCEDASH_SCREENSHOTS=docs/screenshots REQUIRE_BROWSER=1 \
+	env -u DATABASE_URL GLANCEDASH_SCREENSHOTS=docs/screenshots GLANCEDASH_TEST_TRAFFIC=week \
+		REQUIRE_BROWSER=1 \
 		$(PY) -m pytest tests/browser
 
 demo-password: $(STAMP)

@@ -48,6 +48,8 @@ def pytest_report_header(config):
 # pytest_configure, after --clock has moved the clock; test modules import it after that.
 SIM_NOW: datetime = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 PARTNER_ID, PARTNER_KEY = 4242, "test-key-4242-secret"
+# Steady traffic unless `make screenshots` asks for a working week's, for the README's pictures.
+STEADY = os.environ.get("GLANCEDASH_TEST_TRAFFIC", "steady") == "steady"
 OTHER_ID, OTHER_KEY = 5151, "other-key-5151-secret"
 
 
@@ -76,7 +78,7 @@ def _glance_server():
                 sessions_per_day=24,
                 agents=6,
                 name="Acme",
-                steady=True,
+                steady=STEADY,
             ),
             PartnerSpec(
                 partner_id=OTHER_ID,
@@ -84,7 +86,7 @@ def _glance_server():
                 sessions_per_day=8,
                 agents=3,
                 name="Other",
-                steady=True,
+                steady=STEADY,
             ),
         ],
         seed=7,

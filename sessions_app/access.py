@@ -18,7 +18,6 @@ from sessions_app.models import (
     Agent,
     AgentRollup,
     AuditEvent,
-    Guest,
     Membership,
     Partner,
     ReportSchedule,
@@ -26,7 +25,6 @@ from sessions_app.models import (
     SavedView,
     Session,
     SessionRollup,
-    SyncRun,
 )
 
 # Each role may do everything the roles after it may.
@@ -73,16 +71,13 @@ def can_see_pii(user, partner: Partner) -> bool:
     return has_role(user, partner, Role.ANALYST)
 
 
-def can_export(user, partner: Partner) -> bool:
-    return has_role(user, partner, Role.ANALYST)
-
-
 def is_any_admin(user) -> bool:
     return partners_for(user, Role.ADMIN).exists() or (user.is_active and user.is_superuser)
 
 
 def sessions_for(user, role: str = Role.VIEWER) -> QuerySet[Session]:
-    return Session.objects.filter(partner__in=partners_for(user, role))
+    """The sessions of the user's partners (at least `role`): Scope's, the one way of scoping."""
+    return scope_for(user, role).sessions()
 
 
 @dataclass(frozen=True)
@@ -119,16 +114,8 @@ def scope_for(user, role: str = Role.VIEWER) -> Scope:
     return Scope(tuple(partners_for(user, role).values_list("pk", flat=True)))
 
 
-def guests_for(user, role: str = Role.VIEWER) -> QuerySet[Guest]:
-    return Guest.objects.filter(session__partner__in=partners_for(user, role))
-
-
 def agents_for(user, role: str = Role.VIEWER) -> QuerySet[Agent]:
     return Agent.objects.filter(partner__in=partners_for(user, role))
-
-
-def sync_runs_for(user, role: str = Role.VIEWER) -> QuerySet[SyncRun]:
-    return SyncRun.objects.filter(partner__in=partners_for(user, role))
 
 
 def emails_outside(emails: list[str], partners, role: str = Role.VIEWER) -> list[str]:

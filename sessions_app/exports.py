@@ -20,6 +20,7 @@ import orjson
 from django.db import connection
 from django.db.models import Aggregate, OuterRef, Subquery, TextField
 from django.db.models.functions import Cast
+from django.urls import reverse
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -478,7 +479,7 @@ def about(flt: SessionFilter, rows: str, exported_by: str, when: datetime) -> li
     items += [
         (f"Filter: {name}", value) for name, value in flt.params() if name not in ("start", "end")
     ]
-    items.append(("Link", "/sessions/?" + flt.query()))
+    items.append(("Link", reverse("session_list") + "?" + flt.query()))
     return items
 
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
+from django.urls import reverse
 from django.utils import timezone
 
 from sessions_app import access, codes
@@ -361,4 +362,4 @@ class SessionFilter(forms.Form):
                 "start": first_day.isoformat(),
                 "end": (last_day or first_day).isoformat(),
             }
-        return "/sessions/?" + self.query(**changes)
+        return reverse("session_list") + "?" + self.query(**changes)

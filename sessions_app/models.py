@@ -159,15 +159,6 @@ class Agent(models.Model):
         return self.user_name or self.partner_user_id or f"agent {self.pk}"
 
 
-class SessionQuerySet(models.QuerySet):
-    def for_partners(self, partners):
-        return self.filter(partner__in=partners)
-
-    def in_range(self, start, end):
-        """Sessions that started in [start, end)."""
-        return self.filter(start_time__gte=start, start_time__lt=end)
-
-
 class Session(models.Model):
     """One Glance session as PartnerCompletedSessions (or an imported file) reported it."""
 
@@ -198,8 +189,6 @@ class Session(models.Model):
     )
     guest_count = models.PositiveSmallIntegerField(default=0)
     synced_at = models.DateTimeField(default=timezone.now)
-
-    objects = SessionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-start_time", "-glance_id"]

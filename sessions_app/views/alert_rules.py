@@ -4,6 +4,7 @@ through access.get_partner_for(…, Role.ADMIN), every rule through that partner
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from sessions_app import access, alerts, audit
@@ -19,7 +20,7 @@ def alert_create(request, pk):
     if not form.is_valid():
         errors = "; ".join(" ".join(errors) for errors in form.errors.values())
         messages.error(request, f"The alert was not added: {errors}")
-        return redirect(f"/partners/{partner.pk}/#alerts")
+        return redirect(_alerts_of(partner))
     rule = form.save(commit=False)
     rule.partner = partner
     rule.save()
@@ -32,7 +33,7 @@ def alert_create(request, pk):
         webhook=audit.webhook_origin(rule.webhook_url),
     )
     messages.success(request, f"Alert added: {rule.describe()}. It is checked after each sync.")
-    return redirect(f"/partners/{partner.pk}/#alerts")
+    return redirect(_alerts_of(partner))
 
 
 @login_required
@@ -49,7 +50,7 @@ def alert_delete(request, pk, rule_pk):
         webhook=audit.webhook_origin(rule.webhook_url),
     )
     messages.success(request, f"Alert removed: {rule.describe()}.")
-    return redirect(f"/partners/{partner.pk}/#alerts")
+    return redirect(_alerts_of(partner))
 
 
 @login_required
@@ -64,4 +65,8 @@ def alert_check(request, pk):
         if sent
         else "Checked: nothing changed, nothing sent.",
     )
-    return redirect(f"/partners/{partner.pk}/#alerts")
+    return redirect(_alerts_of(partner))
+
+
+def _alerts_of(partner) -> str:
+    return reverse("partner_detail", args=[partner.pk]) + "#alerts"

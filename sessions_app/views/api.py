@@ -37,7 +37,8 @@ def sessions(request, user):
 
 @require_GET
 def schema(request):
-    return api.json(openapi_schema(request.build_absolute_uri("/api/v1")))
+    base = reverse("api_aggregates").rsplit("/", 1)[0]  # the API's root, /api/v1
+    return api.json(openapi_schema(request.build_absolute_uri(base)))
 
 
 @login_required

@@ -114,4 +114,4 @@ def kiosk_revoke(request, pk, link_pk):
         link=link.pk,
     )
     messages.success(request, f"Kiosk link “{link.name}” revoked: it opens nothing now.")
-    return redirect(f"/partners/{partner.pk}/#kiosk")
+    return redirect(reverse("partner_detail", args=[partner.pk]) + "#kiosk")

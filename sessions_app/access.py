@@ -64,7 +64,12 @@ def role_for(user, partner: Partner) -> str | None:
 
 
 def has_role(user, partner: Partner, role: str) -> bool:
-    return role_for(user, partner) in _AT_LEAST[role]
+    return role_at_least(role_for(user, partner), role)
+
+
+def role_at_least(role: str | None, minimum: str) -> bool:
+    """Whether `role` may do everything `minimum` may."""
+    return role in _AT_LEAST[minimum]
 
 
 def can_see_pii(user, partner: Partner) -> bool:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from sessions_app import audit, crypto
+from sessions_app import access, audit, crypto
 from sessions_app.models import Invitation, Membership, Partner, Role
 
 Action = audit.Action
@@ -210,7 +210,7 @@ def accept(invitation: Invitation, user, *, request) -> Membership:
         if not spent:
             raise InvitationUsed("this invitation has been used already")
         current = Membership.objects.filter(user=user, partner=invitation.partner).first()
-        if current and _RANK[current.role] >= _RANK[invitation.role]:
+        if current and access.role_at_least(current.role, invitation.role):
             membership = current  # an invitation never lowers a role someone has
         else:
             membership = grant(invitation.partner, user, invitation.role, request=request)
@@ -223,9 +223,6 @@ def accept(invitation: Invitation, user, *, request) -> Membership:
             email=invitation.email,
         )
     return membership
-
-
-_RANK = {Role.VIEWER: 0, Role.ANALYST: 1, Role.ADMIN: 2}
 
 
 class InvitationUsed(Exception):

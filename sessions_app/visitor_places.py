@@ -111,15 +111,8 @@ def from_guests(sessions, guest_q: Q | None = None) -> Counter:
 def sessions_from_guests(sessions, guest_q: Q | None = None) -> Counter:
     """Sessions by place level (rollups.place_levels), from the located visitors' distinct
     (session, place) pairs: the raw path keys them with the very function the rollups use."""
-    rows = (
-        stats.located_guests(sessions, guest_q)
-        .values_list("session_id", "country_code", "region", "city")
-        .distinct()
-    )
-    by_session = defaultdict(list)
-    for session_id, *place in fetch_rows(rows):
-        by_session[session_id].append(tuple(place))
-    return Counter(level for places in by_session.values() for level in place_levels(places))
+    rows = stats.located_guests(sessions, guest_q).values_list(*_PLACE_OF_SESSION).distinct()
+    return _levels(_places_by_session(rows))
 
 
 def from_rollups(sel: Selection) -> tuple[Counter, Counter]:
@@ -143,15 +136,25 @@ def from_rollups(sel: Selection) -> tuple[Counter, Counter]:
 def from_guest_rows(sessions) -> tuple[Counter, Counter]:
     """(visitors by place, sessions by place level) from the visitor rows themselves, keyed as
     the rollups key them: for the partial days at a selection's ends, a few hundred rows."""
+    by_session = _places_by_session(stats.visitor_guests(sessions).values_list(*_PLACE_OF_SESSION))
+    counts = Counter(place for places in by_session.values() for place in places)
+    return counts, _levels(by_session)
+
+
+_PLACE_OF_SESSION = ("session_id", "country_code", "region", "city")
+
+
+def _places_by_session(rows) -> dict[int, list[Place3]]:
+    """{session id: its visitors' places} of (session_id, country, region, city) rows."""
     by_session = defaultdict(list)
-    rows = stats.visitor_guests(sessions).values_list(
-        "session_id", "country_code", "region", "city"
-    )
     for session_id, *place in fetch_rows(rows):
         by_session[session_id].append(tuple(place))
-    counts = Counter(place for places in by_session.values() for place in places)
-    levels = Counter(level for places in by_session.values() for level in place_levels(places))
-    return counts, levels
+    return by_session
+
+
+def _levels(by_session: dict[int, list[Place3]]) -> Counter:
+    """Sessions by place level: each session once at each level of its visitors' places."""
+    return Counter(level for places in by_session.values() for level in place_levels(places))
 
 
 def dict_of_places(ids) -> dict[int, Place3]:

@@ -136,7 +136,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # on the client's address (sessions_app/client_address.py). Empty: REMOTE_ADDR is the client.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 CLIENT_ADDRESS_HEADER = env.str("CLIENT_ADDRESS_HEADER", default="X-Forwarded-For")
-AXES_CLIENT_IP_CALLABLE = "sessions_app.client_address.client_address"
+AXES_CLIENT_IP_CALLABLE = "sessions_app.accounts.client_address.client_address"
 # How long an invitation to join a partner stays valid.
 INVITATION_DAYS = env.int("INVITATION_DAYS", default=7)
 # Password-reset requests, per client address and per email address, per hour.

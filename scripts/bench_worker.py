@@ -92,13 +92,13 @@ def make_partners(sim_url: str, ids: list[int], days: int):
 
 
 def sync_all(partners) -> dict:
-    from sessions_app import sync
     from sessions_app.models import Guest, Session
+    from sessions_app.sync import run
 
     started = time.perf_counter()
     pages = 0
     for partner in partners:
-        run = sync.sync_partner(partner)
+        run = run.sync_partner(partner)
         if run.state != "succeeded":
             raise SystemExit(f"sync of {partner} failed: {run.error}")
         pages += run.pages
@@ -119,8 +119,8 @@ def raw_limit(partners, days: int) -> dict:
     from django.conf import settings
     from django.db import connection
 
-    from sessions_app.glance_client import GlanceClient, split_windows
-    from sessions_app.glance_records import SessionRecord
+    from sessions_app.glance.client import GlanceClient, split_windows
+    from sessions_app.glance.records import SessionRecord
 
     session_table, guest_table = (
         copy_table("sessions_app_session"),
@@ -259,7 +259,7 @@ def make_user(partners):
 
 
 def page_urls(days: int, agent_id: int, session_id: int) -> list[tuple[str, str]]:
-    from sessions_app.charts import CHARTS
+    from sessions_app.figures.charts import CHARTS
 
     end = datetime.now(UTC).date()
     query = f"preset=custom&start={end - timedelta(days=days - 1)}&end={end}"

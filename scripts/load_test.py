@@ -191,13 +191,13 @@ def make_users(env, count):
     print(f"· {count} analyst accounts")
     code = f"""
 import os
-from sessions_app import accounts
+from sessions_app.accounts import members
 from sessions_app.models import Partner
 partners = list(Partner.objects.all())
 for n in range(1, {count} + 1):
-    user = accounts.create_user(f"load{{n:02d}}", "", password=os.environ["LOAD_PASSWORD"])
+    user = members.create_user(f"load{{n:02d}}", "", password=os.environ["LOAD_PASSWORD"])
     for partner in partners:
-        accounts.grant(partner, user, "analyst")
+        members.grant(partner, user, "analyst")
 """
     manage(env, "shell", "-v", "0", "-c", code)
 

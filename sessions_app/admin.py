@@ -7,7 +7,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.db import models
 
-from sessions_app import access, accounts, audit
+from sessions_app.accounts import access, audit, members
 from sessions_app.forms import PartnerForm
 from sessions_app.models import Agent, AuditEvent, Membership, Partner, Role, SyncRun
 
@@ -62,15 +62,15 @@ class MembershipAdmin(ScopedAdmin):
     def save_model(self, request, obj, form, change):
         if change and {"user", "partner"} & set(form.changed_data):
             old = Membership.objects.get(pk=obj.pk)
-            accounts.revoke(old.partner, old.user, request=request)
-        obj.pk = accounts.grant(obj.partner, obj.user, obj.role, request=request).pk
+            members.revoke(old.partner, old.user, request=request)
+        obj.pk = members.grant(obj.partner, obj.user, obj.role, request=request).pk
 
     def delete_model(self, request, obj):
-        accounts.revoke(obj.partner, obj.user, request=request)
+        members.revoke(obj.partner, obj.user, request=request)
 
     def delete_queryset(self, request, queryset):
         for membership in queryset.select_related("partner", "user"):
-            accounts.revoke(membership.partner, membership.user, request=request)
+            members.revoke(membership.partner, membership.user, request=request)
 
 
 admin.site.unregister(User)

@@ -7,4 +7,5 @@ class SessionsAppConfig(AppConfig):
 
     def ready(self):
         # Importing them connects their signal receivers.
-        from sessions_app import audit, schedules  # noqa: F401
+        from sessions_app.accounts import audit  # noqa: F401
+        from sessions_app.sync import schedules  # noqa: F401

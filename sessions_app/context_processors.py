@@ -2,7 +2,7 @@ from functools import cached_property
 
 from django.utils import timezone
 
-from sessions_app import access
+from sessions_app.accounts import access
 from sessions_app.models import Role
 
 

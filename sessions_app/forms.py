@@ -8,7 +8,7 @@ from django.contrib.auth import password_validation
 from django.db import models
 from django.http import QueryDict
 
-from sessions_app import accounts
+from sessions_app.accounts import members
 from sessions_app.models import AlertRule, Partner, ReportSchedule, Role, email_list
 
 
@@ -161,10 +161,10 @@ class JoinForm(forms.Form):
 
     def clean_username(self):
         try:
-            name = accounts.normal_username(self.cleaned_data["username"])
-        except accounts.BadUsername as exc:
+            name = members.normal_username(self.cleaned_data["username"])
+        except members.BadUsername as exc:
             raise forms.ValidationError(str(exc)) from None
-        if accounts.user_named(name) is not None:
+        if members.user_named(name) is not None:
             raise forms.ValidationError("That username cannot be used: choose another.")
         return name
 
@@ -207,7 +207,7 @@ class SavedViewForm(forms.Form):
 
     def __init__(self, data=None, *, user):
         super().__init__(data)
-        from sessions_app import access  # access imports the models this module's users use
+        from sessions_app.accounts import access  # access imports the models this module's users use
 
         self.fields["partner"].queryset = access.partners_for(user, Role.ANALYST)
 
@@ -285,7 +285,7 @@ class AlertRuleForm(forms.ModelForm):
         return "".join(sorted(set(days)))
 
     def clean_emails(self):
-        from sessions_app import access
+        from sessions_app.accounts import access
 
         emails = email_list(self.cleaned_data["emails"])
         outside = access.emails_outside(emails, [self.partner])
@@ -329,7 +329,7 @@ class ReportScheduleForm(forms.ModelForm):
         self.fields["send_hour"].min_value, self.fields["send_hour"].max_value = 0, 23
 
     def clean_recipients(self):
-        from sessions_app import reports
+        from sessions_app.notify import reports
 
         emails = email_list(self.cleaned_data["recipients"])
         if not emails:

@@ -178,7 +178,7 @@ def world(glance, db):
     from django.contrib.auth.models import User
 
     from sessions_app.models import Membership
-    from sessions_app.sync import sync_partner
+    from sessions_app.sync.run import sync_partner
 
     a = make_partner(glance, backfill_days=3)
     b = make_partner(glance, glance_id=OTHER_ID, key=OTHER_KEY, backfill_days=3)

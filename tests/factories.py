@@ -2,9 +2,9 @@
 
 from datetime import UTC, datetime
 
-from sessions_app.glance_records import AgentRecord, GuestRecord, SessionRecord
-from sessions_app.ingest import store_sessions
+from sessions_app.glance.records import AgentRecord, GuestRecord, SessionRecord
 from sessions_app.models import Partner
+from sessions_app.sync.ingest import store_sessions
 
 
 def guest(

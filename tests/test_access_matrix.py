@@ -14,7 +14,8 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from sessions_app import api, charts
+from sessions_app.api import endpoints
+from sessions_app.figures import charts
 from sessions_app.models import (
     AlertRule,
     ExportJob,
@@ -219,7 +220,7 @@ RULES = {
     "api_tokens": ("GET", None, {"": LOGGED_IN}),
     "api_token_revoke": (
         "POST",
-        lambda w, v: {"pk": api.new_token(w.users["analyst"], "matrix")[0].pk},
+        lambda w, v: {"pk": endpoints.new_token(w.users["analyst"], "matrix")[0].pk},
         {"": analysts_only(302)},
     ),
     "access_revoke": (
@@ -257,7 +258,7 @@ def invitation_token(world):
 
 
 def kiosk_link(world, partner):
-    from sessions_app import wallboard
+    from sessions_app.notify import wallboard
 
     return wallboard.new_kiosk_link(partner, "TV", "UTC", world.users["admin"])
 
@@ -439,7 +440,7 @@ AGGREGATE_URLS = [
     "/sessions/export.csv?rows=guests",
     "/sessions/export.ndjson",
     "/sessions/export.xlsx?rows=guests",
-    *[f"/api/v1/aggregates?by={by}" for by in api.GROUPINGS],
+    *[f"/api/v1/aggregates?by={by}" for by in endpoints.GROUPINGS],
     "/api/v1/aggregates?by=country&preset=90d",
     "/api/v1/sessions?limit=500",
 ]
@@ -474,7 +475,7 @@ def test_a_user_of_a_gets_the_figures_of_a_alone_with_b_present(client, world, p
 
     user = world.users[persona]
     client.force_login(user)
-    headers = {"authorization": f"Bearer {api.new_token(user, 'matrix')[1]}"}
+    headers = {"authorization": f"Bearer {endpoints.new_token(user, 'matrix')[1]}"}
     # Exports are for analysts; a viewer's answers are all the others.
     urls = [url for url in AGGREGATE_URLS if persona == "analyst" or "/export." not in url]
     with_b = _answers(client, urls, headers)

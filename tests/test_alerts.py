@@ -11,9 +11,9 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from sessions_app import alerts
 from sessions_app.models import AlertRule, AuditEvent, Membership, Session
-from sessions_app.sync import sync_partner
+from sessions_app.notify import alerts
+from sessions_app.sync.run import sync_partner
 from tests.conftest import make_partner
 
 Kind = AlertRule.Kind

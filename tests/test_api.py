@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from sessions_app import api
+from sessions_app.api import endpoints
 from sessions_app.models import ApiToken, AuditEvent, Guest, Session
 
 
@@ -17,7 +17,7 @@ def bearer(secret):
 @pytest.fixture
 def token_of(world):
     def make(persona):
-        return api.new_token(world.users[persona], f"{persona}'s script")[1]
+        return endpoints.new_token(world.users[persona], f"{persona}'s script")[1]
 
     return make
 
@@ -144,7 +144,7 @@ def test_the_schema_describes_both_endpoints_and_every_filter(client, db):
         "/sessions",
     }
     names = {p["name"] for p in schema["paths"]["/sessions"]["get"]["parameters"]}
-    from sessions_app.filters import SessionFilter
+    from sessions_app.figures.filters import SessionFilter
 
     assert set(SessionFilter.base_fields) <= names and {"cursor", "limit"} <= names
 
@@ -154,7 +154,7 @@ def test_visitors_by_country_are_the_maps_numbers(client, world, token_of):
     rows = {row["key"]: row for row in answer["rows"] if row["key"]}
     client.force_login(world.users["analyst"])
     figure = client.get("/charts/countries/").json()["data"][0]
-    from sessions_app.geo import ALPHA3
+    from sessions_app.figures.geo import ALPHA3
 
     mapped = {code: rows[code] for code in rows if code in ALPHA3}
     assert len(mapped) > 3

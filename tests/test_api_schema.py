@@ -9,7 +9,7 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
-from sessions_app import api
+from sessions_app.api import endpoints
 
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_application())
 
@@ -22,7 +22,9 @@ def auth(world):
     which would close it at each request's end (Django's test client does the same)."""
     for signal in (request_started, request_finished):
         signal.disconnect(close_old_connections)
-    yield {"Authorization": f"Bearer {api.new_token(world.users['analyst'], 'schemathesis')[1]}"}
+    yield {
+        "Authorization": f"Bearer {endpoints.new_token(world.users['analyst'], 'schemathesis')[1]}"
+    }
     for signal in (request_started, request_finished):
         signal.connect(close_old_connections)
 

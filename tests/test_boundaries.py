@@ -13,7 +13,7 @@ from datetime import datetime
 import pytest
 from django.contrib.auth.models import User
 
-from sessions_app import api
+from sessions_app.api import endpoints
 from sessions_app.models import Membership, Partner, Profile
 from tests.factories import record, store
 
@@ -51,7 +51,7 @@ def edge(client, db):
     Membership.objects.create(user=user, partner=partner, role="analyst")
     Profile.objects.create(user=user, time_zone=ZONE)
     client.force_login(user)
-    client.token = api.new_token(user, "edges")[1]
+    client.token = endpoints.new_token(user, "edges")[1]
     return client
 
 

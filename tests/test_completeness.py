@@ -11,9 +11,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from sessions_app import completeness
 from sessions_app.models import CompletenessCheck, Membership, Session
-from sessions_app.sync import sync_partner
+from sessions_app.sync import completeness
+from sessions_app.sync.run import sync_partner
 from tests.conftest import SIM_NOW, make_partner
 
 State = CompletenessCheck.State

@@ -124,7 +124,7 @@ def test_each_map_counts_visitors_and_opens_the_sessions_they_were_in(analyst, w
     # Two visitors from Texas in one session, an agent in Texas beside a visitor from Boston.
     store(world.a, record(9101, moment, guests=[guest(region="TX"), guest(region="tx")]))
     store(world.a, record(9102, moment, guests=[guest("agent", region="TX"), guest()]))
-    from sessions_app.geo import ALPHA3
+    from sessions_app.figures.geo import ALPHA3
 
     countries = _place_points(chart(analyst, "countries"))
     truth = _truth_by_place(world.a, lambda g: ALPHA3.get(g.country_code.upper()))
@@ -342,7 +342,7 @@ def test_a_chart_is_computed_once_until_the_data_changes(analyst, world, django_
 
 
 def test_each_role_gets_its_own_cached_chart(client, world):
-    from sessions_app import access
+    from sessions_app.accounts import access
 
     analyst, viewer = world.users["analyst"], world.users["viewer"]
     # One row per partner seen, whoever else is a member of it.

@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 
 from sessions_app.models import Guest, Session, SyncRun
-from sessions_app.sync import sync_partner
+from sessions_app.sync.run import sync_partner
 from tests.conftest import make_partner
 from tests.test_commands import ROOT, database_url
 from tests.test_sync import served, stored

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from openpyxl import load_workbook
 
-from sessions_app.export_runs import build_job
+from sessions_app.exports.jobs import build_job
 from sessions_app.models import AuditEvent, ExportJob, Profile
 from tests.factories import guest, record, store
 
@@ -261,7 +261,7 @@ def test_old_export_files_are_cleaned_up(world, settings, tmp_path):
 
     from django.utils import timezone
 
-    from sessions_app.export_runs import clean_old_exports
+    from sessions_app.exports.jobs import clean_old_exports
 
     old_file, new_file = tmp_path / "old.xlsx", tmp_path / "new.xlsx"
     old_file.write_bytes(b"x")

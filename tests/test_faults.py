@@ -11,9 +11,9 @@ from datetime import timedelta
 import pytest
 
 from glance_sim import Faults
-from sessions_app import completeness
 from sessions_app.models import Guest, Session
-from sessions_app.sync import sync_partner
+from sessions_app.sync import completeness
+from sessions_app.sync.run import sync_partner
 from tests.conftest import SIM_NOW, make_partner
 from tests.test_sync import origin
 

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.http import QueryDict
 
-from sessions_app.filters import SessionFilter
+from sessions_app.figures.filters import SessionFilter
 from sessions_app.models import Session
 from tests.factories import guest, record, store
 
@@ -167,7 +167,8 @@ OUT_OF_RANGE = [
 
 @pytest.mark.parametrize("query", OUT_OF_RANGE)
 def test_a_date_out_of_range_is_a_form_error_everywhere(client, world, query):
-    from sessions_app import api, charts
+    from sessions_app.api import endpoints
+    from sessions_app.figures import charts
 
     client.force_login(world.users["analyst"])
     agent = world.session_of(world.a).agent_id
@@ -179,7 +180,7 @@ def test_a_date_out_of_range_is_a_form_error_everywhere(client, world, query):
         assert answer["empty"] and "Fix the filters first" in answer["message"], name
     export = client.get(f"/sessions/export.csv?{query}")
     assert export.status_code == 400 and b"between 2000 and 2099" in export.content
-    token = {"HTTP_AUTHORIZATION": f"Bearer {api.new_token(world.users['analyst'], 't')[1]}"}
+    token = {"HTTP_AUTHORIZATION": f"Bearer {endpoints.new_token(world.users['analyst'], 't')[1]}"}
     for path in ("/api/v1/aggregates", "/api/v1/sessions"):
         answer = client.get(f"{path}?{query}", **token)
         assert answer.status_code == 400 and answer["Content-Type"] == "application/json"
@@ -191,9 +192,9 @@ def test_an_api_cursor_of_any_year_is_a_400_in_json(client, world):
 
     import orjson
 
-    from sessions_app import api
+    from sessions_app.api import endpoints
 
-    token = {"HTTP_AUTHORIZATION": f"Bearer {api.new_token(world.users['analyst'], 't')[1]}"}
+    token = {"HTTP_AUTHORIZATION": f"Bearer {endpoints.new_token(world.users['analyst'], 't')[1]}"}
     for moment in ("0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59+00:00", "0001-01-01"):
         cursor = base64.urlsafe_b64encode(orjson.dumps([moment, 1])).decode().rstrip("=")
         answer = client.get(f"/api/v1/sessions?cursor={cursor}", **token)

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sessions_app import charts
-from sessions_app.filters import SessionFilter
+from sessions_app.figures import charts
+from sessions_app.figures.filters import SessionFilter
 
 # Per persona. `make test` draws the same examples every run (derandomized), so a red build is
 # one a change made; FUZZ_EXAMPLES=5000 draws that many fresh ones, to hunt.

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from sessions_app.glance_client import (
+from sessions_app.glance.client import (
     GlanceAuthError,
     GlanceClient,
     GlanceError,
@@ -95,7 +95,7 @@ def test_a_page_is_read_to_its_cursor_first_and_to_its_records_when_asked():
     """The read-ahead thread only needs each page's nextId; the writer reads the records. An
     unusual page (a cursor sent as text) is read whole at once, and a page with a bad record
     reports it, naming where, when its records are asked for."""
-    from sessions_app.glance_client import Answer, GlanceBadResponse
+    from sessions_app.glance.client import Answer, GlanceBadResponse
 
     plain = (
         b'{"d":{"nextId":7,"users":[{"userName":"a","sessions":[{"id":1,"type":"C",'

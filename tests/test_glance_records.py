@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sessions_app.glance_records import (
+from sessions_app.glance.records import (
     RecordError,
     page_from_answer,
     parse_datetime,
@@ -247,7 +247,7 @@ FAST_AND_CAREFUL = [
 def test_the_fast_reader_gives_what_the_careful_one_does(change):
     """Well-formed records take a fast path; anything else is read by the careful readers.
     Either way the record is the same."""
-    from sessions_app.glance_records import _session, session_from_json
+    from sessions_app.glance.records import _session, session_from_json
 
     raw = {**PLAIN, **change}
     assert _session(raw, "d.users[0].sessions[0]", None) == session_from_json(raw, "p", None)
@@ -267,7 +267,7 @@ def test_a_whole_page_reads_the_same_either_way(change, user):
     read record by record. Both give the records the careful readers give."""
     import orjson
 
-    from sessions_app.glance_records import agent_from_json, session_from_json
+    from sessions_app.glance.records import agent_from_json, session_from_json
 
     raw = {**PLAIN, **change}
     body = orjson.dumps({"d": {"nextId": 9, "users": [{**user, "sessions": [raw, PLAIN]}]}})
@@ -288,7 +288,7 @@ def test_a_whole_page_reads_the_same_either_way(change, user):
     ],
 )
 def test_a_malformed_record_still_names_its_fault(change, where):
-    from sessions_app.glance_records import _session
+    from sessions_app.glance.records import _session
 
     with pytest.raises(RecordError, match=re.escape(where)):
         _session({**PLAIN, **change}, "d.users[0].sessions[0]", None)

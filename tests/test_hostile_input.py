@@ -11,7 +11,7 @@ import orjson
 import pytest
 from openpyxl import load_workbook
 
-from sessions_app import charts
+from sessions_app.figures import charts
 from sessions_app.models import Agent, Session
 from tests.factories import guest, record, store
 

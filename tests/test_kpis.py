@@ -2,8 +2,7 @@
 
 from django.utils import timezone
 
-from sessions_app import kpis
-from sessions_app.stats import Totals
+from sessions_app.figures import Totals, kpis
 
 
 def totals(sessions=100, connected=80, median=300):

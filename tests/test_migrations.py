@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from sessions_app.rollups import PLACE_PAIR
+from sessions_app.rollups.write import PLACE_PAIR
 
 BEFORE = [("sessions_app", "0007_export_job")]
 AFTER = [("sessions_app", "0009_rollup_places_agents")]

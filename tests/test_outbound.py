@@ -9,10 +9,11 @@ import socket
 
 import pytest
 
-from sessions_app import alerts, outbound
-from sessions_app.glance_client import GlanceClient, GlanceError
+from sessions_app import outbound
+from sessions_app.glance.client import GlanceClient, GlanceError
 from sessions_app.models import AlertRule, AuditEvent
-from sessions_app.sync_status import check_connection
+from sessions_app.notify import alerts
+from sessions_app.sync.status import check_connection
 from tests.helpers.servers import LocalServer
 
 SECRET = b"aws_secret_access_key=AKIAEXAMPLE123"

@@ -290,7 +290,7 @@ def test_saving_the_partner_form_during_a_sync_leaves_the_syncs_fields_alone(wor
     from django.db.models import F
 
     from sessions_app.forms import PartnerForm
-    from sessions_app.sync import claim
+    from sessions_app.sync.run import claim
 
     loaded = Partner.objects.get(pk=world.a.pk)  # the admin opens the form...
     token = claim(world.a)  # ...a sync starts and writes
@@ -317,7 +317,7 @@ def test_saving_the_partner_form_during_a_sync_leaves_the_syncs_fields_alone(wor
 def test_saving_a_stale_partner_instance_moves_no_claim_watermark_or_generation(world):
     from django.db.models import F
 
-    from sessions_app.sync import claim
+    from sessions_app.sync.run import claim
 
     stale = Partner.objects.get(pk=world.a.pk)  # read before the sync's writes below
     token = claim(world.a)

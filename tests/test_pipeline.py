@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from sessions_app.pipeline import ahead
+from sessions_app.sync.pipeline import ahead
 
 
 def test_items_come_in_order():

@@ -9,7 +9,7 @@ from django.core import mail
 from django_q.models import Schedule
 
 from sessions_app.models import AuditEvent, Membership, ReportSchedule, SavedView
-from sessions_app.schedules import first_report_run, report_schedule_name
+from sessions_app.sync.schedules import first_report_run, report_schedule_name
 from sessions_app.tasks import send_report_task
 
 

@@ -8,10 +8,10 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_q.models import Schedule
 
-from sessions_app.glance_records import AgentRecord, GuestRecord, SessionRecord
-from sessions_app.ingest import store_sessions
+from sessions_app.glance.records import AgentRecord, GuestRecord, SessionRecord
 from sessions_app.models import AuditEvent, Guest, Session
-from sessions_app.retention import apply_retention
+from sessions_app.sync.ingest import store_sessions
+from sessions_app.sync.retention import apply_retention
 from tests.factories import keep_everything
 
 

@@ -16,8 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
-from sessions_app import rollups, selection, stats
-from sessions_app.filters import SessionFilter
+from sessions_app import figures
+from sessions_app.figures import selection
+from sessions_app.figures.filters import SessionFilter
+from sessions_app.figures.places import VisitorPlaces
 from sessions_app.models import (
     Agent,
     AgentRollup,
@@ -27,7 +29,7 @@ from sessions_app.models import (
     Session,
     SessionRollup,
 )
-from sessions_app.visitor_places import VisitorPlaces
+from sessions_app.rollups import write
 from tests import factories
 
 # `make test` tries the same examples every run (derandomized), so a red build is one a change
@@ -204,7 +206,7 @@ def _changed(record):
 
 def _figures(flt, agent=None) -> dict:
     sel = selection.select(flt, agent=agent)
-    totals = stats.totals(sel)
+    totals = figures.totals(sel)
     return {
         "totals": (
             totals.sessions,
@@ -216,12 +218,12 @@ def _figures(flt, agent=None) -> dict:
             totals.p90_duration,
         ),
         "over_time": {
-            bucket: stats.sessions_over_time(sel, flt.tz, bucket)
+            bucket: figures.sessions_over_time(sel, flt.tz, bucket)
             for bucket in ("hour", "day", "week")
         },
-        "outcomes": stats.outcomes_by_type(sel),
-        "durations": stats.duration_bins(sel),
-        "heatmap": stats.weekday_hour(sel, flt.tz),
+        "outcomes": figures.outcomes_by_type(sel),
+        "durations": figures.duration_bins(sel),
+        "heatmap": figures.weekday_hour(sel, flt.tz),
         "geography": _geography(VisitorPlaces.of(sel)),
         "agents": _scorecard(sel),
     }
@@ -236,7 +238,7 @@ def _scorecard(sel) -> dict:
             row.connected_rate,
             row.mix,
         )
-        for row in stats.agent_scorecard(sel)
+        for row in figures.agent_scorecard(sel)
     }
 
 
@@ -300,9 +302,9 @@ def test_ingest_keeps_the_rows_a_rebuild_makes():
     assert sum(row[0] for row in by_partner.values()) == Session.objects.count() == 4
     assert sum(row[0] for row in by_agent.values()) == 4  # 4 now has an agent too
     assert {key[1] for key in by_agent} == set(partner.agents.values_list("pk", flat=True))
-    day = rollups.day_number(date(2026, 3, 1))
+    day = write.day_number(date(2026, 3, 1))
     assert not [key for key in kept if key[2:] == (day, "C", "C")]  # its only one moved
-    rollups.rebuild(partner.pk, date(2026, 3, 1), date(2026, 3, 3))
+    write.rebuild(partner.pk, date(2026, 3, 1), date(2026, 3, 3))
     assert _rows(partner) == kept
 
 
@@ -322,7 +324,7 @@ def test_a_day_is_cut_into_local_buckets_exactly_at_a_half_hour_zone():
     data = QueryDict("start=2026-03-01&end=2026-03-10")
     sel = selection.select(SessionFilter(data, user=user, tz=tz, today=date(2026, 3, 20)))
     assert sel.uses_rollups  # the 1st 18:30 UTC to the 10th 18:30: whole UTC days 2nd to 9th
-    by_day = {r["bucket"].date(): r["n"] for r in stats.sessions_over_time(sel, tz, "day")}
+    by_day = {r["bucket"].date(): r["n"] for r in figures.sessions_over_time(sel, tz, "day")}
     assert by_day == {date(2026, 3, 1): 1, date(2026, 3, 2): 1, date(2026, 3, 5): 1}
 
 
@@ -332,14 +334,14 @@ EDGE_DURATIONS += [1799, 1800, 3599, 3600, 3899, 3900, 14399, 14400, 86399, 8640
 
 @pytest.mark.parametrize("duration", EDGE_DURATIONS)
 def test_a_duration_falls_in_its_band_and_its_chart_bin(duration):
-    band = rollups.band_of(duration)
-    low, high = rollups.band_bounds(band)
+    band = write.band_of(duration)
+    low, high = write.band_bounds(band)
     assert (low is None or low <= duration) and (high is None or duration < high)
     expected_bin = next(
-        (i for i, (upper, _) in enumerate(stats.DURATION_BINS) if upper and duration < upper),
-        len(stats.DURATION_BINS) - 1,
+        (i for i, (upper, _) in enumerate(figures.DURATION_BINS) if upper and duration < upper),
+        len(figures.DURATION_BINS) - 1,
     )
-    from sessions_app.rollup_stats import _coarse_of_bands
+    from sessions_app.figures.from_rollups import _coarse_of_bands
 
     assert _coarse_of_bands()[band] == expected_bin
 
@@ -363,11 +365,11 @@ def test_rebuild_rollups_puts_back_what_was_lost():
 
 
 def test_a_zone_offset_of_no_whole_quarter_hour_is_read_raw():
-    from sessions_app import rollup_time
+    from sessions_app.rollups import local_time
 
     # Monrovia kept -0:44:30 until 1972: its buckets cannot be cut from quarter hours.
-    assert rollup_time.pieces(date(1971, 6, 1), ZoneInfo("Africa/Monrovia"), "day") is None
-    assert rollup_time.pieces(date(2026, 6, 1), ZoneInfo("Africa/Monrovia"), "day") is not None
+    assert local_time.pieces(date(1971, 6, 1), ZoneInfo("Africa/Monrovia"), "day") is None
+    assert local_time.pieces(date(2026, 6, 1), ZoneInfo("Africa/Monrovia"), "day") is not None
 
 
 @pytest.mark.django_db
@@ -387,7 +389,7 @@ def test_a_filter_rollups_cannot_answer_reads_the_raw_sessions(extra, expected):
     assert flt.data_ok, flt.errors
     sel = selection.select(flt)
     assert not sel.uses_rollups
-    assert stats.totals(sel).sessions == expected  # one session: US visitor, 300 s, key "1"
+    assert figures.totals(sel).sessions == expected  # one session: US visitor, 300 s, key "1"
 
 
 @pytest.mark.django_db
@@ -410,7 +412,7 @@ def test_an_agent_filter_reads_the_agents_own_rows():
     )
     sel = selection.select(flt)
     assert sel.uses_rollups and sel.by_agent and sel.rollups.model is AgentRollup
-    totals = stats.totals(sel)
+    totals = figures.totals(sel)
     # Nearest rank, from the durations the agent's rows keep: no query of the sessions.
     assert (totals.sessions, totals.agents, totals.median_duration, totals.p90_duration) == (
         2,
@@ -423,7 +425,7 @@ def test_an_agent_filter_reads_the_agents_own_rows():
 @pytest.mark.django_db
 @pytest.mark.parametrize("zone", ZONES)
 def test_raw_sessions_bucketed_in_python_match_sql(zone):
-    """On SQLite raw sessions are bucketed in Python (stats._count_in_python); SQL's Trunc and
+    """On SQLite raw sessions are bucketed in Python (figures._count_in_python); SQL's Trunc and
     Extract are the reference. Starts on both sides of quarter and hour boundaries, on the days
     clocks change."""
     partner = Partner.objects.create(name="p", glance_partner_id=9)
@@ -439,15 +441,15 @@ def test_raw_sessions_bucketed_in_python_match_sql(zone):
     sessions = Session.objects.filter(partner=partner)
     tz = ZoneInfo(zone)
     python = {
-        "hour": stats.raw_sessions_over_time(sessions, tz, "hour"),
-        "day": stats.raw_sessions_over_time(sessions, tz, "day"),
-        "heatmap": stats.raw_weekday_hour(sessions, tz),
+        "hour": figures.raw_sessions_over_time(sessions, tz, "hour"),
+        "day": figures.raw_sessions_over_time(sessions, tz, "day"),
+        "heatmap": figures.raw_weekday_hour(sessions, tz),
     }
     with override_settings(GLANCEDASH_ROLLUPS=False):
         sql = {
-            "hour": stats.raw_sessions_over_time(sessions, tz, "hour"),
-            "day": stats.raw_sessions_over_time(sessions, tz, "day"),
-            "heatmap": stats.raw_weekday_hour(sessions, tz),
+            "hour": figures.raw_sessions_over_time(sessions, tz, "hour"),
+            "day": figures.raw_sessions_over_time(sessions, tz, "day"),
+            "heatmap": figures.raw_weekday_hour(sessions, tz),
         }
     assert python == sql
 
@@ -473,7 +475,7 @@ def test_an_agents_page_holds_only_their_sessions_of_the_partial_days_at_either_
     flt = SessionFilter(data, user=user, tz=ZoneInfo("America/New_York"), today=date(2026, 3, 20))
     sel = selection.select(flt, agent=ann)
     assert sel.uses_rollups and all(edge.exists() for edge in sel.edges)
-    assert stats.totals(sel).sessions == 3  # ann's three, not bob's at the edges
+    assert figures.totals(sel).sessions == 3  # ann's three, not bob's at the edges
     assert _figures(flt, ann) == _raw_figures(flt, ann)
 
 

@@ -3,7 +3,7 @@
 from django_q.models import Schedule
 
 from sessions_app.models import Session, SyncRun
-from sessions_app.schedules import schedule_name
+from sessions_app.sync.schedules import schedule_name
 from sessions_app.tasks import sync_partner_task
 from tests.conftest import make_partner
 

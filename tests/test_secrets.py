@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from sessions_app.models import AuditEvent, Partner, SyncRun
-from sessions_app.sync import sync_partner
+from sessions_app.sync.run import sync_partner
 from tests.conftest import PARTNER_KEY, make_partner
 
 

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.http import QueryDict
 
-from sessions_app import stats
-from sessions_app.filters import SessionFilter
+from sessions_app import figures
+from sessions_app.figures.filters import SessionFilter
+from sessions_app.figures.places import VisitorPlaces
 from sessions_app.models import Session
-from sessions_app.visitor_places import VisitorPlaces
 from tests.factories import guest, record, store
 
 
@@ -52,7 +52,7 @@ def test_day_buckets_match_local_dates(hours_around_dst, zone):
     )
     got = Counter()
     assert qs.exists()
-    for row in stats.sessions_over_time(qs, tz, "day"):
+    for row in figures.sessions_over_time(qs, tz, "day"):
         got[row["bucket"].astimezone(tz).date()] += row["n"]
     expected = Counter(s.start_time.astimezone(tz).date() for s in qs)
     assert got == expected and sum(got.values()) == qs.count()
@@ -70,17 +70,17 @@ def test_hour_and_weekday_cells_match_local_clock(hours_around_dst, zone):
     expected = Counter(
         (s.start_time.astimezone(tz).isoweekday(), s.start_time.astimezone(tz).hour) for s in qs
     )
-    assert stats.weekday_hour(qs, tz) == dict(expected)
+    assert figures.weekday_hour(qs, tz) == dict(expected)
     # New York's 2 a.m. on March 8 does not exist: no session can be counted there.
     if zone == "America/New_York":
-        assert (7, 2) not in stats.weekday_hour(qs.filter(start_time__date="2026-03-08"), tz)
+        assert (7, 2) not in figures.weekday_hour(qs.filter(start_time__date="2026-03-08"), tz)
 
 
 @pytest.mark.parametrize("in_memory", [True, False], ids=["read-once", "offset-queries"])
 def test_totals_match_the_rows(hours_around_dst, monkeypatch, in_memory):
     # Percentiles of up to PERCENTILES_IN_MEMORY values are selected in memory; more, by
     # ordered offset queries: both must name the same sessions.
-    monkeypatch.setattr(stats, "PERCENTILES_IN_MEMORY", 10_000 if in_memory else 10)
+    monkeypatch.setattr(figures, "PERCENTILES_IN_MEMORY", 10_000 if in_memory else 10)
     qs = sessions_of(
         hours_around_dst.a,
         hours_around_dst.users["superuser"],
@@ -88,7 +88,7 @@ def test_totals_match_the_rows(hours_around_dst, monkeypatch, in_memory):
         UTC,
     )
     durations = sorted(qs.values_list("duration", flat=True))
-    totals = stats.totals(qs)
+    totals = figures.totals(qs)
     assert totals.sessions == len(durations) == 200
     assert totals.connected == qs.filter(status__in=["C", "X"]).count() == 100
     assert totals.median_duration == durations[99]  # nearest rank: ceil(0.5 * 200) = 100th
@@ -103,7 +103,7 @@ def test_agent_medians_match_python(hours_around_dst):
         "start=2026-03-06&end=2026-03-12",
         UTC,
     )
-    rows = {row.agent.user_name: row for row in stats.agent_scorecard(qs)}
+    rows = {row.agent.user_name: row for row in figures.agent_scorecard(qs)}
     assert len(rows) > 1
     for name, row in rows.items():
         mine = qs.filter(agent__user_name=name)
@@ -119,7 +119,7 @@ def test_outcomes_group_statuses(world):
         *[record(i, "2026-03-19T10:00:00", type="G", status=s) for i, s in enumerate("CXQTDZ")],
     )
     qs = sessions_of(world.a, world.users["superuser"], "preset=7d", UTC)
-    assert stats.outcomes_by_type(qs) == {"G": {"connected": 2, "not_connected": 2, "other": 2}}
+    assert figures.outcomes_by_type(qs) == {"G": {"connected": 2, "not_connected": 2, "other": 2}}
 
 
 def test_duration_bins_are_half_open(world):
@@ -131,7 +131,7 @@ def test_duration_bins_are_half_open(world):
         ],
     )
     qs = sessions_of(world.a, world.users["superuser"], "preset=7d", UTC)
-    bins = {row["bin"]: row["n"] for row in stats.duration_bins(qs)}
+    bins = {row["bin"]: row["n"] for row in figures.duration_bins(qs)}
     assert bins == {0: 2, 1: 1, 6: 1, 7: 2}
 
 

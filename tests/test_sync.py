@@ -7,9 +7,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from sessions_app.glance_client import GlanceClient
+from sessions_app.glance.client import GlanceClient
 from sessions_app.models import Agent, Guest, Partner, Session, SyncRun
-from sessions_app.sync import SyncBusy, claim, sync_partner
+from sessions_app.sync import run as sync_run
+from sessions_app.sync.run import SyncBusy, claim, sync_partner
 from tests.conftest import PARTNER_ID, SIM_NOW, make_partner
 
 
@@ -257,12 +258,10 @@ def _planner_row_count(table: str) -> int | None:
 
 def test_a_big_sync_leaves_the_planner_fresh_statistics(glance, partner, monkeypatch):
     """Without them SQLite and PostgreSQL chose sorts and sequential scans after a backfill."""
-    from sessions_app import sync
-
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE IF EXISTS sqlite_stat1")
-    monkeypatch.setattr(sync, "ANALYZE_AFTER", 100)  # the test's backfill is a few hundred
+    monkeypatch.setattr(sync_run, "ANALYZE_AFTER", 100)  # the test's backfill is a few hundred
     run = sync_partner(partner)
     assert run.sessions_created >= 100
     for model in (Session, Guest):
@@ -270,7 +269,7 @@ def test_a_big_sync_leaves_the_planner_fresh_statistics(glance, partner, monkeyp
 
 
 def test_agents_are_added_once_and_updated_only_when_their_validity_changes(db):
-    from sessions_app.glance_records import AgentRecord
+    from sessions_app.glance.records import AgentRecord
     from tests.factories import record, store
 
     partner = Partner.objects.create(name="p", glance_partner_id=77)
@@ -299,9 +298,8 @@ def test_agents_are_added_once_and_updated_only_when_their_validity_changes(db):
 def test_postgresql_statistics_keep_up_with_a_long_backfill(glance, partner, monkeypatch):
     """Statistics taken before a backfill describe an empty partner; the sync refreshes them
     each time its new sessions double, so the planner knows the rows while the sync runs."""
-    from sessions_app import sync
 
-    monkeypatch.setattr(sync, "ANALYZE_AFTER", 50)
+    monkeypatch.setattr(sync_run, "ANALYZE_AFTER", 50)
     seen = []  # (sessions stored, sessions the planner knows of), after each page
     sync_partner(
         partner,

@@ -3,9 +3,9 @@
 import pytest
 from django.contrib.auth.models import User
 
-from sessions_app.glance_records import AgentRecord
-from sessions_app.ingest import store_sessions
-from sessions_app.sync import sync_partner
+from sessions_app.glance.records import AgentRecord
+from sessions_app.sync.ingest import store_sessions
+from sessions_app.sync.run import sync_partner
 from tests.test_glance_records import seed_page
 
 

@@ -9,8 +9,8 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from sessions_app import wallboard
 from sessions_app.models import AuditEvent, KioskLink, Partner, Session
+from sessions_app.notify import wallboard
 from tests.helpers.queue import queued, run_queued
 from tests.helpers.servers import LocalServer
 

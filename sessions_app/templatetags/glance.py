@@ -50,7 +50,7 @@ def number(value, digits=0):
 @register.simple_tag(takes_context=True)
 def share_partners(context):
     """The partners the user may share a saved view with: those they are an analyst of."""
-    from sessions_app import access
+    from sessions_app.accounts import access
     from sessions_app.models import Role
 
     return access.partners_for(context["request"].user, Role.ANALYST)

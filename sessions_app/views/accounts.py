@@ -9,8 +9,9 @@ from django.core.cache import cache
 from django.shortcuts import redirect, render
 from django_q.tasks import async_task
 
-from sessions_app import audit, timezones
-from sessions_app.client_address import client_address
+from sessions_app import timezones
+from sessions_app.accounts import audit
+from sessions_app.accounts.client_address import client_address
 from sessions_app.models import Profile
 
 

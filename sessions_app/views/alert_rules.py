@@ -7,9 +7,10 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from sessions_app import access, alerts, audit
+from sessions_app.accounts import access, audit
 from sessions_app.forms import AlertRuleForm
 from sessions_app.models import Role
+from sessions_app.notify import alerts
 
 
 @login_required

@@ -8,37 +8,44 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from sessions_app import api, audit
-from sessions_app.api_schema import openapi_schema
+from sessions_app.accounts import audit
+from sessions_app.api import endpoints
+from sessions_app.api.schema import openapi_schema
 from sessions_app.views.one_time import one_time_secret
 
 
-@api.endpoint
+@endpoints.endpoint
 def aggregates(request, user):
-    flt = api.session_filter(request, user)
+    flt = endpoints.session_filter(request, user)
     by = request.GET.get("by", "day")
-    return api.json(
-        {"by": by, "filter": api.filter_echo(flt), "rows": api.aggregates(flt, user, by)}
+    return endpoints.json(
+        {
+            "by": by,
+            "filter": endpoints.filter_echo(flt),
+            "rows": endpoints.aggregates(flt, user, by),
+        }
     )
 
 
-@api.endpoint
+@endpoints.endpoint
 def sessions(request, user):
-    flt = api.session_filter(request, user)
-    limit = api.page_size(request.GET.get("limit", ""))
-    rows, cursor = api.session_page(flt, user, request.GET.get("cursor", ""), limit)
+    flt = endpoints.session_filter(request, user)
+    limit = endpoints.page_size(request.GET.get("limit", ""))
+    rows, cursor = endpoints.session_page(flt, user, request.GET.get("cursor", ""), limit)
     following = None
     if cursor:
         query = request.GET.copy()
         query["cursor"] = cursor
         following = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-    return api.json({"filter": api.filter_echo(flt), "results": rows, "next": following})
+    return endpoints.json(
+        {"filter": endpoints.filter_echo(flt), "results": rows, "next": following}
+    )
 
 
 @require_GET
 def schema(request):
     base = reverse("api_aggregates").rsplit("/", 1)[0]  # the API's root, /api/v1
-    return api.json(openapi_schema(request.build_absolute_uri(base)))
+    return endpoints.json(openapi_schema(request.build_absolute_uri(base)))
 
 
 @login_required
@@ -46,7 +53,7 @@ def schema(request):
 def token_list(request):
     if request.method == "POST":
         name = request.POST.get("name", "").strip()[:100] or "API token"
-        token, secret = api.new_token(request.user, name)
+        token, secret = endpoints.new_token(request.user, name)
         audit.record(
             audit.Action.API_TOKEN_CREATED,
             f"API token “{token.name}” ({token.prefix}…) made",  # never the secret itself

@@ -3,7 +3,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
-from sessions_app import access
+from sessions_app.accounts import access
 from sessions_app.models import AuditEvent
 
 EVENTS_PER_PAGE = 100

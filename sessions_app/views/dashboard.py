@@ -15,11 +15,14 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from sessions_app import access, charts, completeness, kpis, selection, stats, timezones
-from sessions_app.filters import SessionFilter
+from sessions_app import figures, timezones
+from sessions_app.accounts import access
+from sessions_app.figures import charts, kpis, selection
+from sessions_app.figures.filters import SessionFilter
+from sessions_app.figures.places import VisitorPlaces
 from sessions_app.models import Role, Session, SessionRollup, SyncRun
-from sessions_app.sync_status import sync_status
-from sessions_app.visitor_places import VisitorPlaces
+from sessions_app.sync import completeness
+from sessions_app.sync.status import sync_status
 
 
 def session_filter(request) -> SessionFilter:
@@ -95,7 +98,7 @@ AGENT_SORTS = {
 @require_GET
 def agent_list(request):
     flt = session_filter(request)
-    rows = stats.agent_scorecard(selection.select(flt))
+    rows = figures.agent_scorecard(selection.select(flt))
     sort = request.GET.get("sort", "-sessions")
     key = sort.lstrip("-")
     if key not in AGENT_SORTS:
@@ -114,7 +117,7 @@ def agent_list(request):
         if row.agent
     }
     context = page_context(
-        request, flt, "agents", rows=rows, team=stats.team_medians(rows), sort=sort, links=links
+        request, flt, "agents", rows=rows, team=figures.team_medians(rows), sort=sort, links=links
     )
     return render(request, "dashboard/agent_list.html", context)
 

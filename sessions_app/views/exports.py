@@ -17,8 +17,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from sessions_app import export_runs, exports
-from sessions_app.export_runs import (
+from sessions_app.exports import formats, jobs
+from sessions_app.exports.jobs import (
     Counter,
     audited,
     exportable_sessions,
@@ -36,10 +36,10 @@ from sessions_app.views.dashboard import session_filter
 def export(request, file_format):
     """The filter comes from the query string either way; a POST (CSRF-checked) is only how a
     large Excel export is confirmed, since it starts a background job."""
-    if file_format not in exports.FORMATS:
+    if file_format not in formats.FORMATS:
         raise Http404("no such format")
     rows = request.GET.get("rows", "sessions")
-    if rows not in exports.ROW_KINDS:
+    if rows not in formats.ROW_KINDS:
         return HttpResponseBadRequest(
             "rows must be 'sessions' or 'guests'", content_type="text/plain"
         )
@@ -52,19 +52,19 @@ def export(request, file_format):
         )
     sessions = flt.filter_qs(visible)
     when = timezone.now()
-    name = exports.file_name(flt, rows, file_format, when)
+    name = formats.file_name(flt, rows, file_format, when)
     if file_format == "xlsx":
         return _xlsx(request, flt, sessions, rows, name, when)
     counter = Counter()
-    exporter = exports.EXPORTERS[rows](flt, sessions)
+    exporter = formats.EXPORTERS[rows](flt, sessions)
     lines = (
-        exports.csv_lines(exporter, counter)
+        formats.csv_lines(exporter, counter)
         if file_format == "csv"
-        else exports.ndjson_lines(exporter, counter)
+        else formats.ndjson_lines(exporter, counter)
     )
     on_end = lambda n, complete: record_export(request, flt, file_format, rows, n, complete)  # noqa: E731
     response = StreamingHttpResponse(
-        audited(lines, counter, on_end), content_type=exports.FORMATS[file_format]
+        audited(lines, counter, on_end), content_type=formats.FORMATS[file_format]
     )
     return _with_headers(response, flt, name, when)
 
@@ -81,7 +81,7 @@ def _xlsx(request, flt, sessions, rows, name, when):
     counter = Counter()
     path = xlsx_file(flt, sessions, rows, request.user, counter)
     record_export(request, flt, "xlsx", rows, counter.n)
-    response = FileResponse(_read_then_delete(path), content_type=exports.FORMATS["xlsx"])
+    response = FileResponse(_read_then_delete(path), content_type=formats.FORMATS["xlsx"])
     return _with_headers(response, flt, name, when)
 
 
@@ -93,7 +93,7 @@ def _read_then_delete(path: Path):
 
 def _with_headers(response, flt, name, when):
     response["Content-Disposition"] = f'attachment; filename="{name}"'
-    for header, value in exports.response_headers(flt, when).items():
+    for header, value in formats.response_headers(flt, when).items():
         response[header] = value
     return response
 
@@ -125,7 +125,7 @@ def export_job_status(request, pk):
 def export_job_download(request, pk):
     job = get_object_or_404(ExportJob, pk=pk, user=request.user, state=ExportJob.State.DONE)
     exportable_sessions(request.user)  # access may have been revoked since the job ran
-    if not export_runs.may_download(request.user, job):
+    if not jobs.may_download(request.user, job):
         raise PermissionDenied("you no longer have access to all the data in this export")
     path = Path(job.path)
     if not path.is_file():
@@ -134,5 +134,5 @@ def export_job_download(request, pk):
         path.open("rb"),
         as_attachment=True,
         filename=job.file_name,
-        content_type=exports.FORMATS["xlsx"],
+        content_type=formats.FORMATS["xlsx"],
     )

@@ -5,9 +5,9 @@ from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from sessions_app.completeness import completeness_of
 from sessions_app.models import Partner
-from sessions_app.sync_status import sync_status
+from sessions_app.sync.completeness import completeness_of
+from sessions_app.sync.status import sync_status
 
 
 @require_GET

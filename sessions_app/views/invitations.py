@@ -8,27 +8,27 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from sessions_app import accounts
+from sessions_app.accounts import members
 from sessions_app.forms import JoinForm
 
 
 @require_http_methods(["GET", "POST"])
 def invitation_accept(request, token):
-    invitation = accounts.invitation_for(token)
+    invitation = members.invitation_for(token)
     if invitation is None:
         raise Http404("this invitation is not valid: used, expired or never made")
     user = request.user if request.user.is_authenticated else None
     form = None if user else JoinForm(request.POST or None)
     if request.method == "POST" and (user or form.is_valid()):
         if user is None:
-            user = accounts.create_user(
+            user = members.create_user(
                 form.cleaned_data["username"], invitation.email,
                 password=form.cleaned_data["password1"], request=request,
             )  # fmt: skip
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         try:
-            accounts.accept(invitation, user, request=request)
-        except accounts.InvitationUsed as used:
+            members.accept(invitation, user, request=request)
+        except members.InvitationUsed as used:
             raise Http404(str(used)) from None
         messages.success(request, f"You now see {invitation.partner.name}.")
         return redirect("overview")

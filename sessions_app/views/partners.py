@@ -10,10 +10,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_q.tasks import async_task
 
-from sessions_app import access, accounts, audit, completeness
+from sessions_app.accounts import access, audit, members
 from sessions_app.forms import AlertRuleForm, GrantAccessForm, PartnerForm
 from sessions_app.models import Role, SyncRun
-from sessions_app.sync_status import check_connection, sync_status
+from sessions_app.sync import completeness
+from sessions_app.sync.status import check_connection, sync_status
 
 Action = audit.Action
 
@@ -155,7 +156,7 @@ def access_grant(request, pk):
     data = form.cleaned_data
     role = Role(data["role"]).label.lower()
     if data["member"] is None:
-        accounts.invite(partner, data["email"], data["role"], request=request)
+        members.invite(partner, data["email"], data["role"], request=request)
         messages.success(
             request,
             f"Invitation sent to {data['email']}: they join {partner.name} as {role} when they "
@@ -163,8 +164,8 @@ def access_grant(request, pk):
         )
         return redirect("partner_detail", pk=partner.pk)
     try:
-        accounts.grant(partner, data["member"], data["role"], request=request)
-    except accounts.LastAdmin as refusal:
+        members.grant(partner, data["member"], data["role"], request=request)
+    except members.LastAdmin as refusal:
         messages.error(request, f"{refusal}; make someone else admin first.")
         return redirect("partner_detail", pk=partner.pk)
     messages.success(request, f"{data['member'].get_username()} is now {role} of {partner.name}.")
@@ -177,8 +178,8 @@ def access_revoke(request, pk, membership_pk):
     partner = access.get_partner_for(request.user, pk, Role.ADMIN)
     membership = get_object_or_404(partner.memberships.select_related("user"), pk=membership_pk)
     try:
-        accounts.revoke(partner, membership.user, request=request)
-    except accounts.LastAdmin as refusal:
+        members.revoke(partner, membership.user, request=request)
+    except members.LastAdmin as refusal:
         messages.error(request, f"{refusal}; make someone else admin first.")
     else:
         messages.success(

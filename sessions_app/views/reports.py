@@ -8,8 +8,10 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_GET, require_POST
 
-from sessions_app import access, audit, reports, timezones
+from sessions_app import timezones
+from sessions_app.accounts import access, audit
 from sessions_app.forms import ReportScheduleForm
+from sessions_app.notify import reports
 
 
 @login_required

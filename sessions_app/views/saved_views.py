@@ -8,8 +8,9 @@ from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from sessions_app import access, codes
-from sessions_app.filters import DEFAULT_PRESET, OUTCOMES, PRESETS
+from sessions_app import codes
+from sessions_app.accounts import access
+from sessions_app.figures.filters import DEFAULT_PRESET, OUTCOMES, PRESETS
 from sessions_app.forms import ReportScheduleForm, SavedViewForm, dashboard_page, view_query
 from sessions_app.models import Role, SavedView
 

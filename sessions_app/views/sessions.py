@@ -6,9 +6,11 @@ from django.shortcuts import render
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET
 
-from sessions_app import access, audit, charts, pii, selection, stats
+from sessions_app import figures
+from sessions_app.accounts import access, audit, pii
+from sessions_app.figures import charts, selection
+from sessions_app.figures.timeline import guest_timeline
 from sessions_app.models import Role
-from sessions_app.timeline import guest_timeline
 from sessions_app.views.dashboard import json_response, page_context, session_filter
 
 SESSIONS_PER_PAGE = 50
@@ -64,7 +66,7 @@ def session_list(request):
         .order_by(f"{direction}{column}", f"{direction}glance_id")
     )
     paginator = CountedPaginator(
-        sessions, SESSIONS_PER_PAGE, count=lambda: stats.session_count(chosen)
+        sessions, SESSIONS_PER_PAGE, count=lambda: figures.session_count(chosen)
     )
     page = paginator.get_page(request.GET.get("page"))
     context = page_context(

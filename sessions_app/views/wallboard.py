@@ -12,8 +12,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from sessions_app import access, audit, timezones, wallboard
+from sessions_app import timezones
+from sessions_app.accounts import access, audit
 from sessions_app.models import Role
+from sessions_app.notify import wallboard
 from sessions_app.views.one_time import one_time_secret
 
 

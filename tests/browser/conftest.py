@@ -84,7 +84,7 @@ def world(world):
 
     from django.utils import timezone
 
-    from sessions_app.sync import sync_partner
+    from sessions_app.sync.run import sync_partner
 
     sync_partner(world.a, since=timezone.now() - timedelta(days=30))
     return world

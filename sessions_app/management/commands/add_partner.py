@@ -3,7 +3,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from sessions_app import audit
+from sessions_app.accounts import audit
 from sessions_app.models import Partner
 
 

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from sessions_app import accounts
+from sessions_app.accounts import members
 from sessions_app.management.commands._partners import partners_by_glance_ids
 from sessions_app.models import Role
 
@@ -29,14 +29,14 @@ class Command(BaseCommand):
     def handle(self, *args, username, role, partners, email, password_env, **options):
         targets = partners_by_glance_ids(partners)
         try:
-            username = accounts.normal_username(username)
-        except accounts.BadUsername as exc:
+            username = members.normal_username(username)
+        except members.BadUsername as exc:
             raise CommandError(str(exc)) from None
-        user = accounts.user_named(username)
+        user = members.user_named(username)
         password = self._password(password_env, required=user is None)
         with transaction.atomic():
             if user is None:
-                user = accounts.create_user(username, email, password=password)
+                user = members.create_user(username, email, password=password)
                 verb = "Created"
             else:
                 verb = "Updated"
@@ -46,7 +46,7 @@ class Command(BaseCommand):
                     user.set_password(password)
                 user.save()
             for partner in targets:
-                accounts.grant(partner, user, role)
+                members.grant(partner, user, role)
         names = ", ".join(p.name for p in targets)
         self.stdout.write(f"{verb} user {username}: {role} of {names}")
 

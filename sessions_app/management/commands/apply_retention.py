@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from sessions_app.retention import apply_retention
+from sessions_app.sync.retention import apply_retention
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from sessions_app import accounts
+from sessions_app.accounts import members
 from sessions_app.management.commands._partners import partners_by_glance_ids
 from sessions_app.models import Role
 
@@ -22,10 +22,10 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError(f"no user {username!r}: create one with add_user")
         if revoke:
-            if accounts.revoke(target, user):
+            if members.revoke(target, user):
                 self.stdout.write(f"{username} no longer has access to {target.name}")
             else:
                 self.stdout.write(f"{username} had no access to {target.name}; nothing changed")
             return
-        accounts.grant(target, user, role)
+        members.grant(target, user, role)
         self.stdout.write(f"{username} is now {role} of {target.name}")

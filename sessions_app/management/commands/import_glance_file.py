@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from sessions_app.imports import ImportRefused, import_file
 from sessions_app.models import Partner
+from sessions_app.sync.imports import ImportRefused, import_file
 
 
 class Command(BaseCommand):

@@ -1,9 +1,9 @@
 from django.core.management.base import BaseCommand
 from django.db.models import Max, Min
 
-from sessions_app import rollups
 from sessions_app.management.commands._partners import partners_by_glance_ids
 from sessions_app.models import Partner
+from sessions_app.rollups import write
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         partners = partners_by_glance_ids(partner) if partner else Partner.objects.all()
         for one in partners:
             span = one.sessions.aggregate(first=Min("start_time"), last=Max("start_time"))
-            tables = [table.model().objects.filter(partner=one) for table in rollups.TABLES]
+            tables = [table.model().objects.filter(partner=one) for table in write.TABLES]
             if span["first"] is None:
                 for rows in tables:
                     rows.delete()
@@ -29,7 +29,7 @@ class Command(BaseCommand):
             first, last = span["first"].date(), span["last"].date()
             for rows in tables:
                 rows.exclude(
-                    day__gte=rollups.day_number(first), day__lte=rollups.day_number(last)
+                    day__gte=write.day_number(first), day__lte=write.day_number(last)
                 ).delete()
-            summed = rollups.rebuild(one.pk, first, last)
+            summed = write.rebuild(one.pk, first, last)
             self.stdout.write(f"{one}: {summed:,} sessions summed, {first} to {last}")

@@ -3,7 +3,7 @@ from django.db import OperationalError
 
 from sessions_app.management.commands._timeparse import iso_moment
 from sessions_app.models import Partner, SyncRun
-from sessions_app.sync import Progress, SyncBusy, sync_partner
+from sessions_app.sync.run import Progress, SyncBusy, sync_partner
 from sessions_app.tasks import sync_summary
 
 

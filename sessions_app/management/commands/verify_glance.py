@@ -1,12 +1,12 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from sessions_app import completeness
 from sessions_app.codes import SESSION_STATUSES, SESSION_TYPES, label
-from sessions_app.glance_client import GlanceClient
+from sessions_app.glance.client import GlanceClient
 from sessions_app.management.commands._timeparse import iso_moment
 from sessions_app.models import CompletenessCheck, Partner
-from sessions_app.sync import backfill_origin
+from sessions_app.sync import completeness
+from sessions_app.sync.run import backfill_origin
 
 State = CompletenessCheck.State
 

@@ -1,0 +1,230 @@
+"""Users and their access to partners: the one place that grants, revokes and creates, for the
+admin pages and the commands alike, each change written to the audit trail."""
+
+import re
+import secrets
+import unicodedata
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from sessions_app import crypto
+from sessions_app.accounts import access, audit
+from sessions_app.models import Invitation, Membership, Partner, Role
+
+Action = audit.Action
+
+
+class LastAdmin(Exception):
+    """Revoking this would leave the partner with no admin."""
+
+
+class BadUsername(ValueError):
+    """A username outside the safe set, or one that another user's differs from only in case."""
+
+
+# Plain ASCII letters, digits and . _ @ + -: no look-alike from another script (a "root" spelt with
+# Cyrillic o's), no markup. Checked after NFKC, so full-width letters count as the plain ones.
+_USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,149}$")
+
+
+def normal_username(text: str) -> str:
+    """The username as it is stored and compared: NFKC-normalised, from the safe set."""
+    name = unicodedata.normalize("NFKC", text or "").strip()
+    if not _USERNAME.match(name):
+        raise BadUsername(
+            "A username is letters, digits and . _ @ + - only (no spaces, no other scripts), "
+            "starting with a letter or digit."
+        )
+    return name
+
+
+def user_named(username: str):
+    """The user of that name, whatever its case (usernames are unique without case)."""
+    return get_user_model().objects.filter(username__iexact=username).first()
+
+
+def create_user(username, email="", *, password=None, request=None, actor=None):
+    """A new user; without a password it has an unusable one until they set theirs. The name is
+    normalised, and refused where another user's differs from it only in case."""
+    username = normal_username(username)
+    if user_named(username) is not None:
+        raise BadUsername("That username cannot be used: choose another.")
+    user = get_user_model().objects.create_user(username=username, email=email, password=password)
+    audit.record(
+        Action.USER_CREATED,
+        f"user {username} created",
+        request=request,
+        user=actor,
+        actor_name=_operator(request, actor),
+        new_user=username,
+    )
+    return user
+
+
+def send_set_password_email(user, request):
+    """Emails a new user a link to set their password. It is Django's password-reset link, sent
+    directly: the reset form itself skips users who have no usable password yet."""
+    context = {
+        "user": user,
+        "domain": request.get_host(),
+        "protocol": "https" if request.is_secure() else "http",
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": default_token_generator.make_token(user),
+    }
+    PasswordResetForm().send_mail(
+        "registration/welcome_subject.txt",
+        "registration/welcome_email.txt",
+        context,
+        None,
+        user.email,
+    )
+
+
+def grant(partner: Partner, user, role: str, *, request=None, actor=None) -> Membership:
+    actor = actor or getattr(request, "user", None)
+    with transaction.atomic():
+        previous = Membership.objects.filter(user=user, partner=partner).first()
+        if previous and previous.role == Role.ADMIN and role != Role.ADMIN:
+            _refuse_if_last_admin(partner, user, actor)
+        membership, _ = Membership.objects.update_or_create(
+            user=user, partner=partner, defaults={"role": role}
+        )
+    was = f" (was {previous.role})" if previous and previous.role != role else ""
+    audit.record(
+        Action.ACCESS_GRANTED,
+        f"{user.get_username()} is {role} of {partner.name}{was}",
+        request=request,
+        user=actor,
+        actor_name=_operator(request, actor),
+        partner=partner,
+        member=user.get_username(),
+        role=role,
+    )
+    return membership
+
+
+def revoke(partner: Partner, user, *, request=None, actor=None) -> bool:
+    actor = actor or getattr(request, "user", None)
+    with transaction.atomic():
+        membership = (
+            Membership.objects.select_for_update().filter(user=user, partner=partner).first()
+        )
+        if membership is None:
+            return False
+        if membership.role == Role.ADMIN:
+            _refuse_if_last_admin(partner, user, actor)
+        membership.delete()
+    audit.record(
+        Action.ACCESS_REVOKED,
+        f"{user.get_username()} no longer has access to {partner.name}",
+        request=request,
+        user=actor,
+        actor_name=_operator(request, actor),
+        partner=partner,
+        member=user.get_username(),
+    )
+    return True
+
+
+def _operator(request, actor) -> str:
+    """Who to name when there is no user: the operator at the command line."""
+    return "" if request is not None or actor is not None else "manage.py"
+
+
+def _refuse_if_last_admin(partner, user, actor):
+    """A partner admin cannot lock the partner's admins out; superusers and operators at the
+    command line (no actor) can always fix things, so they may."""
+    if actor is None or actor.is_superuser:
+        return
+    others = Membership.objects.filter(partner=partner, role=Role.ADMIN).exclude(user=user)
+    if not others.exists():
+        raise LastAdmin(f"{user.get_username()} is the last admin of {partner.name}")
+
+
+# --- invitations ------------------------------------------------------------------------------
+
+
+def invite(partner: Partner, email: str, role: str, *, request) -> Invitation:
+    """Invites whoever reads `email` to the partner in `role`, and mails them the link. The same
+    happens whether or not anyone with that address has an account here."""
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        invitation = Invitation.objects.create(
+            partner=partner, email=email, role=role, token_sha256=crypto.digest(token),
+            invited_by=request.user,
+        )  # fmt: skip
+        audit.record(
+            Action.INVITATION_SENT,
+            f"{email} invited to {partner.name} as {role}",
+            request=request,
+            partner=partner,
+            email=email,
+            role=role,
+        )
+    link = request.build_absolute_uri(reverse("invitation_accept", args=[token]))
+    context = {
+        "partner": partner,
+        "role": Role(role).label.lower(),
+        "link": link,
+        "days": settings.INVITATION_DAYS,
+        "inviter": request.user.get_username(),
+    }
+    send_mail(
+        render_to_string("registration/invitation_subject.txt", context).strip(),
+        render_to_string("registration/invitation_email.txt", context),
+        None,
+        [email],
+    )
+    return invitation
+
+
+def invitation_for(token: str) -> Invitation | None:
+    """The open invitation of a link: not used, not expired."""
+    since = timezone.now() - timedelta(days=settings.INVITATION_DAYS)
+    return (
+        Invitation.objects.filter(
+            token_sha256=crypto.digest(token), accepted_at__isnull=True, created_at__gte=since
+        )
+        .select_related("partner")
+        .first()
+    )
+
+
+def accept(invitation: Invitation, user, *, request) -> Membership:
+    """The invited person says yes: they get the role, and the link is spent (a conditional
+    UPDATE, so a link clicked twice at once grants once)."""
+    with transaction.atomic():
+        spent = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(
+            accepted_at=timezone.now(), accepted_by=user
+        )
+        if not spent:
+            raise InvitationUsed("this invitation has been used already")
+        current = Membership.objects.filter(user=user, partner=invitation.partner).first()
+        if current and access.role_at_least(current.role, invitation.role):
+            membership = current  # an invitation never lowers a role someone has
+        else:
+            membership = grant(invitation.partner, user, invitation.role, request=request)
+        audit.record(
+            Action.INVITATION_ACCEPTED,
+            f"{user.get_username()} accepted the invitation to {invitation.partner.name}",
+            request=request,
+            user=user,
+            partner=invitation.partner,
+            email=invitation.email,
+        )
+    return membership
+
+
+class InvitationUsed(Exception):
+    """The link was used (or is being used) already."""

@@ -1,0 +1,507 @@
+"""Exports of exactly what the filter selects, one row per session or one per participant.
+
+An exporter yields a header, then rows, read from the database in chunks (constant memory, no
+row limit); one set of renderers turns them into CSV, NDJSON or an Excel workbook (openpyxl's
+write-only mode, which streams rows to disk). Cells a spreadsheet would run as a formula are
+neutralised, since guest names come from the public. The filter, the time zone and the time of
+export travel with every file: in its name, its response headers and, in Excel, a sheet of
+their own.
+"""
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import orjson
+from django.db import connection
+from django.db.models import Aggregate, OuterRef, Subquery, TextField
+from django.db.models.functions import Cast
+from django.urls import reverse
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+
+from sessions_app import figures
+from sessions_app.figures.filters import SessionFilter
+from sessions_app.models import Guest
+
+CHUNK = 2000
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "ndjson": "application/x-ndjson",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+ROW_KINDS = ("sessions", "guests")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A formula lead after a character some spreadsheet splits cells or rows on: one set to ";" (or
+# tab, or |) would cut "a;=cmd…" into a cell that runs, whatever the quoting says.
+_FORMULA_AFTER_SEPARATOR = re.compile(r"([,;\t|\r\n][ ]*)(?=[=+\-@])")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # NDJSON member and CSV header
+    title: str  # Excel header
+    kind: str = "text"  # text | int | bool | local | utc: how each format writes it
+
+
+def neutralise(value):
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def neutralise_csv(value: str) -> str:
+    """The same, and an apostrophe before a formula that could start after a separator."""
+    return _FORMULA_AFTER_SEPARATOR.sub(r"\1'", neutralise(value))
+
+
+class Exporter:
+    """One export: its columns, then rows of plain values in column order."""
+
+    columns: list[Column]
+
+    def __init__(self, flt: SessionFilter, sessions):
+        self.filter = flt
+        self.tz: ZoneInfo = flt.tz
+        self.sessions = sessions.order_by("start_time", "pk")
+
+    def rows(self, text_dates: bool = False) -> Iterator[list]:
+        """Rows of plain values in column order. With `text_dates`, the sessions' dates may come
+        as ISO 8601 text in UTC (SQLite stores them as text) instead of datetimes."""
+        raise NotImplementedError
+
+    def csv_chunks(self) -> Iterator[list[list]]:
+        """Rows in CSV form, a chunk at a time."""
+        convert = csv_row_function(self)
+        chunk = []
+        for row in self.rows(text_dates=True):
+            chunk.append(convert(row))
+            if len(chunk) == CHUNK:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    SESSION_FIELDS = (
+        "pk",
+        "partner__name",
+        "glance_id",
+        "session_type",
+        "status",
+        "start_time",
+        "end_time",
+        "duration",
+        "key",
+        "width",
+        "height",
+        "kbytes",
+        "is_reverse",
+        "agent__user_name",
+        "agent__partner_user_id",
+        "guest_count",
+    )
+
+    def _session_chunks(self, sessions=None, extra=(), text_dates=False) -> Iterator[list[tuple]]:
+        """Chunks of session rows (tuples in SESSION_FIELDS order, then `extra`), read by the
+        queryset's own SQL through a plain cursor: Django's per-value converters were half of
+        an export's time. Dates are made aware here, or with `text_dates` on SQLite left as
+        the ISO 8601 text of their UTC time (a CSV export in UTC then makes no datetime)."""
+        sessions = sessions if sessions is not None else self.sessions
+        fields = list(self.SESSION_FIELDS)
+        if connection.vendor == "sqlite":
+            # Dates as the text SQLite stores (naive UTC): fromisoformat reads that several
+            # times faster than the converter Django registers for datetime columns.
+            sessions = sessions.annotate(
+                start_text=Cast("start_time", TextField()), end_text=Cast("end_time", TextField())
+            )
+            fields[5:7] = ["start_text", "end_text"]
+        sql, params = sessions.values_list(*fields, *extra).query.sql_with_params()
+        aware = _iso_utc_text if text_dates and connection.vendor == "sqlite" else _aware_datetime()
+        # A server-side cursor on PostgreSQL: a client-side one would hold every row in memory.
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(sql, params)
+            while rows := cursor.fetchmany(CHUNK):
+                yield [
+                    (*row[:5], aware(row[5]), aware(row[6]), *row[7:12], _bool(row[12]), *row[13:])
+                    for row in rows
+                ]
+
+    def _session_values(self, row: tuple, countries: str) -> list:
+        (_, partner, glance_id, kind, status, start, end, duration, key, width, height, kbytes,
+         reverse, agent, agent_id, guest_count, *_) = row  # fmt: skip
+        return [
+            partner,
+            glance_id,
+            kind,
+            status,
+            figures.outcome_of(status),
+            start,
+            end,
+            start,
+            end,
+            duration,
+            key,
+            width,
+            height,
+            kbytes,
+            reverse,
+            agent or None,
+            agent_id or None,
+            guest_count,
+            countries,
+        ]
+
+    def _guests_by_session(self, chunk) -> dict[int, list[dict]]:
+        found: dict[int, list[dict]] = {}
+        guests = Guest.objects.filter(session_id__in=[row[0] for row in chunk]).order_by(
+            "session_id", "position"
+        )
+        for guest in guests.values():
+            found.setdefault(guest["session_id"], []).append(guest)
+        return found
+
+
+class _JoinedCountries(Aggregate):
+    """A session's visitor country codes in one text, separated by the unit separator
+    (U+001F): gathered by the database in the sessions query itself, where a second query
+    per chunk of sessions took a third of a sessions export."""
+
+    function = "GROUP_CONCAT"
+    template = "%(function)s(%(expressions)s, char(31))"
+    output_field = TextField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return self.as_sql(
+            compiler, connection, function="STRING_AGG",
+            template="%(function)s(%(expressions)s, chr(31))", **extra,
+        )  # fmt: skip
+
+
+def visitor_countries_column() -> Subquery:
+    visitors = (
+        Guest.objects.filter(session=OuterRef("pk"))
+        .exclude(guest_type__in=figures.SUBSCRIBER_GUEST_TYPES)
+        .exclude(country_code__isnull=True)
+        .exclude(country_code="")
+        .order_by()
+        .values("session")
+    )
+    return Subquery(visitors.annotate(codes=_JoinedCountries("country_code")).values("codes"))
+
+
+def _country_list(joined: str | None) -> str:
+    """The joined codes as the sessions export shows them: upper case, sorted, each once."""
+    if not joined:
+        return ""
+    if "\x1f" not in joined:  # most sessions have one visitor
+        return joined.upper()
+    return " ".join(sorted({code.upper() for code in joined.split("\x1f")}))
+
+
+def _iso_utc_text(stored: str | None) -> str | None:
+    """SQLite's text of a UTC datetime ("2026-03-01 10:00:00[.ffffff]") as isoformat() writes
+    the aware value ("2026-03-01T10:00:00[.ffffff]+00:00"), without parsing it."""
+    return f"{stored[:10]}T{stored[11:]}+00:00" if stored else None
+
+
+def _aware_datetime():
+    """A function making the database's datetime values aware (SQLite: naive UTC text)."""
+    if connection.vendor == "sqlite":
+        return lambda value: datetime.fromisoformat(value).replace(tzinfo=UTC) if value else None
+    return lambda value: value
+
+
+def _bool(value):
+    return value if value is None or isinstance(value, bool) else bool(value)
+
+
+SESSION_COLUMNS = [
+    Column("partner", "Partner"),
+    Column("session_id", "Glance session id", "int"),
+    Column("type", "Type"),
+    Column("status", "Status"),
+    Column("outcome", "Outcome"),
+    Column("start", "Start", "local"),
+    Column("end", "End", "local"),
+    Column("start_utc", "Start (UTC)", "utc"),
+    Column("end_utc", "End (UTC)", "utc"),
+    Column("duration_s", "Duration (s)", "int"),
+    Column("key", "Session key"),
+    Column("width", "Width", "int"),
+    Column("height", "Height", "int"),
+    Column("kbytes", "kB", "int"),
+    Column("reverse", "Reverse", "bool"),
+    Column("agent", "Agent user name"),
+    Column("agent_partner_user_id", "Agent partnerUserId"),
+    Column("guest_count", "Guests", "int"),
+    Column("guest_countries", "Guest countries"),
+]
+
+GUEST_COLUMNS = [
+    Column("guest_position", "Guest #", "int"),
+    Column("guest_type", "Guest type"),
+    Column("guest_status", "Guest status"),
+    Column("guest_start", "Guest start", "local"),
+    Column("guest_start_utc", "Guest start (UTC)", "utc"),
+    Column("guest_duration_s", "Guest duration (s)", "int"),
+    Column("guest_kbytes", "Guest kB", "int"),
+    Column("ip", "IP address"),
+    Column("client_version", "Client version"),
+    Column("protocol_version", "Protocol version"),
+    Column("city", "City"),
+    Column("region", "Region"),
+    Column("country", "Country"),
+    Column("name", "Name"),
+    Column("email", "Email"),
+    Column("phone", "Phone"),
+    Column("error", "Error"),
+]
+
+
+def _countries(guests: list[dict]) -> str:
+    visitors = [g for g in guests if g["guest_type"] not in figures.SUBSCRIBER_GUEST_TYPES]
+    found = {g["country_code"].upper() for g in visitors if g["country_code"]}
+    return " ".join(sorted(found))
+
+
+class SessionExporter(Exporter):
+    columns = SESSION_COLUMNS
+
+    def rows(self, text_dates=False):
+        sessions = self.sessions.annotate(visitor_countries=visitor_countries_column())
+        chunks = self._session_chunks(sessions, ["visitor_countries"], text_dates)
+        for chunk in chunks:
+            for row in chunk:
+                yield self._session_values(row, _country_list(row[-1]))
+
+
+class GuestExporter(Exporter):
+    """One row per participant, its session's fields repeated; a session with no guests still
+    has one row, so no session is lost from the file."""
+
+    columns = SESSION_COLUMNS + GUEST_COLUMNS
+
+    def rows(self, text_dates=False):
+        empty = [None] * len(GUEST_COLUMNS)
+        for chunk in self._session_chunks(text_dates=text_dates):
+            guests = self._guests_by_session(chunk)
+            for row in chunk:
+                mine = guests.get(row[0], [])
+                session = self._session_values(row, _countries(mine))
+                if not mine:
+                    yield session + empty
+                for g in mine:
+                    yield [
+                        *session,
+                        g["position"] + 1,
+                        g["guest_type"],
+                        g["status"],
+                        g["start_time"],
+                        g["start_time"],
+                        g["duration"],
+                        g["kbytes"],
+                        g["ip"],
+                        g["client_version"],
+                        g["protocol_version"],
+                        g["city"],
+                        g["region"],
+                        g["country_code"],
+                        g["name"],
+                        g["email"],
+                        g["phone"],
+                        g["error"],
+                    ]
+
+
+EXPORTERS = {"sessions": SessionExporter, "guests": GuestExporter}
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+
+def _iso(value: datetime | None, tz) -> str | None:
+    return value.astimezone(tz).isoformat() if value else None
+
+
+def text_values(exporter: Exporter, row: list) -> list:
+    """Values for CSV and NDJSON: dates as ISO 8601 with their offset."""
+    out = []
+    for column, value in zip(exporter.columns, row, strict=True):
+        if column.kind == "local":
+            value = _iso(value, exporter.tz)
+        elif column.kind == "utc":
+            value = _iso(value, UTC)
+        out.append(value)
+    return out
+
+
+def csv_row_function(exporter: Exporter) -> Callable[[list], list]:
+    """A row in CSV form: dates ISO 8601 with offset, booleans true/false, text from outside
+    neutralised; made once per export with each column's treatment looked up in advance
+    (per-value dispatch was a third of an export's time)."""
+    tz = exporter.tz
+    local = [i for i, c in enumerate(exporter.columns) if c.kind == "local"]
+    utc = [i for i, c in enumerate(exporter.columns) if c.kind == "utc"]
+    flags = [i for i, c in enumerate(exporter.columns) if c.kind == "bool"]
+    texts = [i for i, c in enumerate(exporter.columns) if c.kind == "text"]
+
+    copies = []  # (local column, its UTC twin): the same text when the export's zone is UTC
+    if tz == UTC or getattr(tz, "key", None) == "UTC":
+        index = {c.key: i for i, c in enumerate(exporter.columns)}
+        copies = [(i, index[exporter.columns[i].key + "_utc"]) for i in local]
+        local = []
+
+    def convert(row: list) -> list:
+        for i in local:
+            value = row[i]
+            if value is not None:
+                if type(value) is str:  # UTC text (Exporter.rows' text_dates)
+                    value = datetime.fromisoformat(value)
+                row[i] = value.astimezone(tz).isoformat()
+        for i in utc:
+            value = row[i]
+            if value is not None and type(value) is not str:  # text is in UTC already
+                # The database's datetimes are aware UTC already.
+                row[i] = (value if value.tzinfo is UTC else value.astimezone(UTC)).isoformat()
+        for i, twin in copies:
+            row[i] = row[twin]
+        for i in flags:
+            if row[i] is not None:
+                row[i] = "true" if row[i] else "false"
+        for i in texts:
+            value = row[i]
+            if value and isinstance(value, str):
+                row[i] = neutralise_csv(value)
+        return row  # None is written as an empty cell by the csv module
+
+    return convert
+
+
+def csv_lines(exporter: Exporter, on_row: Callable[[], None]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC)  # every text field quoted
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    buffer.write("\ufeff")  # a byte-order mark, so spreadsheets read the file as UTF-8
+    writer.writerow([column.key for column in exporter.columns])
+    for chunk in exporter.csv_chunks():
+        writer.writerows(chunk)
+        for _ in chunk:
+            on_row()
+        yield flush()
+    yield flush()
+
+
+def ndjson_lines(exporter: Exporter, on_row: Callable[[], None]) -> Iterator[bytes]:
+    keys = [column.key for column in exporter.columns]
+    batch = []
+    for row in exporter.rows():
+        batch.append(orjson.dumps(dict(zip(keys, text_values(exporter, row), strict=True))))
+        on_row()
+        if len(batch) == 500:
+            yield b"\n".join(batch) + b"\n"
+            batch = []
+    if batch:
+        yield b"\n".join(batch) + b"\n"
+
+
+def write_xlsx(exporter: Exporter, target, about: list[tuple[str, str]], on_row) -> None:
+    """A write-only workbook: the rows, then a sheet saying what the export holds."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(
+        "Sessions" if isinstance(exporter, SessionExporter) else "Participants"
+    )
+    bold = Font(bold=True)
+    header = []
+    for column in exporter.columns:
+        title = column.title
+        if column.kind == "local":
+            title = f"{title} ({exporter.tz.key})"
+        cell = WriteOnlyCell(sheet, value=title)
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    for row in exporter.rows():
+        sheet.append(
+            [
+                _xlsx_cell(sheet, column, value, exporter.tz)
+                for column, value in zip(exporter.columns, row, strict=True)
+            ]
+        )
+        on_row()
+    info = book.create_sheet("Export")
+    for name, value in about:
+        info.append([name, neutralise(value)])
+    book.save(target)
+
+
+def _xlsx_cell(sheet, column: Column, value, tz):
+    if value is None:
+        return None
+    if column.kind in ("local", "utc"):
+        # Excel has no time zones: the zone is in the column's title.
+        cell = WriteOnlyCell(
+            sheet,
+            value=value.astimezone(tz if column.kind == "local" else UTC).replace(tzinfo=None),
+        )
+        cell.number_format = "yyyy-mm-dd hh:mm:ss"
+        return cell
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)  # control characters a workbook cannot hold
+    return neutralise(value)
+
+
+# --- what travels with the file ------------------------------------------------------------
+
+
+def about(flt: SessionFilter, rows: str, exported_by: str, when: datetime) -> list[tuple[str, str]]:
+    period = flt.period
+    items = [
+        ("Exported at", when.astimezone(flt.tz).isoformat(timespec="seconds")),
+        ("Exported by", exported_by),
+        ("Time zone", flt.tz.key),
+        ("Rows", "one per participant" if rows == "guests" else "one per session"),
+        ("From", period.first_day.isoformat()),
+        ("To (inclusive)", period.last_day.isoformat()),
+    ]
+    items += [
+        (f"Filter: {name}", value) for name, value in flt.params() if name not in ("start", "end")
+    ]
+    items.append(("Link", reverse("session_list") + "?" + flt.query()))
+    return items
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def file_name(flt: SessionFilter, rows: str, extension: str, when: datetime) -> str:
+    period = flt.period
+    parts = ["glancedash", rows, f"{period.first_day}_to_{period.last_day}"]
+    skip = ("start", "end", "preset", "q")  # q is a guest's name or email: not in a file name
+    parts += [f"{name}-{value}" for name, value in flt.params() if name not in skip]
+    parts += [
+        flt.tz.key.replace("/", "-"),
+        when.astimezone(flt.tz).strftime("exported-%Y%m%dT%H%M"),
+    ]
+    stem = _UNSAFE.sub("-", "_".join(parts)).strip("-")[:180]
+    return f"{stem}.{extension}"
+
+
+def response_headers(flt: SessionFilter, when: datetime) -> dict[str, str]:
+    return {
+        "X-Glancedash-Filter": flt.query(),
+        "X-Glancedash-Time-Zone": flt.tz.key,
+        "X-Glancedash-Exported-At": when.isoformat(timespec="seconds"),
+    }

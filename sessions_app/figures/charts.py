@@ -1,0 +1,341 @@
+"""Plotly figures of the dashboard, built on the server from database aggregates (figures.py) and
+served as JSON to the page, which draws them with plotly.js.
+
+One colour per session type on every chart. Every label that came from outside (agent names,
+places) is escaped, since plotly renders a subset of HTML in hover text. A point that leads
+somewhere carries the URL of the session list narrowed to it as its customdata (drill-down).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import plotly.graph_objects as go
+from django.utils.html import escape
+
+from sessions_app import codes, figures
+from sessions_app.figures import geo
+from sessions_app.figures.filters import SessionFilter
+from sessions_app.figures.places import VisitorPlaces
+from sessions_app.figures.selection import Selection
+
+TYPE_COLORS = {"C": "#2563eb", "G": "#d97706", "V": "#059669"}
+OTHER_COLOR = "#7b8794"
+OUTCOME_COLORS = {"connected": "#16a34a", "not_connected": "#dc2626", "other": "#9aa5b1"}
+OUTCOME_LABELS = {"connected": "Connected", "not_connected": "Not connected", "other": "Other"}
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
+
+
+@dataclass
+class Chart:
+    figure: go.Figure | None
+    message: str = ""
+
+    def as_json(self) -> dict:
+        if self.figure is None:
+            return {"data": [], "layout": {}, "empty": True, "message": self.message}
+        return {**self.figure.to_plotly_json(), "empty": False, "message": ""}
+
+
+EMPTY = "No sessions match these filters."
+
+
+@dataclass
+class Context:
+    filter: SessionFilter
+    selection: Selection  # what the filter selects: raw sessions, and rollups where they serve
+
+    @property
+    def sessions(self):
+        return self.selection.sessions
+
+    @property
+    def tz(self):
+        return self.filter.tz
+
+    @property
+    def tz_note(self) -> str:
+        return f"Times in {self.tz.key}"
+
+
+def type_color(code: str) -> str:
+    return TYPE_COLORS.get(code, OTHER_COLOR)
+
+
+def layout(**extra) -> dict:
+    base = {
+        "margin": {"l": 56, "r": 16, "t": 16, "b": 48},
+        "font": {"family": FONT, "size": 13, "color": "#1f2933"},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "legend": {"orientation": "h", "y": -0.18},
+        "hoverlabel": {"font": {"family": FONT}},
+    }
+    base.update(extra)
+    return base
+
+
+# --- overview ------------------------------------------------------------------------------
+
+
+def sessions_over_time(ctx: Context) -> Chart:
+    period = ctx.filter.period
+    bucket = figures.bucket_for(period)
+    rows = figures.sessions_over_time(ctx.selection, ctx.tz, bucket)
+    if not rows:
+        return Chart(None, EMPTY)
+    fig = go.Figure()
+    for code in _types_in(rows):
+        points = [row for row in rows if row["session_type"] == code]
+        fig.add_bar(
+            name=escape(codes.label(codes.SESSION_TYPES, code)),
+            x=[row["bucket"].astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M") for row in points],
+            y=[row["n"] for row in points],
+            marker_color=type_color(code),
+            customdata=[_time_drill(ctx, row["bucket"], bucket, code) for row in points],
+            hovertemplate="%{x}<br>%{y} sessions<extra>%{fullData.name}</extra>",
+        )
+    xaxis = {"title": {"text": f"{bucket.capitalize()} · {ctx.tz_note}"}}
+    if bucket == "week":
+        xaxis["tickformat"] = "week of %b %d"
+    return Chart(
+        fig.update_layout(
+            layout(
+                barmode="stack",
+                xaxis=xaxis,
+                yaxis={"title": {"text": "Sessions"}},
+                legend={"orientation": "h", "y": -0.18, "traceorder": "normal"},
+            )
+        )
+    )
+
+
+def _time_drill(ctx: Context, moment: datetime, bucket: str, code: str) -> str:
+    local = moment.astimezone(ctx.tz)
+    if bucket == "hour":
+        return ctx.filter.drill(local.date(), hour=local.hour, type=code)
+    period = ctx.filter.period
+    last = local.date() + timedelta(days=6 if bucket == "week" else 0)
+    # A week's bar may start before the period (weeks begin on Monday): list only its part.
+    return ctx.filter.drill(
+        max(local.date(), period.first_day), min(last, period.last_day), type=code
+    )
+
+
+def _types_in(rows) -> list[str]:
+    found = {row["session_type"] for row in rows}
+    known = [code for code in codes.SESSION_TYPES if code in found]
+    return known + sorted(found - set(known))
+
+
+def outcomes(ctx: Context) -> Chart:
+    by_type = figures.outcomes_by_type(ctx.selection)
+    if not by_type:
+        return Chart(None, EMPTY)
+    types = _types_in([{"session_type": t} for t in by_type])
+    labels = [escape(codes.label(codes.SESSION_TYPES, t)) for t in types]
+    fig = go.Figure()
+    for outcome, label in OUTCOME_LABELS.items():
+        counts = [by_type[t].get(outcome, 0) for t in types]
+        totals = [sum(by_type[t].values()) for t in types]
+        fig.add_bar(
+            name=label,
+            y=labels,
+            x=counts,
+            orientation="h",
+            marker_color=OUTCOME_COLORS[outcome],
+            text=[
+                f"{100 * c / t:.0f}%" if t and c else ""
+                for c, t in zip(counts, totals, strict=True)
+            ],
+            textposition="inside",
+            customdata=[ctx.filter.drill(type=t, outcome=outcome) for t in types],
+            hovertemplate="%{y}: %{x} sessions<extra>%{fullData.name}</extra>",
+        )
+    return Chart(fig.update_layout(layout(barmode="stack", xaxis={"title": {"text": "Sessions"}})))
+
+
+def durations(ctx: Context) -> Chart:
+    rows = figures.duration_bins(ctx.selection)
+    if not rows:
+        return Chart(None, EMPTY)
+    labels = [label for _, label in figures.DURATION_BINS]
+    bounds = [0] + [upper for upper, _ in figures.DURATION_BINS[:-1]]
+    fig = go.Figure()
+    for code in _types_in(rows):
+        counts = [0] * len(labels)
+        for row in rows:
+            if row["session_type"] == code:
+                counts[row["bin"]] = row["n"]
+        fig.add_bar(
+            name=escape(codes.label(codes.SESSION_TYPES, code)),
+            x=labels,
+            y=counts,
+            marker_color=type_color(code),
+            customdata=[_duration_drill(ctx, i, bounds, code) for i in range(len(labels))],
+            hovertemplate="%{x}: %{y} sessions<extra>%{fullData.name}</extra>",
+        )
+    axes = {"xaxis": {"title": {"text": "Duration"}}, "yaxis": {"title": {"text": "Sessions"}}}
+    return Chart(fig.update_layout(layout(barmode="group", **axes)))
+
+
+def _duration_drill(ctx, index, bounds, code) -> str:
+    upper = figures.DURATION_BINS[index][0]
+    return ctx.filter.drill(
+        type=code, min_duration=bounds[index], max_duration=upper - 1 if upper else None
+    )
+
+
+def heatmap(ctx: Context) -> Chart:
+    cells = figures.weekday_hour(ctx.selection, ctx.tz)
+    if not cells:
+        return Chart(None, EMPTY)
+    hours = list(range(24))
+    z = [[cells.get((day, hour), 0) for hour in hours] for day in range(1, 8)]
+    drill = [[ctx.filter.drill(weekday=day, hour=hour) for hour in hours] for day in range(1, 8)]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[f"{hour:02d}:00" for hour in hours],
+            y=WEEKDAYS,
+            customdata=drill,
+            colorscale="Blues",
+            hovertemplate="%{y} %{x}: %{z} sessions<extra></extra>",
+            colorbar={"title": {"text": "Sessions"}},
+        )
+    )
+    axes = {"yaxis": {"autorange": "reversed"}, "xaxis": {"title": {"text": ctx.tz_note}}}
+    return Chart(fig.update_layout(layout(**axes)))
+
+
+# --- geography -----------------------------------------------------------------------------
+
+
+# What a click on a place opens, in the unit the map counts: "18 visitors in 17 sessions".
+PLACE_HOVER = "%{text}: %{customdata[1]}<extra></extra>"
+
+
+def _in_sessions(visitors: int, sessions: int) -> str:
+    plural = lambda n, word: f"{n:,} {word}{'s' * (n != 1)}"  # noqa: E731
+    return f"{plural(visitors, 'visitor')} in {plural(sessions, 'session')}"
+
+
+def countries(ctx: Context) -> Chart:
+    places = VisitorPlaces.of(ctx.selection, ctx.filter.guest_q())
+    counts, sessions = places.by_country(), places.sessions_by_country()
+    mapped = {code: n for code, n in counts.items() if code in geo.ALPHA3}
+    if not mapped:
+        return Chart(None, "No located visitors match these filters.")
+    codes_ = sorted(mapped)
+    fig = go.Figure(
+        go.Choropleth(
+            locations=[geo.ALPHA3[c] for c in codes_],
+            z=[mapped[c] for c in codes_],
+            text=[escape(geo.country_name(c)) for c in codes_],
+            locationmode="ISO-3",
+            colorscale="Blues",
+            marker_line_color="#ffffff",
+            customdata=[
+                [ctx.filter.drill(country=c), _in_sessions(mapped[c], sessions.get(c, 0))]
+                for c in codes_
+            ],
+            hovertemplate=PLACE_HOVER,
+            colorbar={"title": {"text": "Visitors"}},
+        )
+    )
+    geo_layout = {
+        "showframe": False,
+        "showcoastlines": False,
+        "projection": {"type": "natural earth", "rotation": {"lon": 0}},
+        "center": {"lon": 0, "lat": 20},
+        "lataxis": {"range": [-58, 85]},
+        "resolution": 50,
+        "showcountries": True,
+        "countrycolor": "#cbd2d9",
+        "showland": True,
+        "landcolor": "#f0f4f8",
+        "bgcolor": "rgba(0,0,0,0)",
+    }
+    return Chart(fig.update_layout(layout(geo=geo_layout, margin={"l": 0, "r": 0, "t": 0, "b": 0})))
+
+
+def us_states(ctx: Context) -> Chart:
+    places = VisitorPlaces.of(ctx.selection, ctx.filter.guest_q())
+    counts, sessions = places.by_region("US"), places.sessions_by_region("US")
+    states = {code: n for code, n in counts.items() if code in geo.US_STATES}
+    if not states:
+        return Chart(None, "No visitors in the United States match these filters.")
+    codes_ = sorted(states)
+    fig = go.Figure(
+        go.Choropleth(
+            locations=codes_,
+            z=[states[c] for c in codes_],
+            text=[geo.US_STATES[c] for c in codes_],
+            locationmode="USA-states",
+            colorscale="Blues",
+            customdata=[
+                [
+                    ctx.filter.drill(country="US", region=c),
+                    _in_sessions(states[c], sessions.get(c, 0)),
+                ]
+                for c in codes_
+            ],
+            hovertemplate=PLACE_HOVER,
+            colorbar={"title": {"text": "Visitors"}},
+        )
+    )
+    geo_layout = {"scope": "usa", "bgcolor": "rgba(0,0,0,0)", "lakecolor": "#ffffff"}
+    return Chart(fig.update_layout(layout(geo=geo_layout, margin={"l": 0, "r": 0, "t": 0, "b": 0})))
+
+
+def canada(ctx: Context) -> Chart:
+    places = VisitorPlaces.of(ctx.selection, ctx.filter.guest_q())
+    counts, sessions = places.by_region("CA"), places.sessions_by_region("CA")
+    provinces = {code: n for code, n in counts.items() if code in geo.CA_PROVINCES}
+    if not provinces:
+        return Chart(None, "No visitors in Canada match these filters.")
+    codes_ = sorted(provinces)
+    largest = max(provinces.values())
+    fig = go.Figure(
+        go.Scattergeo(
+            lat=[geo.CA_PROVINCES[c][1] for c in codes_],
+            lon=[geo.CA_PROVINCES[c][2] for c in codes_],
+            text=[geo.CA_PROVINCES[c][0] for c in codes_],
+            marker={
+                "size": [10 + 40 * (provinces[c] / largest) ** 0.5 for c in codes_],
+                "color": "#2563eb",
+                "opacity": 0.7,
+                "line": {"width": 1, "color": "#fff"},
+            },
+            customdata=[
+                [
+                    ctx.filter.drill(country="CA", region=c),
+                    _in_sessions(provinces[c], sessions.get(c, 0)),
+                ]
+                for c in codes_
+            ],
+            hovertemplate=PLACE_HOVER,
+        )
+    )
+    geo_layout = {
+        "scope": "north america",
+        "resolution": 50,
+        "showcountries": True,
+        "showsubunits": True,
+        "landcolor": "#f0f4f8",
+        "bgcolor": "rgba(0,0,0,0)",
+        "center": {"lat": 58, "lon": -96},
+        "projection": {"type": "conic conformal", "scale": 1.6, "parallels": [49, 77]},
+    }
+    return Chart(fig.update_layout(layout(geo=geo_layout, margin={"l": 0, "r": 0, "t": 0, "b": 0})))
+
+
+CHARTS = {
+    "sessions-over-time": sessions_over_time,
+    "outcomes": outcomes,
+    "durations": durations,
+    "heatmap": heatmap,
+    "countries": countries,
+    "us-states": us_states,
+    "canada": canada,
+}

@@ -1,0 +1,366 @@
+"""The one filter every page, chart, list and export uses, so they can never disagree.
+
+Its parameters live in the query string (bookmarkable, shareable): `start`, `end` (dates,
+inclusive, in the user's time zone) or a `preset`, `partner`, `type`, `status`, `outcome`,
+`agent`, `country`, `region`, `city`, `min_duration`, `max_duration` (seconds), `key`,
+`has_error`, `q` (guest name/email/phone; only where the user may see guest details), and, for
+drill-downs from the heatmap, `weekday` (1 = Monday) and `hour`. A bad value is a form error on
+the page, never a server error.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
+from django.urls import reverse
+from django.utils import timezone
+
+from sessions_app import codes
+from sessions_app.accounts import access
+from sessions_app.models import Guest, Role
+
+PRESETS = [
+    ("today", "Today"),
+    ("yesterday", "Yesterday"),
+    ("7d", "Last 7 days"),
+    ("30d", "Last 30 days"),
+    ("90d", "Last 90 days"),
+    ("this_month", "This month"),
+    ("last_month", "Last month"),
+    ("custom", "Custom range"),
+]
+DEFAULT_PRESET = "30d"
+MAX_RANGE_DAYS = 3660
+# Dates a filter may name: a range, the period before it and a day either side must stay
+# inside what Python's dates hold, and nothing Glance ever served lies outside these.
+FIRST_DATE, LAST_DATE = date(2000, 1, 1), date(2099, 12, 31)
+
+OUTCOMES = [
+    ("connected", "Connected (C, X)"),
+    ("not_connected", "Not connected (Q, T)"),
+    ("other", "Other"),
+]
+NOT_CONNECTED_STATUSES = ("Q", "T")
+PLACE_COLUMNS = {"country": "country_code", "region": "region", "city": "city"}
+_LETTER = re.compile(r"^[A-Za-z]$")
+_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+
+
+class LettersField(forms.MultipleChoiceField):
+    """Repeatable one-letter codes: an open set (Glance adds letters), so any letter is valid."""
+
+    def valid_value(self, value):
+        return bool(_LETTER.match(value))
+
+    def clean(self, value):
+        # Repeated (status=C&status=X) or run together as the filter bar's box sends it (CX).
+        letters = []
+        for item in value or []:
+            item = item.strip()
+            letters += list(item) if item.isalpha() else ([item] if item else [])
+        return list(dict.fromkeys(letter.upper() for letter in super().clean(letters)))
+
+
+class MultipleIdsField(forms.ModelMultipleChoiceField):
+    default_error_messages = {
+        "invalid_choice": "There is no such %(value)s you can see.",
+        "invalid_pk_value": "“%(pk)s” is not an id.",
+    }
+    MAX_ID = 2**63 - 1  # the largest id either database stores; a larger one overflows the query
+
+    def _check_values(self, value):
+        for pk in value:
+            try:
+                number = int(str(pk).strip())
+            except ValueError:
+                continue  # not a number at all: the usual "is not an id"
+            if not 0 < number <= self.MAX_ID:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value",
+                    params={"pk": pk},
+                )  # fmt: skip
+        return super()._check_values(value)
+
+
+@dataclass(frozen=True)
+class Period:
+    """[start, end) in UTC-aware datetimes, with the local dates that produced it."""
+
+    first_day: date
+    last_day: date
+    start: datetime
+    end: datetime
+
+    @property
+    def days(self) -> int:
+        return (self.last_day - self.first_day).days + 1
+
+    def previous(self, tz) -> "Period":
+        """The period of equal length just before this one, for KPI changes."""
+        last = self.first_day - timedelta(days=1)
+        return period_for(last - timedelta(days=self.days - 1), last, tz)
+
+
+def period_for(first_day: date, last_day: date, tz: ZoneInfo) -> Period:
+    start = datetime.combine(first_day, time.min, tzinfo=tz)
+    end = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=tz)
+    return Period(first_day, last_day, start, end)
+
+
+def preset_days(preset: str, today: date) -> tuple[date, date]:
+    if preset == "today":
+        return today, today
+    if preset == "yesterday":
+        return today - timedelta(days=1), today - timedelta(days=1)
+    if preset in ("7d", "30d", "90d"):
+        return today - timedelta(days=int(preset[:-1]) - 1), today
+    if preset == "this_month":
+        return today.replace(day=1), today
+    if preset == "last_month":
+        last = today.replace(day=1) - timedelta(days=1)
+        return last.replace(day=1), last
+    raise ValueError(preset)
+
+
+class SessionFilter(forms.Form):
+    preset = forms.ChoiceField(choices=PRESETS, required=False)
+    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    partner = MultipleIdsField(queryset=None, required=False)
+    type = forms.MultipleChoiceField(choices=list(codes.SESSION_TYPES.items()), required=False)
+    status = LettersField(required=False)
+    outcome = forms.ChoiceField(choices=[("", "Any"), *OUTCOMES], required=False)
+    agent = MultipleIdsField(queryset=None, required=False)
+    country = forms.CharField(required=False, max_length=2)
+    region = forms.CharField(required=False, max_length=100)
+    city = forms.CharField(required=False, max_length=200)
+    min_duration = forms.IntegerField(required=False, min_value=0, max_value=10**9)
+    max_duration = forms.IntegerField(required=False, min_value=0, max_value=10**9)
+    key = forms.CharField(required=False, max_length=255)
+    has_error = forms.NullBooleanField(
+        required=False,
+        widget=forms.Select(
+            choices=[("unknown", "Any"), ("true", "With an error"), ("false", "Without errors")]
+        ),
+    )
+    q = forms.CharField(required=False, max_length=200, label="Guest name, email or phone")
+    weekday = forms.IntegerField(required=False, min_value=1, max_value=7)
+    hour = forms.IntegerField(required=False, min_value=0, max_value=23)
+
+    # Parameters that narrow by guest rather than by session.
+    GUEST_FIELDS = ("country", "region", "city", "has_error", "q")
+    LIST_FIELDS = ("partner", "type", "status", "agent")
+
+    def __init__(self, data, *, user, tz: ZoneInfo, today: date | None = None):
+        if not data.get("preset") and not data.get("start") and not data.get("end"):
+            data = data.copy()  # so the form shows the default range it applies
+            data["preset"] = DEFAULT_PRESET
+        super().__init__(data)
+        self.user = user
+        self.tz = tz
+        self.today = today or timezone.now().astimezone(tz).date()
+        self.fields["partner"].queryset = access.partners_for(user)
+        self.fields["agent"].queryset = access.agents_for(user)
+        self._valid = self.is_valid()
+
+    # --- validation ---------------------------------------------------------------------
+
+    def clean_start(self):
+        return self._in_range(self.cleaned_data["start"])
+
+    def clean_end(self):
+        return self._in_range(self.cleaned_data["end"])
+
+    @staticmethod
+    def _in_range(day: date | None) -> date | None:
+        if day is not None and not FIRST_DATE <= day <= LAST_DATE:
+            raise forms.ValidationError("A date between 2000 and 2099.")
+        return day
+
+    def clean_country(self):
+        country = self.cleaned_data["country"].strip()
+        if country and not _COUNTRY.match(country):
+            raise forms.ValidationError("A two-letter ISO country code, such as US or DE.")
+        return country.upper()
+
+    def clean_q(self):
+        text = self.cleaned_data["q"].strip()
+        if text and not self.pii_partners().exists():
+            raise forms.ValidationError("Searching guests by name needs the analyst role.")
+        return text
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        preset = data.get("preset") or ("custom" if start or end else DEFAULT_PRESET)
+        data["preset"] = preset
+        if preset == "custom":
+            if not start or not end:
+                raise forms.ValidationError("A custom range needs a start and an end date.")
+            if end < start:
+                self.add_error("end", "The end date is before the start date.")
+            elif (end - start).days > MAX_RANGE_DAYS:
+                self.add_error("end", f"At most {MAX_RANGE_DAYS} days at a time.")
+        low, high = data.get("min_duration"), data.get("max_duration")
+        if low is not None and high is not None and high < low:
+            self.add_error("max_duration", "The longest duration is below the shortest.")
+        return data
+
+    # --- what it selects ----------------------------------------------------------------
+
+    @property
+    def data_ok(self) -> bool:
+        return self._valid
+
+    @property
+    def values(self) -> dict:
+        """The cleaned values, or the defaults when the form has errors (pages still render)."""
+        if self._valid:
+            return self.cleaned_data
+        return {"preset": DEFAULT_PRESET}
+
+    @property
+    def period(self) -> Period:
+        values = self.values
+        if values["preset"] == "custom":
+            return period_for(values["start"], values["end"], self.tz)
+        return period_for(*preset_days(values["preset"], self.today), self.tz)
+
+    def shown_partners(self) -> list:
+        """The partners whose data the filter shows: those it names, else all the user's; of
+        those, only the ones its agents work for when it names agents."""
+        partners = list(self.values.get("partner") or self.fields["partner"].queryset)
+        agents = self.values.get("agent")
+        if agents:
+            of_agents = {agent.partner_id for agent in agents}
+            partners = [partner for partner in partners if partner.pk in of_agents]
+        return partners
+
+    def pii_partners(self):
+        return access.partners_for(self.user, Role.ANALYST)
+
+    def filter_qs(self, qs: QuerySet, period: Period | None = None) -> QuerySet:
+        """Sessions (already scoped by the access helper) narrowed to this filter."""
+        period = period or self.period
+        values = self.values
+        qs = qs.filter(start_time__gte=period.start, start_time__lt=period.end)
+        if values.get("partner"):
+            qs = qs.filter(partner__in=values["partner"])
+        if values.get("type"):
+            qs = qs.filter(session_type__in=values["type"])
+        if values.get("status"):
+            qs = qs.filter(status__in=values["status"])
+        qs = self._outcome(qs, values.get("outcome"))
+        if values.get("agent"):
+            qs = qs.filter(agent__in=values["agent"])
+        if values.get("min_duration") is not None:
+            qs = qs.filter(duration__gte=values["min_duration"])
+        if values.get("max_duration") is not None:
+            qs = qs.filter(duration__lte=values["max_duration"])
+        if values.get("key"):
+            qs = qs.filter(key=values["key"])
+        qs = self._when(qs, values.get("weekday"), values.get("hour"))
+        guest_q = self.guest_q()
+        if guest_q is not None:
+            qs = qs.filter(Exists(Guest.objects.filter(guest_q, session=OuterRef("pk"))))
+        if values.get("has_error") is False:
+            with_error = Guest.objects.filter(session=OuterRef("pk"), error__isnull=False)
+            qs = qs.exclude(Exists(with_error.exclude(error="")))
+        if values.get("q"):
+            qs = qs.filter(partner__in=self.pii_partners())
+        return qs
+
+    def guest_q(self) -> Q | None:
+        """The guest-level part of the filter, as a condition on Guest rows: one guest meets all
+        of it. A place (`country`, `region`, `city`) is where a visitor was, never the agent's or
+        host's own seat: the maps count visitors, and a click on one opens the sessions a visitor
+        from there was in."""
+        values = self.values
+        parts = []
+        place = {
+            f"{column}__iexact": values[name]
+            for name, column in PLACE_COLUMNS.items()
+            if values.get(name)
+        }
+        if place:
+            parts.append(Q(**place) & ~Q(guest_type__in=codes.SUBSCRIBER_GUEST_TYPES))
+        if values.get("has_error") is True:
+            parts.append(Q(error__isnull=False) & ~Q(error=""))
+        if values.get("q"):
+            text = values["q"]
+            parts.append(
+                Q(name__icontains=text) | Q(email__icontains=text) | Q(phone__icontains=text)
+            )
+        if not parts:
+            return None
+        condition = parts[0]
+        for part in parts[1:]:
+            condition &= part
+        return condition
+
+    def _outcome(self, qs, outcome):
+        connected, not_connected = codes.CONNECTED_STATUSES, NOT_CONNECTED_STATUSES
+        if outcome == "connected":
+            return qs.filter(status__in=connected)
+        if outcome == "not_connected":
+            return qs.filter(status__in=not_connected)
+        if outcome == "other":
+            return qs.exclude(status__in=connected + not_connected)
+        return qs
+
+    def _when(self, qs, weekday, hour):
+        if weekday is not None:
+            qs = qs.annotate(_weekday=ExtractIsoWeekDay("start_time", tzinfo=self.tz)).filter(
+                _weekday=weekday
+            )
+        if hour is not None:
+            qs = qs.annotate(_hour=ExtractHour("start_time", tzinfo=self.tz)).filter(_hour=hour)
+        return qs
+
+    # --- links --------------------------------------------------------------------------
+
+    def params(self) -> list[tuple[str, str]]:
+        """The filter as query parameters (only what was given), for links and exports."""
+        if not self._valid:
+            return []
+        out = []
+        for name, value in self.cleaned_data.items():
+            if value in (None, "", []) or (name == "preset" and value == DEFAULT_PRESET):
+                continue
+            if name in ("partner", "agent"):
+                out += [(name, str(obj.pk)) for obj in value]
+            elif isinstance(value, list):
+                out += [(name, item) for item in value]
+            elif isinstance(value, bool):
+                out.append((name, "true" if value else "false"))
+            elif name in ("start", "end"):
+                if self.cleaned_data["preset"] == "custom":
+                    out.append((name, value.isoformat()))
+            else:
+                out.append((name, str(value)))
+        return out
+
+    def query(self, **changes) -> str:
+        """This filter's query string with some parameters replaced (None removes one)."""
+        params = [(k, v) for k, v in self.params() if k not in changes]
+        for name, value in changes.items():
+            if value is None:
+                continue
+            values = value if isinstance(value, list | tuple) else [value]
+            params += [(name, str(item)) for item in values]
+        return urlencode(params)
+
+    def drill(self, first_day: date | None = None, last_day: date | None = None, **changes) -> str:
+        """A link to the session list with this filter narrowed further."""
+        if first_day is not None:
+            changes |= {
+                "preset": "custom",
+                "start": first_day.isoformat(),
+                "end": (last_day or first_day).isoformat(),
+            }
+        return reverse("session_list") + "?" + self.query(**changes)

@@ -1,0 +1,343 @@
+"""The dashboard's numbers read from rollup rows (whole UTC days) plus the raw sessions of the
+partial days at either end of the period: the same answers as figures.py computes from the raw
+sessions alone (tests/test_rollup_equality.py holds them to it), at a cost set by the length of
+the period instead of the number of sessions in it.
+
+Each function answers None where rollups cannot give the exact answer (a time zone whose offset
+is not whole quarter hours), and figures.py then reads the raw sessions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from functools import cache
+
+import numpy as np
+import orjson
+from django.db import OperationalError, connection
+from django.db.models import Count, Sum
+
+from sessions_app import codes, figures
+from sessions_app.db import fetch_rows
+from sessions_app.figures.selection import Selection
+from sessions_app.models import Session
+from sessions_app.rollups import local_time, write
+
+DURATION_INDEX = "session_duration_idx"
+
+
+def totals(sel: Selection) -> figures.Totals:
+    rows = read_rollups(
+        sel, "status", "sessions", "guests", "durations", "agent_ids", "country_codes"
+    )
+    edge = [
+        row
+        for part in sel.edges
+        for row in figures.plain(part).values_list("status", "guest_count", "duration", "agent_id")
+    ]
+    count = sum(row[1] for row in rows) + len(edge)
+    connected = sum(row[1] for row in rows if row[0] in codes.CONNECTED_STATUSES)
+    connected += sum(1 for row in edge if row[0] in codes.CONNECTED_STATUSES)
+    guests = sum(row[2] for row in rows) + sum(row[1] for row in edge)
+    agent_ids = np.frombuffer(b"".join(bytes(row[4]) for row in rows), np.int64)
+    edge_ids = np.array([row[3] for row in edge if row[3] is not None], np.int64)
+    agents = len(_distinct(np.concatenate([agent_ids, edge_ids])))
+    # Most days repeat the same few country lists: each distinct list is parsed once.
+    # Upper-cased, as the map and the country filter take them ("us" is the United States).
+    countries = {code.upper() for text in {row[5] for row in rows} for code in orjson.loads(text)}
+    for part in sel.edges:
+        countries |= figures.located_countries(part)
+    if sel.by_agent:
+        median, p90 = _agent_row_percentiles(sel, [row[2] for row in edge], (0.5, 0.9))
+    else:
+        histogram = write.sum_sparse([row[3] for row in rows], write.BANDS)
+        for row in edge:
+            histogram[write.band_of(row[2])] += 1
+        median, p90 = percentiles(histogram, count, sel.sessions, (0.5, 0.9))
+    return figures.Totals(
+        sessions=count,
+        connected=connected,
+        guests_per_session=guests / count if count else None,
+        agents=agents,
+        countries=len(countries),
+        median_duration=median,
+        p90_duration=p90,
+    )
+
+
+# Ids up to this are counted in an array as long as the largest (linear); larger ones sorted.
+LOOKUP_IDS = 50_000_000
+
+
+def _distinct(ids: np.ndarray) -> np.ndarray:
+    """The distinct ids, ascending: by marking each in an array as long as the largest, where
+    np.unique sorts (a year's agent ids are millions of entries)."""
+    if not len(ids) or ids.max() > LOOKUP_IDS:
+        return np.unique(ids)
+    return np.flatnonzero(np.bincount(ids))
+
+
+def _slots(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct ids ascending, each entry's index among them), by a gather from a lookup
+    array, where a binary search per entry took a fifth of the agents page."""
+    distinct = _distinct(ids)
+    if distinct[-1] > LOOKUP_IDS:
+        return distinct, np.searchsorted(distinct, ids)
+    slot_of = np.zeros(distinct[-1] + 1, np.int64)
+    slot_of[distinct] = np.arange(len(distinct))
+    return distinct, slot_of[ids]
+
+
+def session_count(sel: Selection) -> int:
+    counted = sel.rollups.order_by().aggregate(n=Sum("sessions"))["n"] or 0
+    return counted + sum(figures.plain(part).count() for part in sel.edges)
+
+
+def _agent_row_percentiles(sel: Selection, edge_durations: list[int], fractions) -> list:
+    """Nearest-rank percentiles from agents' own rollup rows, which hold every session's
+    duration (each session is in exactly one agent's rows): no query of the sessions, whose
+    duration band a partner's many other agents share."""
+    pairs = np.frombuffer(
+        b"".join(bytes(row[0]) for row in read_rollups(sel, "agent_durations") if row[0]),
+        write.AGENT_DURATION,
+    )
+    values = np.concatenate(
+        [pairs["duration"].astype(np.int64), np.array(edge_durations, np.int64)]
+    )
+    return figures.nearest_rank(values, fractions)
+
+
+def percentiles(histogram: np.ndarray, count: int, sessions, fractions) -> list[int | None]:
+    """Nearest-rank percentiles, as figures.percentiles defines them: the band histogram finds
+    the band holding each rank, and one query over the sessions in that band (a narrow range of
+    the duration index) finds the value."""
+    if not count:
+        return [None for _ in fractions]
+    cumulative = np.cumsum(histogram)
+    found = []
+    for fraction in fractions:
+        rank = max(math.ceil(fraction * count), 1)
+        band = int(np.searchsorted(cumulative, rank))
+        remaining = rank - (int(cumulative[band - 1]) if band else 0)
+        low, high = write.band_bounds(band)
+        in_band = figures.plain(sessions)
+        if low is not None:
+            in_band = in_band.filter(duration__gte=low)
+        if high is not None:
+            in_band = in_band.filter(duration__lt=high)
+        value = None
+        for duration, n in _band_counts(in_band):
+            remaining -= n
+            if remaining <= 0:
+                value = duration
+                break
+        found.append(value)
+    return found
+
+
+def _band_counts(in_band) -> list[tuple[int, int]]:
+    """(duration, sessions) in a band, in order. SQLite is told to read the duration index:
+    left to choose, it walks the whole period by start time (45 ms for a year at 150,000
+    sessions, against 1 ms)."""
+    counts = in_band.values("duration").annotate(n=Count("pk")).order_by("duration")
+    counts = counts.values_list("duration", "n")
+    if connection.vendor != "sqlite":
+        return list(counts)
+    sql, params = counts.query.sql_with_params()
+    table = connection.ops.quote_name(Session._meta.db_table)
+    hinted = sql.replace(f"FROM {table}", f"FROM {table} INDEXED BY {DURATION_INDEX}", 1)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(hinted, params)
+            return cursor.fetchall()
+    except OperationalError:  # a filter shape the index cannot serve: let SQLite choose
+        return list(counts)
+
+
+def sessions_over_time(sel: Selection, tz, bucket: str) -> list[dict] | None:
+    counts: dict[tuple, int] = defaultdict(int)
+    by_day_type = _quarters_by(sel, "day", "session_type")
+    for (day, kind), quarters in by_day_type.items():
+        pieces = local_time.pieces(write.day_of(day), tz, bucket)
+        if pieces is None:
+            return None
+        for key, n in _piece_counts(quarters, pieces):
+            counts[(key, kind)] += n
+    for part in sel.edges:
+        for row in figures.raw_sessions_over_time(part, tz, bucket):
+            counts[(row["bucket"], row["session_type"])] += row["n"]
+    return [
+        {"bucket": key, "session_type": kind, "n": n}
+        for (key, kind), n in sorted(counts.items())
+        if n
+    ]
+
+
+def weekday_hour(sel: Selection, tz) -> dict[tuple[int, int], int] | None:
+    counts: dict[tuple[int, int], int] = defaultdict(int)
+    for (day,), quarters in _quarters_by(sel, "day").items():
+        pieces = local_time.pieces(write.day_of(day), tz, "weekday_hour")
+        if pieces is None:
+            return None
+        for key, n in _piece_counts(quarters, pieces):
+            counts[key] += n
+    for part in sel.edges:
+        for key, n in figures.raw_weekday_hour(part, tz).items():
+            counts[key] += n
+    return {key: n for key, n in counts.items() if n}
+
+
+def outcomes_by_type(sel: Selection) -> dict[str, dict[str, int]]:
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    rows = sel.rollups.order_by().values("session_type", "status").annotate(n=Sum("sessions"))
+    for row in rows:
+        counts[(row["session_type"], row["status"])] += row["n"]
+    for part in sel.edges:
+        for row in figures.plain(part).values("session_type", "status").annotate(n=Count("pk")):
+            counts[(row["session_type"], row["status"])] += row["n"]
+    result: dict[str, dict[str, int]] = {}
+    for (kind, status), n in counts.items():
+        by_outcome = result.setdefault(kind, {})
+        outcome = figures.outcome_of(status)
+        by_outcome[outcome] = by_outcome.get(outcome, 0) + n
+    return result
+
+
+def duration_bins(sel: Selection) -> list[dict]:
+    counts: dict[tuple[str, int], int] = defaultdict(int)
+    per_type: dict[str, list] = defaultdict(list)
+    for kind, blob in read_rollups(sel, "session_type", "durations"):
+        per_type[kind].append(blob)
+    for kind, blobs in per_type.items():
+        histogram = write.sum_sparse(blobs, write.BANDS)
+        by_bin = np.bincount(
+            _coarse_of_bands(), weights=histogram, minlength=len(figures.DURATION_BINS)
+        )
+        for coarse, n in enumerate(by_bin):
+            counts[(kind, coarse)] += int(n)
+    for part in sel.edges:
+        for row in figures.raw_duration_bins(part):
+            counts[(row["session_type"], row["bin"])] += row["n"]
+    return [
+        {"session_type": kind, "bin": index, "n": n}
+        for (kind, index), n in sorted(counts.items())
+        if n
+    ]
+
+
+@cache
+def _coarse_of_bands() -> np.ndarray:
+    """The DURATION_BINS index of every band (band edges include every bin edge)."""
+    uppers = [upper for upper, _ in figures.DURATION_BINS if upper is not None]
+    out = []
+    for band in range(write.BANDS):
+        low, _ = write.band_bounds(band)
+        value = low if low is not None else -1
+        out.append(next((i for i, upper in enumerate(uppers) if value < upper), len(uppers)))
+    return np.array(out)
+
+
+def agent_figures(sel: Selection) -> dict[int | None, figures.AgentFigures]:
+    """Every agent's figures from the rollups' (agent, duration) pairs and the edges' sessions:
+    counts by numpy's bincount, and each exact median found in two steps that stay linear in the
+    number of sessions: the duration band holding each agent's middle rank, then a sort of only
+    the sessions in those bands."""
+    rows = read_rollups(sel, "session_type", "status", "agent_durations")
+    edge = [
+        row
+        for part in sel.edges
+        for row in figures.plain(part).values_list("session_type", "status", "agent_id", "duration")
+    ]
+    blobs = [bytes(row[2]) for row in rows]
+    sizes = [len(blob) // write.AGENT_DURATION.itemsize for blob in blobs]
+    pairs = np.frombuffer(b"".join(blobs), write.AGENT_DURATION)
+    agent = np.concatenate([pairs["agent"], [row[2] or write.NO_AGENT for row in edge]]).astype(
+        np.int64
+    )
+    duration = np.concatenate([pairs["duration"], [row[3] for row in edge]]).astype(np.int64)
+    if not len(agent):
+        return {}
+    types = list(codes.SESSION_TYPES)
+    kinds = [row[0] for row in rows] + [row[0] for row in edge]
+    statuses = [row[1] for row in rows] + [row[1] for row in edge]
+    repeat = np.array(sizes + [1] * len(edge))
+    # A type outside SESSION_TYPES counts as a session but in no column of the mix.
+    kind = np.repeat([types.index(k) if k in types else len(types) for k in kinds], repeat)
+    connected = np.repeat(np.isin(statuses, codes.CONNECTED_STATUSES), repeat)
+
+    ids, slot = _slots(agent)
+    count = np.bincount(slot, minlength=len(ids))
+    seconds = np.bincount(slot, weights=duration, minlength=len(ids))
+    linked = np.bincount(slot[connected], minlength=len(ids))
+    width = len(types) + 1
+    mix = np.bincount(slot * width + kind, minlength=len(ids) * width).reshape(-1, width)
+    medians = _medians(slot, duration, count)
+    return {
+        (int(pk) if pk != write.NO_AGENT else None): figures.AgentFigures(
+            sessions=int(count[i]),
+            seconds=int(seconds[i]),
+            connected=int(linked[i]),
+            median=int(medians[i]),
+            mix={t: int(mix[i, column]) for column, t in enumerate(types)},
+        )
+        for i, pk in enumerate(ids.tolist())
+    }
+
+
+@cache
+def _band_table() -> np.ndarray:
+    """rollups.band_of(d) for every d from 0 to the last band edge; shorter durations (negative
+    ones) are in band 0 and longer ones in the last band, as clipping to the table gives."""
+    return np.searchsorted(write.BAND_EDGES, np.arange(write.BAND_EDGES[-1] + 1), "right")
+
+
+def _medians(slot: np.ndarray, duration: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """The duration ranked ceil(n / 2) in each slot (figures.agent_medians' definition)."""
+    groups = len(count)
+    rank = (count + 1) // 2  # 1-based
+    band = _band_table()[np.clip(duration, 0, len(_band_table()) - 1)]  # write.band_of
+    histogram = np.bincount(slot * write.BANDS + band, minlength=groups * write.BANDS)
+    below = histogram.reshape(groups, write.BANDS).cumsum(axis=1)
+    middle = (below >= rank[:, None]).argmax(axis=1)  # the band holding each middle rank
+    before = np.where(middle > 0, below[np.arange(groups), middle - 1], 0)
+    chosen = band == middle[slot]
+    in_slot, in_duration = slot[chosen], duration[chosen]
+    order = np.lexsort((in_duration, in_slot))
+    starts = np.searchsorted(in_slot[order], np.arange(groups))
+    return in_duration[order][starts + rank - before - 1]
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def read_rollups(sel: Selection, *fields: str) -> list[tuple]:
+    """The selection's rollup rows as plain tuples (numbers, text and bytes)."""
+    return fetch_rows(sel.rollups.order_by().values_list(*fields))
+
+
+def _quarters_by(sel: Selection, *fields: str) -> dict[tuple, np.ndarray]:
+    """Quarter-hour counts summed over the rollup rows sharing `fields`: all rows' counts as one
+    matrix, summed by group in numpy (a dict of lists of each group's rows was a third of a
+    year's chart)."""
+    rows = read_rollups(sel, *fields, "quarters")
+    if not rows:
+        return {}
+    groups: dict[tuple, int] = {}
+    slot = np.fromiter(
+        (groups.setdefault(row[:-1], len(groups)) for row in rows), np.int64, len(rows)
+    )
+    empty = bytes(write.QUARTERS * write.DTYPE.itemsize)
+    joined = b"".join(bytes(row[-1]) if row[-1] else empty for row in rows)
+    matrix = np.frombuffer(joined, write.DTYPE).reshape(-1, write.QUARTERS)
+    order = np.argsort(slot, kind="stable")
+    starts = np.searchsorted(slot[order], np.arange(len(groups)))
+    sums = np.add.reduceat(matrix[order].astype(np.int64), starts, axis=0)
+    return {key: sums[index] for key, index in groups.items()}
+
+
+def _piece_counts(quarters: np.ndarray, pieces) -> list[tuple[object, int]]:
+    cumulative = np.concatenate(([0], np.cumsum(quarters)))
+    return [
+        (key, n) for first, end, key in pieces if (n := int(cumulative[end] - cumulative[first]))
+    ]

@@ -1,0 +1,570 @@
+"""Keeping the rollup tables in step with the sessions they sum.
+
+Every write of sessions goes through ingest.store_sessions, which hands this module the sessions
+as they were before (if stored) and as they are now; the difference is added to the rollup rows
+of their days in the same transaction: the partner's (SessionRollup) and each agent's
+(AgentRollup), which sum the same measures under a longer key. Retention deletes whole days
+and rebuilds the day it cuts through. `rebuild` recomputes any days from the raw tables: the
+migrations that introduced rollups, the retention cut and the tests use it.
+"""
+
+from bisect import bisect_right
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import orjson
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+
+from sessions_app.codes import SUBSCRIBER_GUEST_TYPES
+from sessions_app.db import insert_many, select_in, update_many
+
+QUARTERS = 96  # quarter hours in a UTC day
+
+
+def _band_edges() -> list[int]:
+    """Lower edges of the duration bands: 5 s up to 10 min, 30 s up to an hour, 5 min up to 4
+    hours, 30 min up to a day, then one band. Every edge of stats.DURATION_BINS is among them."""
+    edges = list(range(5, 600, 5))
+    edges += range(600, 3600, 30)
+    edges += range(3600, 14400, 300)
+    edges += range(14400, 86400 + 1, 1800)
+    return edges
+
+
+# Band i holds durations in [EDGES[i-1], EDGES[i]); band 0 everything below 5 s (negatives
+# included), the last band everything from a day up.
+BAND_EDGES = _band_edges()
+BANDS = len(BAND_EDGES) + 1
+DTYPE = np.dtype("<u4")
+
+
+def band_of(duration: int) -> int:
+    return bisect_right(BAND_EDGES, duration)
+
+
+def band_bounds(band: int) -> tuple[int | None, int | None]:
+    """[low, high) of a band; None where it is open."""
+    low = BAND_EDGES[band - 1] if band > 0 else None
+    high = BAND_EDGES[band] if band < len(BAND_EDGES) else None
+    return low, high
+
+
+def quarter_of(moment: datetime) -> tuple[date, int]:
+    moment = moment.astimezone(UTC)
+    return moment.date(), moment.hour * 4 + moment.minute // 15
+
+
+_EPOCH = date(1970, 1, 1).toordinal()
+
+
+def day_number(day: date) -> int:
+    """SessionRollup.day of a UTC date."""
+    return day.toordinal() - _EPOCH
+
+
+def day_of(number: int) -> date:
+    return date.fromordinal(number + _EPOCH)
+
+
+def day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+# --- what one session contributes -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """One session as the rollups see it."""
+
+    start_time: datetime
+    session_type: str
+    status: str
+    duration: int
+    guest_count: int
+    agent_id: int | None
+    places: tuple[tuple, ...]  # (country, region, city) of each of its visitors
+
+
+def visitor_places(guests) -> tuple[tuple, ...]:
+    """(country, region, city) of each guest the geography counts: visitors, not the agent's or
+    host's own seat, located or not. `guests` are (guest_type, country, region, city) tuples."""
+    return tuple(tuple(guest[1:]) for guest in guests if guest[0] not in SUBSCRIBER_GUEST_TYPES)
+
+
+def place_levels(places) -> set[tuple]:
+    """The places a session counts once at, keyed as the filter matches them (upper-cased, since
+    country=, region= and city= ignore case): what a click on a map or a city opens. Each country
+    its visitors were in (COUNTRY, None, None); each region (COUNTRY, REGION, None); each city in
+    its region (COUNTRY, REGION, CITY); and each city in any region (COUNTRY, None, CITY), which
+    a city without a region links to. A level is left out where its name is missing, so the four
+    kinds of key never meet."""
+    levels = set()
+    for country, region, city in places:
+        if not country:
+            continue
+        country = country.upper()
+        levels.add((country, None, None))
+        if region:
+            levels.add((country, region.upper(), None))
+        if city:
+            levels.add((country, None, city.upper()))
+            if region:
+                levels.add((country, region.upper(), city.upper()))
+    return levels
+
+
+@dataclass
+class Delta:
+    """The change to one rollup row."""
+
+    sessions: int = 0
+    guests: int = 0
+    seconds: int = 0
+    # Sparse, as dicts: a delta of an agent's day touches a few quarters and bands, and numpy
+    # arrays of all of them cost more to make and add than the dicts do.
+    quarters: dict = field(default_factory=lambda: defaultdict(int))  # {quarter: n}
+    durations: dict = field(default_factory=lambda: defaultdict(int))  # {band: n}
+    agents: dict = field(default_factory=lambda: defaultdict(int))
+    countries: dict = field(default_factory=lambda: defaultdict(int))
+    places: dict = field(default_factory=lambda: defaultdict(int))  # {(country, region, city): n}
+    agent_durations: dict = field(default_factory=lambda: defaultdict(int))  # {(agent, s): n}
+    place_sessions: dict = field(default_factory=lambda: defaultdict(int))  # {level key: n}
+
+    def add(self, c: Contribution, sign: int, quarter: int) -> None:
+        self.sessions += sign
+        self.guests += sign * c.guest_count
+        self.seconds += sign * c.duration
+        self.quarters[quarter] += sign
+        self.durations[band_of(c.duration)] += sign
+        if c.agent_id is not None:
+            self.agents[str(c.agent_id)] += sign
+        self.agent_durations[(c.agent_id or NO_AGENT, c.duration)] += sign
+        for place in c.places:
+            self.places[place] += sign
+            if place[0]:
+                self.countries[place[0]] += sign
+        for level in place_levels(c.places):
+            self.place_sessions[level] += sign
+
+
+@dataclass(frozen=True)
+class Table:
+    """A rollup table: its model's name and the key fields it has before (day, type, status)."""
+
+    model_name: str
+    prefix: tuple[str, ...]
+
+    def model(self, apps=None):
+        from django.apps import apps as current
+
+        return (apps or current).get_model("sessions_app", self.model_name)
+
+    @property
+    def key_fields(self) -> list[str]:
+        return [*self.prefix, "day", "session_type", "status"]
+
+    def prefix_of(self, c: Contribution) -> tuple | None:
+        """The contribution's key prefix here, or None if it has no row here."""
+        if not self.prefix:
+            return ()
+        return None if c.agent_id is None else (c.agent_id,)
+
+
+PARTNER_ROWS = Table("SessionRollup", ())
+AGENT_ROWS = Table("AgentRollup", ("agent",))
+TABLES = (PARTNER_ROWS, AGENT_ROWS)
+
+
+def tables_in(apps) -> tuple[Table, ...]:
+    """The rollup tables a (migration's historical) app registry has."""
+    present = []
+    for table in TABLES:
+        try:
+            table.model(apps)
+        except LookupError:
+            continue
+        present.append(table)
+    return tuple(present)
+
+
+def deltas(removed: list[Contribution], added: list[Contribution],
+           table: Table = PARTNER_ROWS) -> dict[tuple, Delta]:  # fmt: skip
+    """{(*prefix, day, session_type, status): Delta} for sessions replaced by others."""
+    out: dict[tuple, Delta] = defaultdict(Delta)
+    for sign, contributions in ((-1, removed), (1, added)):
+        for c in contributions:
+            prefix = table.prefix_of(c)
+            if prefix is None:
+                continue
+            day, quarter = quarter_of(c.start_time)
+            out[(*prefix, day, c.session_type, c.status)].add(c, sign, quarter)
+    return out
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def apply(partner_id: int, removed: list[Contribution], added: list[Contribution]) -> None:
+    """Adds the difference to the partner's rollup rows, by partner and by agent. Call inside the
+    transaction that writes the sessions; the caller holds the partner's row lock, so no other
+    write interleaves."""
+    from sessions_app.models import Place
+
+    for table in TABLES:
+        _apply_to(table, table.model(), partner_id, removed, added, Place)
+
+
+def _apply_to(table: Table, model, partner_id: int, removed, added, place_model) -> None:
+    """Plain statements, not the ORM's bulk_update (a CASE per column per row), which took 30 ms
+    of every sync page. `model` and `place_model` may be a migration's historical ones."""
+    changes = {key: d for key, d in deltas(removed, added, table).items() if not _is_zero(d)}
+    if not changes:
+        return
+    measures = measures_of(model)
+    if "place_sessions" not in measures:  # a migration's model from before that measure
+        for delta in changes.values():
+            delta.place_sessions.clear()
+    ids = _place_ids_of(changes, place_model)
+    width = len(table.prefix)
+    days = sorted({key[width] for key in changes})
+    key_fields = table.key_fields
+    stored = {}
+    for pk, *key, rest in _grouped(select_in(
+        model, ["id", *key_fields, *measures], where={"partner": partner_id}, key="day",
+        values=[day_number(day) for day in days],
+    ), len(key_fields)):  # fmt: skip
+        key[width] = day_of(key[width])
+        stored[tuple(key)] = (pk, rest)
+    create, update, delete = [], [], []
+    to_db = _db_values_of(model, measures)
+    for key, delta in changes.items():
+        pk, values = stored.get(key, (None, None))
+        row = (
+            _Measures(**{name: _from_db(name, v) for name, v in zip(measures, values, strict=True)})
+            if values
+            else _Measures()
+        )
+        _merge(row, delta, ids)
+        if row.sessions <= 0:
+            if pk:
+                delete.append(pk)
+        elif pk:
+            update.append((*to_db(row), pk))
+        else:
+            create.append((partner_id, *_db_key(key, width), *to_db(row)))
+    insert_many(model, ["partner", *key_fields, *measures], create)
+    update_many(model, measures, update)
+    if delete:
+        model.objects.filter(pk__in=delete).delete()
+
+
+def _db_key(key: tuple, width: int) -> tuple:
+    """A delta's key as stored: its day as a day number."""
+    return (*key[:width], day_number(key[width]), *key[width + 1 :])
+
+
+def _grouped(rows, key_size: int):
+    """(pk, *key, [measures]) of each selected row."""
+    for row in rows:
+        yield (row[0], *row[1 : 1 + key_size], list(row[1 + key_size :]))
+
+
+MEASURES = [
+    "sessions",
+    "guests",
+    "seconds",
+    "quarters",
+    "durations",
+    "agents",
+    "countries",
+    "agent_ids",
+    "country_codes",
+    "places",
+    "agent_durations",
+    "place_sessions",
+]
+
+
+def measures_of(model) -> list[str]:
+    """The MEASURES a rollup model has: a migration's historical model may predate some (its
+    rebuild then fills the ones it has, and the migration that adds a measure rebuilds again)."""
+    present = {f.name for f in model._meta.concrete_fields}
+    return [name for name in MEASURES if name in present]
+
+
+def _from_db(name: str, value):
+    if name in ("agents", "countries") and isinstance(value, str | bytes):
+        return orjson.loads(value)
+    if name in ("quarters", "durations", "agent_ids", "places", "agent_durations",
+                "place_sessions") and value:  # fmt: skip
+        return bytes(value)
+    return value
+
+
+@dataclass(slots=True)
+class _Measures:
+    """A rollup row's MEASURES, in that order, as Python values."""
+
+    sessions: int = 0
+    guests: int = 0
+    seconds: int = 0
+    quarters: bytes = b""
+    durations: bytes = b""
+    agents: dict = field(default_factory=dict)
+    countries: dict = field(default_factory=dict)
+    agent_ids: bytes = b""
+    country_codes: str = "[]"
+    places: bytes = b""
+    agent_durations: bytes = b""
+    place_sessions: bytes = b""
+
+
+def _db_values_of(model, measures: list[str]):
+    """A function giving a _Measures' `measures` as the database takes them. Only the JSON
+    fields need their field's conversion (PostgreSQL takes them wrapped); the rest go as they
+    are. The connection is looked up once: through django.db.connection's proxy, each conversion
+    looked it up again, a third of writing a sync page's rollups."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    sqlite = conn.vendor == "sqlite"  # JSON is text there: orjson's, not json.dumps, a tenth of it
+    json_fields = {name: model._meta.get_field(name) for name in ("agents", "countries")}
+
+    def value(row: _Measures, name: str):
+        v = getattr(row, name)
+        if name not in json_fields:
+            return v
+        return orjson.dumps(v).decode() if sqlite else json_fields[name].get_db_prep_save(v, conn)
+
+    def to_db(row: _Measures) -> tuple:
+        return tuple(value(row, name) for name in measures)
+
+    return to_db
+
+
+def _is_zero(d: Delta) -> bool:
+    return (
+        d.sessions == 0
+        and d.guests == 0
+        and d.seconds == 0
+        and not any(d.quarters.values())
+        and not any(d.durations.values())
+        and not any(d.agents.values())
+        and not any(d.countries.values())
+        and not any(d.places.values())
+        and not any(d.agent_durations.values())
+        and not any(d.place_sessions.values())
+    )
+
+
+def _merge(row, delta: Delta, place_ids: dict) -> None:
+    row.sessions += delta.sessions
+    row.guests += delta.guests
+    row.seconds += delta.seconds
+    row.quarters = _add_array(row.quarters, delta.quarters, QUARTERS)
+    row.durations = _add_sparse(row.durations, delta.durations)
+    row.agents = _add_counts(row.agents, delta.agents)
+    row.countries = _add_counts(row.countries, delta.countries)
+    row.agent_ids = np.array(sorted(int(i) for i in row.agents), np.int64).tobytes()
+    row.country_codes = orjson.dumps(sorted(row.countries)).decode()
+    row.places = _add_places(row.places, delta.places, place_ids)
+    row.agent_durations = _add_agent_durations(row.agent_durations, delta.agent_durations)
+    row.place_sessions = _add_places(row.place_sessions, delta.place_sessions, place_ids)
+
+
+def _add_array(stored, change: dict, size: int) -> bytes:
+    base = array_of(stored, size).astype(np.int64)
+    for index, n in change.items():
+        base[index] += n
+    return base.astype(DTYPE).tobytes()
+
+
+def _add_sparse(stored, change: dict) -> bytes:
+    counts = defaultdict(int)
+    if stored:
+        counts.update(np.frombuffer(bytes(stored), SPARSE).tolist())
+    for band, n in change.items():
+        counts[band] += n
+    return np.array(sorted(pair for pair in counts.items() if pair[1]), SPARSE).tobytes()
+
+
+# Durations by band are mostly zeros (a day's sessions of one type and status touch a few dozen
+# of 297 bands): stored as (band, count) pairs they are a quarter of the size, and reading a
+# year of them is most of what the overview's percentiles cost.
+SPARSE = np.dtype([("band", "<u2"), ("n", "<u4")])
+
+
+def sum_sparse(blobs, size: int) -> np.ndarray:
+    """The sum of many sparse arrays, in one numpy operation."""
+    pairs = np.frombuffer(b"".join(bytes(blob) for blob in blobs if blob), SPARSE)
+    return np.bincount(pairs["band"], weights=pairs["n"], minlength=size).astype(np.int64)
+
+
+def array_of(stored, size: int) -> np.ndarray:
+    if not stored:
+        return np.zeros(size, DTYPE)
+    return np.frombuffer(bytes(stored), DTYPE)
+
+
+# Visitors by place: (Place id, count) pairs, sorted by id.
+PLACE_PAIR = np.dtype([("place", "<u4"), ("n", "<u4")])
+
+
+def _add_places(stored, change: dict, place_ids: dict) -> bytes:
+    counts = defaultdict(int)
+    if stored:
+        for place, n in np.frombuffer(bytes(stored), PLACE_PAIR).tolist():
+            counts[place] = n
+    for place, n in change.items():
+        counts[place_ids[place]] += n
+    kept = sorted((place, n) for place, n in counts.items() if n)
+    return np.array(kept, PLACE_PAIR).tobytes()
+
+
+# Each session's (agent, duration), sorted: what the agent scorecard's exact per-agent medians
+# need. Four bytes each: Session.duration is a 32-bit column, and agent ids stay far below 2**32.
+AGENT_DURATION = np.dtype([("agent", "<u4"), ("duration", "<i4")])
+NO_AGENT = 0  # no Agent row has id 0
+
+
+def _add_agent_durations(stored, change: dict) -> bytes:
+    counts = defaultdict(int)
+    if stored:
+        for pair in np.frombuffer(bytes(stored), AGENT_DURATION).tolist():
+            counts[pair] += 1
+    for pair, n in change.items():
+        counts[pair] += n
+    pairs = [pair for pair, n in sorted(counts.items()) for _ in range(n)]
+    return np.array(pairs, AGENT_DURATION).tobytes()
+
+
+def sum_places(blobs) -> dict[int, int]:
+    """{Place id: visitors} summed over many rows' `places`, in one numpy operation."""
+    pairs = np.frombuffer(b"".join(bytes(blob) for blob in blobs if blob), PLACE_PAIR)
+    if not len(pairs):
+        return {}
+    totals = np.bincount(pairs["place"], weights=pairs["n"]).astype(np.int64)
+    present = np.flatnonzero(totals)
+    return dict(zip(present.tolist(), totals[present].tolist(), strict=True))
+
+
+def place_key(place: tuple) -> str:
+    return orjson.dumps(list(place)).decode()
+
+
+def place_ids(places: set, place_model) -> dict[tuple, int]:
+    """{(country, region, city): Place id}, numbering the places not seen before. Concurrent
+    syncs may number the same new place: the loser's insert does nothing and reads the id."""
+    if not places:
+        return {}
+    keys = {place_key(place): place for place in places}
+
+    def lookup():
+        rows = select_in(place_model, ["key", "id"], where={}, key="key", values=list(keys))
+        return {keys[key]: pk for key, pk in rows}
+
+    found = lookup()
+    if len(found) < len(places):
+        missing = [(key, *place) for key, place in keys.items() if place not in found]
+        insert_many(
+            place_model, ["key", "country_code", "region", "city"], missing, conflict=["key"]
+        )
+        found = lookup()
+    return found
+
+
+def _place_ids_of(changes: dict[tuple, Delta], place_model) -> dict[tuple, int]:
+    places = {place for d in changes.values() for place in (*d.places, *d.place_sessions)}
+    return place_ids(places, place_model)
+
+
+def _add_counts(stored: dict, change: dict) -> dict:
+    out = dict(stored or {})
+    for name, n in change.items():
+        total = out.get(name, 0) + n
+        if total:
+            out[name] = total
+        else:
+            out.pop(name, None)
+    return out
+
+
+# --- rebuilding from the raw tables ---------------------------------------------------------
+
+
+def rebuild(partner_id: int, first_day: date, last_day: date, *, apps=None,
+            tables: tuple[Table, ...] | None = None) -> int:  # fmt: skip
+    """Recomputes the partner's rollup rows for [first_day, last_day] from its sessions; returns
+    the number of sessions summed. A migration passes its historical `apps`: the tables it has
+    are rebuilt; `tables` narrows that."""
+    from django.apps import apps as current
+
+    apps = apps or current
+    tables = tables_in(apps) if tables is None else tables
+    session_model = apps.get_model("sessions_app", "Session")
+    guest_model = apps.get_model("sessions_app", "Guest")
+    place_model = apps.get_model("sessions_app", "Place")
+    total = 0
+    with transaction.atomic():
+        for table in tables:
+            table.model(apps).objects.filter(
+                partner_id=partner_id,
+                day__gte=day_number(first_day),
+                day__lte=day_number(last_day),
+            ).delete()
+        day = first_day
+        while day <= last_day:  # a month at a time keeps memory flat
+            chunk_end = min(day + timedelta(days=31), last_day + timedelta(days=1))
+            sessions = session_model.objects.filter(
+                partner_id=partner_id,
+                start_time__gte=day_start(day),
+                start_time__lt=day_start(chunk_end),
+            )
+            contributions = stored_contributions(sessions, guest_model)
+            for table in tables:  # days just emptied: every row is a new one
+                _apply_to(table, table.model(apps), partner_id, [], contributions, place_model)
+            total += len(contributions)
+            day = chunk_end
+    return total
+
+
+def rebuild_everything(apps=None, tables: tuple[Table, ...] | None = None) -> None:
+    """Every partner's rollup rows over the span of its sessions: what a migration that adds a
+    rollup table runs, so the dashboard reads the same figures before and after it."""
+    from django.apps import apps as current
+    from django.db.models import Max, Min
+
+    session_model = (apps or current).get_model("sessions_app", "Session")
+    spans = session_model.objects.values("partner_id").annotate(
+        first=Min("start_time"), last=Max("start_time")
+    )
+    for span in spans.order_by():
+        rebuild(span["partner_id"], span["first"].date(), span["last"].date(),
+                apps=apps, tables=tables)  # fmt: skip
+
+
+def stored_contributions(sessions, guest_model=None) -> list[Contribution]:
+    """The contributions of stored sessions (a queryset), as they are now."""
+    if guest_model is None:
+        from sessions_app.models import Guest
+
+        guest_model = Guest
+    rows = list(
+        sessions.order_by().values_list(
+            "pk", "start_time", "session_type", "status", "duration", "guest_count", "agent_id"
+        )
+    )
+    ids = [row[0] for row in rows]
+    # A month's ids are too many for one IN (…): select its guests by the same session filter.
+    of_sessions = ids if len(ids) <= 2000 else sessions.order_by().values("pk")
+    guest_rows = guest_model.objects.filter(session__in=of_sessions).values_list(
+        "session_id", "guest_type", "country_code", "region", "city"
+    )
+    guests = defaultdict(list)
+    for session_id, *guest in guest_rows.iterator(chunk_size=5000):
+        guests[session_id].append(guest)
+    return [
+        Contribution(start, kind, status, duration, count, agent, visitor_places(guests[pk]))
+        for pk, start, kind, status, duration, count, agent in rows
+    ]

@@ -1,0 +1,304 @@
+"""Writing Glance session records into the database: one bulk upsert path for syncs and imports.
+
+A batch is written in one transaction: its agents upserted, its sessions upserted on
+(partner, Glance id), and each session's guests replaced together. Sessions and guests go in as
+one executemany statement each: the ORM's bulk_create builds SQL for every few dozen rows
+(SQLite's 999-parameter batches) and was most of the time a sync spent. Writing the same batch twice
+leaves exactly the same rows, which is what makes a re-run or a resumed sync safe.
+"""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from sessions_app.db import datetime_adapter, insert_many, select_in, update_many
+from sessions_app.glance.records import AgentRecord, SessionRecord
+from sessions_app.models import Agent, Guest, Partner, Session
+from sessions_app.rollups import write
+from sessions_app.sync.retention import Cutoffs
+
+_ID_CHUNK = 2000  # ids per IN (…) lookup
+
+SESSION_FIELDS = [
+    "session_type",
+    "status",
+    "start_time",
+    "end_time",
+    "key",
+    "width",
+    "height",
+    "duration",
+    "kbytes",
+    "is_reverse",
+    "agent",
+    "guest_count",
+    "synced_at",
+]
+
+
+@dataclass
+class WriteResult:
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0  # older than the partner keeps sessions
+
+    def __iadd__(self, other):
+        self.created += other.created
+        self.updated += other.updated
+        self.skipped += other.skipped
+        return self
+
+
+def store_sessions(partner: Partner, records: list[SessionRecord]) -> WriteResult:
+    """Upserts a batch of sessions (with their agents and guests) in one transaction, within the
+    partner's retention: what retention would remove is not written in the first place. The
+    partner's rollups change in the same transaction, by what the batch changed."""
+    cut = Cutoffs.for_partner(partner)
+    latest = {  # a repeated id: the last wins
+        record.glance_id: record for record in records if record.start_time >= cut.sessions
+    }
+    skipped = len({record.glance_id for record in records}) - len(latest)
+    if not latest:
+        return WriteResult(skipped=skipped)
+    with transaction.atomic():
+        # Writes of one partner's sessions and rollups take turns (a sync and an import, say):
+        # this UPDATE holds the partner's row until the transaction ends. It also tells cached
+        # charts that the data changed.
+        Partner.objects.filter(pk=partner.pk).update(data_generation=F("data_generation") + 1)
+        # One row per identity, the last one seen: an upsert may touch a row only once.
+        identities = {
+            (r.agent.user_name[:255], r.agent.partner_user_id[:255]): r.agent
+            for r in latest.values()
+            if r.agent
+        }
+        agents = _upsert_agents(partner, set(identities.values()))
+        stored = _stored(partner, list(latest))
+        removed = (
+            write.stored_contributions(
+                Session.objects.filter(pk__in=[row.pk for row in stored.values()])
+            )
+            if stored
+            else []
+        )
+        to_db = datetime_adapter()
+        now = to_db(timezone.now())
+        session_rows = [
+            _session_row(partner, record, agents, now, to_db) for record in latest.values()
+        ]
+        insert_many(
+            Session,
+            ["partner", "glance_id", *SESSION_FIELDS],
+            session_rows,
+            conflict=["partner", "glance_id"],
+            update=SESSION_FIELDS,
+        )
+        new_ids = [glance_id for glance_id in latest if glance_id not in stored]
+        pks = {glance_id: row.pk for glance_id, row in stored.items()} | _session_pks(
+            partner, new_ids
+        )
+        _replace_guests(latest, pks, [row.pk for row in stored.values()], cut, to_db)
+        write.apply(partner.pk, removed, _contributions(latest, session_rows))
+    changed = sum(1 for i, row in stored.items() if row.state != _state(latest[i]))
+    return WriteResult(created=len(new_ids), updated=changed, skipped=skipped)
+
+
+def _contributions(records: dict[int, SessionRecord], rows: list[tuple]) -> list:
+    agent_column = 2 + SESSION_FIELDS.index("agent")
+    return [
+        write.Contribution(
+            start_time=record.start_time,
+            session_type=record.session_type,
+            status=record.status,
+            duration=record.duration,
+            guest_count=len(record.guests),
+            agent_id=row[agent_column],
+            places=write.visitor_places(
+                (guest.guest_type, guest.country_code, guest.region, guest.city)
+                for guest in record.guests
+            ),
+        )
+        for record, row in zip(records.values(), rows, strict=True)
+    ]
+
+
+# What a re-read compares to tell an updated session from one that came back unchanged.
+_STATE_FIELDS = (
+    "session_type",
+    "status",
+    "duration",
+    "guest_count",
+    "key",
+    "kbytes",
+    "width",
+    "height",
+)
+
+
+def _state(record: SessionRecord) -> tuple:
+    return (
+        record.session_type,
+        record.status,
+        record.duration,
+        len(record.guests),
+        record.key,
+        record.kbytes,
+        record.width,
+        record.height,
+    )
+
+
+@dataclass
+class _Stored:
+    pk: int
+    state: tuple
+
+
+def _stored(partner: Partner, glance_ids: list[int]) -> dict[int, _Stored]:
+    """The batch's sessions already stored: Glance id -> our key and compared fields."""
+    rows = select_in(
+        Session,
+        ["glance_id", "id", *_STATE_FIELDS],
+        where={"partner": partner.pk},
+        key="glance_id",
+        values=glance_ids,
+    )
+    return {glance_id: _Stored(pk, tuple(state)) for glance_id, pk, *state in rows}
+
+
+def _upsert_agents(partner: Partner, identities: set[AgentRecord]) -> dict[tuple, int]:
+    """{(user name, partnerUserId): Agent pk} for the batch's agents: new ones inserted, and
+    stored ones updated only where their validity changed. An upsert of every agent on every
+    page used up an id of the table's sequence each time (65,000 ids for 300 agents at a
+    million sessions) and rewrote rows that had not changed."""
+    if not identities:
+        return {}
+    latest = {(a.user_name[:255], a.partner_user_id[:255]): a for a in identities}
+    now = datetime_adapter()(timezone.now())
+    known = _stored_agents(partner, {name for name, _ in latest})
+    new = [key for key in latest if key not in known]
+    if new:
+        rows = [(partner.pk, *key, latest[key].valid_user, latest[key].invalid_reason, now)
+                for key in new]  # fmt: skip
+        identity = ["partner", "user_name", "partner_user_id"]
+        fields = [*identity, "valid_user", "invalid_reason", "updated_at"]
+        # A concurrent sync may have added the same agent since: its row stands.
+        insert_many(Agent, fields, rows, conflict=identity)
+        known = _stored_agents(partner, {name for name, _ in latest})
+    changed = [
+        (a.valid_user, a.invalid_reason, now, known[key][0])
+        for key, a in latest.items()
+        if known[key][1:] != (a.valid_user, a.invalid_reason)
+    ]
+    update_many(Agent, ["valid_user", "invalid_reason", "updated_at"], changed)
+    return {key: pk for key, (pk, *_) in known.items()}
+
+
+def _stored_agents(partner: Partner, names: set[str]) -> dict[tuple, tuple]:
+    """{(user name, partnerUserId): (pk, valid_user, invalid_reason)} of the partner's agents
+    with these user names."""
+    rows = select_in(
+        Agent,
+        ["user_name", "partner_user_id", "id", "valid_user", "invalid_reason"],
+        where={"partner": partner.pk},
+        key="user_name",
+        values=list(names),
+    )
+    return {(name, puid): (pk, bool(valid), reason) for name, puid, pk, valid, reason in rows}
+
+
+def _session_pks(partner: Partner, glance_ids: list[int]) -> dict[int, int]:
+    """Glance id -> our primary key, for those of `glance_ids` already stored."""
+    rows = select_in(
+        Session,
+        ["glance_id", "id"],
+        where={"partner": partner.pk},
+        key="glance_id",
+        values=glance_ids,
+    )
+    return dict(rows)
+
+
+def _session_row(partner, record: SessionRecord, agents: dict, now, to_db) -> tuple:
+    """One row in the order of ["partner", "glance_id", *SESSION_FIELDS], in database form."""
+    agent = record.agent
+    agent_id = agents.get((agent.user_name[:255], agent.partner_user_id[:255])) if agent else None
+    return (
+        partner.pk,
+        record.glance_id,
+        record.session_type,
+        record.status,
+        to_db(record.start_time),
+        to_db(record.end_time),
+        record.key,
+        record.width,
+        record.height,
+        record.duration,
+        record.kbytes,
+        record.is_reverse,
+        agent_id,
+        len(record.guests),
+        now,
+    )
+
+
+def _replace_guests(records: dict, pks: dict, old_pks: list, cut, to_db) -> None:
+    """Guests of re-read sessions are deleted and written again with the rest."""
+    for i in range(0, len(old_pks), _ID_CHUNK):
+        Guest.objects.filter(session_id__in=old_pks[i : i + _ID_CHUNK]).delete()
+    rows = [
+        (
+            pks[glance_id],
+            position,
+            *_guest_values(
+                guest,
+                to_db,
+                keep_ip=record.start_time >= cut.ip,
+                keep_contact=record.start_time >= cut.contact,
+            ),
+        )
+        for glance_id, record in records.items()
+        for position, guest in enumerate(record.guests)
+    ]
+    insert_many(Guest, ["session", "position", *GUEST_FIELDS], rows)
+
+
+GUEST_FIELDS = [
+    "guest_type",
+    "status",
+    "start_time",
+    "duration",
+    "kbytes",
+    "ip",
+    "client_version",
+    "protocol_version",
+    "city",
+    "region",
+    "country_code",
+    "name",
+    "email",
+    "phone",
+    "error",
+]
+
+
+def _guest_values(guest, to_db, *, keep_ip: bool, keep_contact: bool) -> tuple:
+    """A guest in the order of GUEST_FIELDS, in database form, within retention."""
+    return (
+        guest.guest_type[:64] if guest.guest_type is not None else None,
+        guest.status[:32] if guest.status is not None else None,
+        to_db(guest.start_time) if guest.start_time else None,
+        guest.duration,
+        guest.kbytes,
+        guest.ip if keep_ip else None,
+        guest.client_version,
+        guest.protocol_version,
+        guest.city,
+        guest.region,
+        guest.country_code,
+        guest.name if keep_contact else None,
+        guest.email if keep_contact else None,
+        guest.phone if keep_contact else None,
+        guest.error,
+    )

@@ -1,0 +1,243 @@
+"""Syncing one partner: claim it, walk from its watermark to now in windows the service accepts,
+write each page as it arrives, and move the watermark only past windows that completed.
+
+- Re-reading `GLANCE_LOOKBACK_HOURS` before the watermark picks up sessions that completed late.
+- Every page is committed on its own, so a failure keeps what was written; the next run starts
+  again at the watermark, which never moved past the failed window, and the upsert makes the
+  repeated pages harmless.
+- A conditional UPDATE claims the partner with a lease; a second sync of the same partner finds
+  the claim taken and stops (SyncBusy). A killed worker's lease simply runs out.
+- Each UTC month the sync finishes is checked against Glance's own counts (completeness.py).
+"""
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+
+from sessions_app.glance.client import GlanceClient, GlanceError, split_windows
+from sessions_app.models import (
+    Agent,
+    AgentRollup,
+    Guest,
+    Partner,
+    Session,
+    SessionRollup,
+    SyncRun,
+)
+from sessions_app.notify import alerts
+from sessions_app.sync import completeness, pipeline
+from sessions_app.sync.ingest import store_sessions
+
+log = logging.getLogger(__name__)
+
+
+class SyncBusy(Exception):
+    """Another sync of this partner holds the claim."""
+
+
+@dataclass
+class Progress:
+    windows_total: int
+    windows_done: int
+    pages: int
+    sessions: int
+    window: tuple[datetime, datetime]
+
+
+# --- the claim ------------------------------------------------------------------------------
+
+
+def claim(partner: Partner) -> str:
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    free = Q(sync_claimed_until__isnull=True) | Q(sync_claimed_until__lt=now)
+    claimed = Partner.objects.filter(free, pk=partner.pk).update(
+        sync_claimed_until=now + timedelta(seconds=settings.GLANCE_SYNC_LEASE_SECONDS),
+        sync_claim_token=token,
+    )
+    if not claimed:
+        raise SyncBusy(f"{partner}: another sync is running")
+    # Runs still marked running were left by a worker that died: the claim says none is alive.
+    partner.sync_runs.filter(state=SyncRun.State.RUNNING).update(
+        state=SyncRun.State.FAILED, finished_at=now, error="interrupted: the worker stopped"
+    )
+    return token
+
+
+def renew(partner: Partner, token: str) -> None:
+    until = timezone.now() + timedelta(seconds=settings.GLANCE_SYNC_LEASE_SECONDS)
+    if not Partner.objects.filter(pk=partner.pk, sync_claim_token=token).update(
+        sync_claimed_until=until
+    ):
+        raise SyncBusy(f"{partner}: the sync's claim expired and was taken by another sync")
+
+
+def release(partner: Partner, token: str) -> None:
+    Partner.objects.filter(pk=partner.pk, sync_claim_token=token).update(
+        sync_claimed_until=None, sync_claim_token=""
+    )
+
+
+# --- the range ------------------------------------------------------------------------------
+
+
+def backfill_origin(partner: Partner, now: datetime) -> datetime:
+    if partner.backfill_start:
+        return datetime.combine(partner.backfill_start, time.min, tzinfo=UTC)
+    return now - timedelta(days=settings.GLANCE_DEFAULT_BACKFILL_DAYS)
+
+
+def plan_range(partner: Partner, since=None, until=None, now=None) -> tuple[datetime, datetime]:
+    now = now or timezone.now()
+    end = min(until or now, now)
+    if since is not None:
+        start = since
+    elif partner.sync_watermark:
+        start = partner.sync_watermark - timedelta(hours=settings.GLANCE_LOOKBACK_HOURS)
+    else:
+        start = backfill_origin(partner, now)
+    return min(start, end), end
+
+
+def advance_watermark(partner: Partner, token: str, window_start, window_end) -> None:
+    """Moves the watermark to the end of a completed window if it leaves no gap behind it, and
+    only while this sync still holds the claim."""
+    mark = partner.sync_watermark or backfill_origin(partner, timezone.now())
+    if window_start <= mark < window_end:
+        Partner.objects.filter(pk=partner.pk, sync_claim_token=token).update(
+            sync_watermark=window_end
+        )
+        partner.sync_watermark = window_end
+
+
+# --- the sync -------------------------------------------------------------------------------
+
+
+def sync_partner(
+    partner: Partner,
+    *,
+    trigger: str = SyncRun.Trigger.COMMAND,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    client: GlanceClient | None = None,
+) -> SyncRun:
+    """Runs one sync and returns its SyncRun (succeeded or failed). Raises SyncBusy if claimed."""
+    token = claim(partner)
+    partner.refresh_from_db()
+    start, end = plan_range(partner, since, until)
+    windows = split_windows(start, end, settings.GLANCE_WINDOW_DAYS)
+    run = SyncRun.objects.create(
+        partner=partner,
+        trigger=trigger,
+        window_start=start,
+        window_end=end,
+        windows_total=len(windows),
+    )
+    try:
+        _run_windows(
+            partner, token, run, windows, client or GlanceClient.for_partner(partner), on_progress
+        )
+        run.state = SyncRun.State.SUCCEEDED
+    except (GlanceError, SyncBusy) as exc:
+        run.state, run.error = SyncRun.State.FAILED, str(exc)
+        log.debug("sync failed: %s", exc)  # the caller reports it: task log or command error
+    except Exception as exc:
+        run.state, run.error = SyncRun.State.FAILED, f"internal error: {type(exc).__name__}: {exc}"
+        raise
+    finally:
+        run.finished_at = timezone.now()
+        run.save()
+        release(partner, token)
+    if run.sessions_created >= ANALYZE_AFTER:
+        refresh_planner_statistics()
+    alerts.evaluate_after_sync(partner)
+    return run
+
+
+ANALYZE_AFTER = 1000  # new sessions in one sync that make the planner's statistics stale
+
+
+def refresh_planner_statistics() -> None:
+    """Fresh planner statistics after a sync that changed the tables' size a lot.
+
+    SQLite keeps none unless told to: without them it reads the session list of several
+    partners by partner and sorts a year of rows instead of walking the newest-first index
+    (0.16 s against 0.03 s at 150,000 sessions). PostgreSQL's autovacuum analyzes in its own
+    time, up to minutes later; until then a first backfill's guests looked like a fifth of their
+    number, and each export chunk's guest lookup became a sequential scan (35 ms, not 1 ms)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("ANALYZE")
+        elif connection.vendor == "postgresql":
+            tables = (Session, Guest, SessionRollup, AgentRollup, Agent)
+            names = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in tables)
+            cursor.execute(f"ANALYZE {names}")
+
+
+def _run_windows(partner, token, run, windows, client, on_progress) -> None:
+    writer = _PageWriter(partner, token, run, client)
+    checker = None
+    if settings.GLANCE_COMPLETENESS_CHECKS and windows:
+        checker = completeness.SyncChecker(
+            partner, client, windows[0][0], windows[-1][1], resync=writer.write_range
+        )
+    for window_start, window_end in windows:
+        writer.write_window(window_start, window_end, on_progress)
+        advance_watermark(partner, token, window_start, window_end)
+        run.windows_done += 1
+        run.save(update_fields=["windows_done"])
+        if on_progress:
+            on_progress(_progress(run, (window_start, window_end)))
+        if checker:
+            checker.after_window(window_end)
+
+
+class _PageWriter:
+    """Writes every page of a window as it arrives, keeping the run's counts and the claim."""
+
+    def __init__(self, partner, token, run, client):
+        self.partner, self.token, self.run, self.client = partner, token, run, client
+        self.analyze_at = ANALYZE_AFTER
+
+    def write_range(self, start, end) -> None:
+        for window_start, window_end in split_windows(start, end, settings.GLANCE_WINDOW_DAYS):
+            self.write_window(window_start, window_end)
+
+    def write_window(self, window_start, window_end, on_progress=None) -> None:
+        run = self.run
+        for answer in pipeline.ahead(
+            self.client.completed_session_answers(window_start, window_end)
+        ):
+            written = store_sessions(self.partner, answer.page().sessions)
+            run.pages += 1
+            run.sessions_created += written.created
+            run.sessions_updated += written.updated
+            if run.sessions_created >= self.analyze_at and connection.vendor == "postgresql":
+                # A backfill outgrows PostgreSQL's statistics of its partner's rows within
+                # minutes, and autovacuum may not catch up: each page's lookup by glance id then
+                # read all the partner's rows so far (25 ms per page rising to 120 ms at 400,000
+                # sessions). So they are refreshed each time this run's sessions double.
+                refresh_planner_statistics()
+                self.analyze_at *= 2
+            run.save(update_fields=["pages", "sessions_created", "sessions_updated"])
+            renew(self.partner, self.token)
+            if on_progress:
+                on_progress(_progress(run, (window_start, window_end)))
+
+
+def _progress(run: SyncRun, window) -> Progress:
+    return Progress(
+        windows_total=run.windows_total,
+        windows_done=run.windows_done,
+        pages=run.pages,
+        sessions=run.sessions_created + run.sessions_updated,
+        window=window,
+    )

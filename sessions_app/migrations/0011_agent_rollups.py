@@ -6,8 +6,9 @@ from django.db import migrations, models
 
 def build_agent_rollups(apps, schema_editor):
     """Sums the sessions already stored by agent, so agent filters read rollups at once."""
-    from sessions_app.rollups import write
-    write.rebuild_everything(apps, tables=(write.AGENT_ROWS,))
+    from sessions_app import rollups
+
+    rollups.rebuild_everything(apps, tables=(rollups.AGENT_ROWS,))
 
 
 class Migration(migrations.Migration):
@@ -28,7 +29,7 @@ class Migration(migrations.Migration):
                 ('guests', models.PositiveBigIntegerField(default=0)),
                 ('seconds', models.BigIntegerField(default=0)),
                 ('quarters', models.BinaryField(help_text='session starts per UTC quarter hour: 96 × uint32')),
-                ('durations', models.BinaryField(help_text='sessions per duration band (write.BANDS), as (band, count) pairs')),
+                ('durations', models.BinaryField(help_text='sessions per duration band (rollups.BANDS), as (band, count) pairs')),
                 ('agents', models.JSONField(default=dict, help_text='{agent id: sessions}')),
                 ('countries', models.JSONField(default=dict, help_text='{country code: located visitors}')),
                 ('agent_ids', models.BinaryField(default=b'', help_text='sorted int64 agent ids')),

@@ -1,0 +1,157 @@
+"""The sessions and their guests as Glance reported them, the agents who own them, and the places
+guests were at.
+
+Codes from Glance (session type and status, guest type and status) are stored exactly as they
+came: the documented sets are open, so an unknown letter is data, not an error.
+"""
+
+from django.db import models
+from django.utils import timezone
+
+from sessions_app import codes
+from sessions_app.models.partners import Partner
+
+
+class Agent(models.Model):
+    """A Glance user who owns sessions, as named in a `userSessions` group."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="agents")
+    # Stored as "" when Glance sends null, so the identity constraint below can match them.
+    user_name = models.CharField(max_length=255, blank=True)
+    partner_user_id = models.CharField(max_length=255, blank=True)
+    valid_user = models.BooleanField(default=True)
+    invalid_reason = models.TextField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["user_name"]
+        constraints = [
+            # The sync's agent upsert conflicts on it.
+            models.UniqueConstraint(
+                fields=["partner", "user_name", "partner_user_id"], name="uniq_agent_identity"
+            ),
+        ]
+
+    def __str__(self):
+        return self.user_name or self.partner_user_id or f"agent {self.pk}"
+
+
+class Session(models.Model):
+    """One Glance session as PartnerCompletedSessions (or an imported file) reported it."""
+
+    # No single-column indexes on the foreign keys: the composite ones below lead with them, and
+    # every index is paid for on each of a sync's inserts.
+    partner = models.ForeignKey(
+        Partner, on_delete=models.CASCADE, related_name="sessions", db_index=False
+    )
+    glance_id = models.BigIntegerField()
+    session_type = models.CharField(max_length=32)
+    status = models.CharField(max_length=32)
+    start_time = models.DateTimeField()
+    # Glance sends no end time; it is start + duration, kept so ranges on it can use an index.
+    end_time = models.DateTimeField()
+    key = models.TextField(null=True, blank=True)  # a string even when it looks numeric
+    width = models.IntegerField(null=True)
+    height = models.IntegerField(null=True)
+    duration = models.IntegerField(help_text="seconds")
+    kbytes = models.BigIntegerField(null=True)  # the seed's XML records carry none
+    is_reverse = models.BooleanField(null=True)
+    agent = models.ForeignKey(
+        Agent,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="sessions",
+        db_index=False,
+    )
+    guest_count = models.PositiveSmallIntegerField(default=0)
+    synced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-start_time", "-glance_id"]
+        constraints = [
+            # The sync's upsert conflicts on it: one row per Glance session and partner.
+            models.UniqueConstraint(fields=["partner", "glance_id"], name="uniq_session_glance_id"),
+        ]
+        indexes = [
+            # Session list and every date-range filter within a partner, newest first.
+            models.Index(fields=["partner", "-start_time"], name="session_partner_start_idx"),
+            # One agent's sessions by date (their page, the agent filter), covering what the
+            # headline figures read: a year of a busy agent's figures then come from the index
+            # alone, not from rows all over the table (docs/performance-notes.md).
+            models.Index(
+                fields=["agent", "-start_time", "partner", "duration", "status", "guest_count"],
+                name="session_agent_cover_idx",
+            ),
+            # The session list across partners, newest first: read in order, never sorted, and
+            # the partner check answered from the index (a million rows sort in seconds).
+            models.Index(
+                fields=["-start_time", "-glance_id", "partner"], name="session_newest_idx"
+            ),
+            # Exact percentiles: the few sessions in one narrow duration band (stats.percentiles).
+            models.Index(fields=["partner", "duration", "start_time"], name="session_duration_idx"),
+        ]
+
+    def __str__(self):
+        return f"session {self.glance_id}"
+
+    def get_type_label(self):
+        return codes.label(codes.SESSION_TYPES, self.session_type)
+
+    def get_status_label(self):
+        return codes.label(codes.SESSION_STATUSES, self.status)
+
+    @property
+    def duration_display(self):
+        return codes.format_duration(self.duration)
+
+
+class Guest(models.Model):
+    """A participant of a session; the agent or host appears here too, as Glance reports it."""
+
+    # Indexed by uniq_guest_position, which leads with it.
+    session = models.ForeignKey(
+        Session, on_delete=models.CASCADE, related_name="guests", db_index=False
+    )
+    position = models.PositiveSmallIntegerField(help_text="order in Glance's guest list")
+    guest_type = models.CharField(max_length=64, null=True, blank=True)
+    status = models.CharField(max_length=32, null=True, blank=True)
+    start_time = models.DateTimeField(null=True)
+    duration = models.IntegerField(null=True)
+    kbytes = models.BigIntegerField(null=True)
+    ip = models.TextField(null=True, blank=True)
+    client_version = models.TextField(null=True, blank=True)
+    protocol_version = models.TextField(null=True, blank=True)
+    city = models.TextField(null=True, blank=True)
+    region = models.TextField(null=True, blank=True)
+    country_code = models.TextField(null=True, blank=True)
+    name = models.TextField(null=True, blank=True)
+    email = models.TextField(null=True, blank=True)
+    phone = models.TextField(null=True, blank=True)
+    error = models.TextField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["session", "position"]
+        constraints = [
+            # A session's guests are replaced together; this makes a half-replaced set impossible.
+            models.UniqueConstraint(fields=["session", "position"], name="uniq_guest_position"),
+        ]
+
+    def __str__(self):
+        return f"guest {self.position} of {self.session_id}"
+
+
+class Place(models.Model):
+    """A guest location exactly as Glance reported it (nulls, blanks and case kept), numbered so
+    that a rollup row can count its visitors by place in a few bytes each: a year of geography
+    is then some 15,000 small arrays summed, not millions of guest rows grouped."""
+
+    # [country, region, city] as JSON: one unique column, where a unique constraint over the
+    # three nullable columns would let every row with a null in it repeat.
+    key = models.TextField(unique=True)
+    country_code = models.TextField(null=True)
+    region = models.TextField(null=True)
+    city = models.TextField(null=True)
+
+    def __str__(self):
+        return ", ".join(part for part in (self.city, self.region, self.country_code) if part)

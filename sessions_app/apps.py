@@ -8,4 +8,5 @@ class SessionsAppConfig(AppConfig):
     def ready(self):
         # Importing them connects their signal receivers.
         from sessions_app.accounts import audit  # noqa: F401
+        from sessions_app.notify import alerts  # noqa: F401
         from sessions_app.sync import schedules  # noqa: F401

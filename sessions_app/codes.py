@@ -20,6 +20,9 @@ SESSION_STATUSES = {
 
 # Both count as a session in which the two sides connected (Glance's status documentation).
 CONNECTED_STATUSES = ("C", "X")
+# Both end a session in which nobody joined: the visitor or host gave up waiting (Q), or nobody
+# joined in time (T).
+NOT_CONNECTED_STATUSES = ("Q", "T")
 
 # A guest of one of these types is the Glance user's own seat in the session (the agent, or the
 # host of a screen share); every other guest is a visitor, whom the geography counts.

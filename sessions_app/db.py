@@ -27,7 +27,7 @@ def db_datetime(value):
     """An aware datetime as this database stores it (SQLite: naive UTC text; PostgreSQL: as is).
 
     The same values as Django's adapt_datetimefield_value, without its per-call checks, which
-    were a fifth of a sync's time at two datetimes per session."""
+    were a large part of a sync's time at two datetimes per session (docs/performance-notes.md)."""
     if connection.vendor != "sqlite":
         return value
     if value.tzinfo is not UTC:
@@ -62,8 +62,8 @@ def insert_many(model, fields, rows, *, conflict=None, update=None) -> None:
 
 def select_in(model, fields, *, where: dict, key: str, values: list, chunk: int = 900) -> list:
     """Rows (tuples of `fields`) matching `where` (equalities) whose `key` is in `values`: the
-    lookups a sync makes for every page. Django's ORM took 40 ms to run one of these with a
-    thousand ids on SQLite, where the same statement takes 1 ms."""
+    lookups a sync makes for every page. Django's ORM is far slower than one plain statement at
+    running one of these with a thousand ids on SQLite (docs/performance-notes.md)."""
     meta, quote = model._meta, connection.ops.quote_name
     column = lambda name: quote(meta.get_field(name).column)  # noqa: E731
     conditions = " AND ".join(f"{column(name)} = %s" for name in where)
@@ -85,7 +85,7 @@ def select_in(model, fields, *, where: dict, key: str, values: list, chunk: int 
 
 def fetch_rows(queryset) -> list[tuple]:
     """A queryset's rows as the database driver gives them: its own SQL through a plain cursor,
-    without Django's per-value converters (a third of reading a year of rollup rows). Numbers,
+    without Django's per-value converters (a large part of reading a year of rollup rows). Numbers,
     text and bytes come back as they are; SQLite's datetimes naive, in UTC."""
     sql, params = queryset.query.sql_with_params()
     with connection.cursor() as cursor:

@@ -5,8 +5,11 @@ import logging
 
 from django.contrib.auth.forms import PasswordResetForm
 
-from sessions_app.models import Partner, SyncRun
+from sessions_app.exports.jobs import build_job, clean_old_exports
+from sessions_app.models import ExportJob, Partner, ReportSchedule, SyncRun
+from sessions_app.notify import reports
 from sessions_app.notify.wallboard import refresh_live_counts
+from sessions_app.sync.retention import apply_retention
 from sessions_app.sync.run import SyncBusy, sync_partner
 
 log = logging.getLogger(__name__)
@@ -54,26 +57,17 @@ def sync_summary(run: SyncRun) -> str:
 
 
 def apply_retention_task() -> str:
-    from sessions_app.exports.jobs import clean_old_exports
-    from sessions_app.sync.retention import apply_retention
-
     results = "; ".join(str(result) for result in apply_retention()) or "no partners"
     return f"{results}; {clean_old_exports()} old export files removed"
 
 
 def build_export_task(job_pk: int) -> str:
-    from sessions_app.exports.jobs import build_job
-    from sessions_app.models import ExportJob
-
     job = ExportJob.objects.get(pk=job_pk)
     build_job(job)
     return f"export {job.pk}: {job.rows_done} rows"
 
 
 def send_report_task(report_pk: int) -> str:
-    from sessions_app.models import ReportSchedule
-    from sessions_app.notify import reports
-
     schedule = ReportSchedule.objects.select_related("saved_view", "owner").filter(pk=report_pk)
     report = schedule.first()
     if report is None:

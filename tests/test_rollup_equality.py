@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
 from sessions_app import figures
-from sessions_app.figures import selection
+from sessions_app.figures import from_sessions, selection
 from sessions_app.figures.filters import SessionFilter
 from sessions_app.figures.places import VisitorPlaces
 from sessions_app.models import (
@@ -224,7 +224,7 @@ def _figures(flt, agent=None) -> dict:
         "outcomes": figures.outcomes_by_type(sel),
         "durations": figures.duration_bins(sel),
         "heatmap": figures.weekday_hour(sel, flt.tz),
-        "geography": _geography(VisitorPlaces.of(sel)),
+        "geography": _geography(figures.visitor_places(sel)),
         "agents": _scorecard(sel),
     }
 
@@ -425,9 +425,9 @@ def test_an_agent_filter_reads_the_agents_own_rows():
 @pytest.mark.django_db
 @pytest.mark.parametrize("zone", ZONES)
 def test_raw_sessions_bucketed_in_python_match_sql(zone):
-    """On SQLite raw sessions are bucketed in Python (figures._count_in_python); SQL's Trunc and
-    Extract are the reference. Starts on both sides of quarter and hour boundaries, on the days
-    clocks change."""
+    """On SQLite raw sessions are bucketed in Python (from_sessions._bucketed_in_python); SQL's
+    Trunc and Extract are the reference. Starts on both sides of quarter and hour boundaries, on
+    the days clocks change."""
     partner = Partner.objects.create(name="p", glance_partner_id=9)
     days = [datetime(2026, m, d, tzinfo=UTC) for m, d in ((3, 8), (3, 29), (4, 5), (10, 4))]
     days += [datetime(2026, 10, 25, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)]
@@ -441,15 +441,15 @@ def test_raw_sessions_bucketed_in_python_match_sql(zone):
     sessions = Session.objects.filter(partner=partner)
     tz = ZoneInfo(zone)
     python = {
-        "hour": figures.raw_sessions_over_time(sessions, tz, "hour"),
-        "day": figures.raw_sessions_over_time(sessions, tz, "day"),
-        "heatmap": figures.raw_weekday_hour(sessions, tz),
+        "hour": from_sessions.sessions_over_time(sessions, tz, "hour"),
+        "day": from_sessions.sessions_over_time(sessions, tz, "day"),
+        "heatmap": from_sessions.weekday_hour(sessions, tz),
     }
     with override_settings(GLANCEDASH_ROLLUPS=False):
         sql = {
-            "hour": figures.raw_sessions_over_time(sessions, tz, "hour"),
-            "day": figures.raw_sessions_over_time(sessions, tz, "day"),
-            "heatmap": figures.raw_weekday_hour(sessions, tz),
+            "hour": from_sessions.sessions_over_time(sessions, tz, "hour"),
+            "day": from_sessions.sessions_over_time(sessions, tz, "day"),
+            "heatmap": from_sessions.weekday_hour(sessions, tz),
         }
     assert python == sql
 

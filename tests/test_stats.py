@@ -9,6 +9,7 @@ import pytest
 from django.http import QueryDict
 
 from sessions_app import figures
+from sessions_app.figures import from_sessions
 from sessions_app.figures.filters import SessionFilter
 from sessions_app.figures.places import VisitorPlaces
 from sessions_app.models import Session
@@ -80,7 +81,7 @@ def test_hour_and_weekday_cells_match_local_clock(hours_around_dst, zone):
 def test_totals_match_the_rows(hours_around_dst, monkeypatch, in_memory):
     # Percentiles of up to PERCENTILES_IN_MEMORY values are selected in memory; more, by
     # ordered offset queries: both must name the same sessions.
-    monkeypatch.setattr(figures, "PERCENTILES_IN_MEMORY", 10_000 if in_memory else 10)
+    monkeypatch.setattr(from_sessions, "PERCENTILES_IN_MEMORY", 10_000 if in_memory else 10)
     qs = sessions_of(
         hours_around_dst.a,
         hours_around_dst.users["superuser"],
@@ -151,7 +152,7 @@ def test_geography_counts_visitors_not_agents_and_says_who_is_unlocated(world):
         record(3, "2026-03-19T10:00:00", guests=[guest("", country=None, region=None, city=None)]),
     )
     qs = sessions_of(world.a, world.users["superuser"], "preset=7d", UTC)
-    places = VisitorPlaces.of(qs)
+    places = figures.visitor_places(qs)
     assert places.by_country() == {"US": 1, "CA": 1}
     assert places.by_region("CA") == {"ON": 1}
     assert places.coverage() == {"guests": 3, "unlocated": 1}

@@ -91,7 +91,7 @@ class Scope:
     partners read once for a page that makes several queries of them. The ids go into each
     query as a list: PostgreSQL guessed that the membership subquery yields one partner, and
     sorted a year of sessions for the session list instead of walking the newest-first index
-    (150 ms against 30 ms for page 500 at 150,000 sessions)."""
+    (docs/performance-notes.md)."""
 
     partner_ids: tuple[int, ...] | None  # None: every partner (a superuser)
 

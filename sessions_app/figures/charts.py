@@ -1,4 +1,4 @@
-"""Plotly figures of the dashboard, built on the server from database aggregates (figures.py) and
+"""Plotly figures of the dashboard, built on the server from the figures facade's aggregates and
 served as JSON to the page, which draws them with plotly.js.
 
 One colour per session type on every chart. Every label that came from outside (agent names,
@@ -8,14 +8,15 @@ somewhere carries the URL of the session list narrowed to it as its customdata (
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import plotly.graph_objects as go
+from django.db.models import QuerySet
 from django.utils.html import escape
 
 from sessions_app import codes, figures
 from sessions_app.figures import geo
 from sessions_app.figures.filters import SessionFilter
-from sessions_app.figures.places import VisitorPlaces
 from sessions_app.figures.selection import Selection
 
 TYPE_COLORS = {"C": "#2563eb", "G": "#d97706", "V": "#059669"}
@@ -46,11 +47,11 @@ class Context:
     selection: Selection  # what the filter selects: raw sessions, and rollups where they serve
 
     @property
-    def sessions(self):
+    def sessions(self) -> QuerySet:
         return self.selection.sessions
 
     @property
-    def tz(self):
+    def tz(self) -> ZoneInfo:
         return self.filter.tz
 
     @property
@@ -62,7 +63,7 @@ def type_color(code: str) -> str:
     return TYPE_COLORS.get(code, OTHER_COLOR)
 
 
-def layout(**extra) -> dict:
+def layout(**extra: object) -> dict:
     base = {
         "margin": {"l": 56, "r": 16, "t": 16, "b": 48},
         "font": {"family": FONT, "size": 13, "color": "#1f2933"},
@@ -220,27 +221,49 @@ def _in_sessions(visitors: int, sessions: int) -> str:
     return f"{plural(visitors, 'visitor')} in {plural(sessions, 'session')}"
 
 
+def _choropleth(
+    visitors: dict[str, int],
+    sessions: dict[str, int],
+    *,
+    locations: list[str],
+    names: list[str],
+    links: list[str],
+    **trace,
+) -> go.Choropleth:
+    """A map of visitors by place (keys in sorted order, as `locations`, `names` and `links`
+    give them), each place's hover saying what its click opens."""
+    keys = sorted(visitors)
+    return go.Choropleth(
+        locations=locations,
+        z=[visitors[k] for k in keys],
+        text=names,
+        colorscale="Blues",
+        customdata=[
+            [link, _in_sessions(visitors[k], sessions.get(k, 0))]
+            for k, link in zip(keys, links, strict=True)
+        ],
+        hovertemplate=PLACE_HOVER,
+        colorbar={"title": {"text": "Visitors"}},
+        **trace,
+    )
+
+
 def countries(ctx: Context) -> Chart:
-    places = VisitorPlaces.of(ctx.selection, ctx.filter.guest_q())
+    places = figures.visitor_places(ctx.selection, ctx.filter.guest_q())
     counts, sessions = places.by_country(), places.sessions_by_country()
     mapped = {code: n for code, n in counts.items() if code in geo.ALPHA3}
     if not mapped:
         return Chart(None, "No located visitors match these filters.")
     codes_ = sorted(mapped)
     fig = go.Figure(
-        go.Choropleth(
+        _choropleth(
+            mapped,
+            sessions,
             locations=[geo.ALPHA3[c] for c in codes_],
-            z=[mapped[c] for c in codes_],
-            text=[escape(geo.country_name(c)) for c in codes_],
+            names=[escape(geo.country_name(c)) for c in codes_],
+            links=[ctx.filter.drill(country=c) for c in codes_],
             locationmode="ISO-3",
-            colorscale="Blues",
             marker_line_color="#ffffff",
-            customdata=[
-                [ctx.filter.drill(country=c), _in_sessions(mapped[c], sessions.get(c, 0))]
-                for c in codes_
-            ],
-            hovertemplate=PLACE_HOVER,
-            colorbar={"title": {"text": "Visitors"}},
         )
     )
     geo_layout = {
@@ -260,28 +283,20 @@ def countries(ctx: Context) -> Chart:
 
 
 def us_states(ctx: Context) -> Chart:
-    places = VisitorPlaces.of(ctx.selection, ctx.filter.guest_q())
+    places = figures.visitor_places(ctx.selection, ctx.filter.guest_q())
     counts, sessions = places.by_region("US"), places.sessions_by_region("US")
     states = {code: n for code, n in counts.items() if code in geo.US_STATES}
     if not states:
         return Chart(None, "No visitors in the United States match these filters.")
     codes_ = sorted(states)
     fig = go.Figure(
-        go.Choropleth(
+        _choropleth(
+            states,
+            sessions,
             locations=codes_,
-            z=[states[c] for c in codes_],
-            text=[geo.US_STATES[c] for c in codes_],
+            names=[geo.US_STATES[c] for c in codes_],
+            links=[ctx.filter.drill(country="US", region=c) for c in codes_],
             locationmode="USA-states",
-            colorscale="Blues",
-            customdata=[
-                [
-                    ctx.filter.drill(country="US", region=c),
-                    _in_sessions(states[c], sessions.get(c, 0)),
-                ]
-                for c in codes_
-            ],
-            hovertemplate=PLACE_HOVER,
-            colorbar={"title": {"text": "Visitors"}},
         )
     )
     geo_layout = {"scope": "usa", "bgcolor": "rgba(0,0,0,0)", "lakecolor": "#ffffff"}
@@ -289,7 +304,7 @@ def us_states(ctx: Context) -> Chart:
 
 
 def canada(ctx: Context) -> Chart:
-    places = VisitorPlaces.of(ctx.selection, ctx.filter.guest_q())
+    places = figures.visitor_places(ctx.selection, ctx.filter.guest_q())
     counts, sessions = places.by_region("CA"), places.sessions_by_region("CA")
     provinces = {code: n for code, n in counts.items() if code in geo.CA_PROVINCES}
     if not provinces:

@@ -11,6 +11,7 @@ the page, never a server error.
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -22,7 +23,8 @@ from django.utils import timezone
 
 from sessions_app import codes
 from sessions_app.accounts import access
-from sessions_app.models import Guest, Role
+from sessions_app.figures.kinds import outcome_q
+from sessions_app.models import Guest, Partner, Role
 
 PRESETS = [
     ("today", "Today"),
@@ -45,7 +47,6 @@ OUTCOMES = [
     ("not_connected", "Not connected (Q, T)"),
     ("other", "Other"),
 ]
-NOT_CONNECTED_STATUSES = ("Q", "T")
 PLACE_COLUMNS = {"country": "country_code", "region": "region", "city": "city"}
 _LETTER = re.compile(r"^[A-Za-z]$")
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
@@ -54,10 +55,10 @@ _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 class LettersField(forms.MultipleChoiceField):
     """Repeatable one-letter codes: an open set (Glance adds letters), so any letter is valid."""
 
-    def valid_value(self, value):
+    def valid_value(self, value: str) -> bool:
         return bool(_LETTER.match(value))
 
-    def clean(self, value):
+    def clean(self, value: list[str] | None) -> list[str]:
         # Repeated (status=C&status=X) or run together as the filter bar's box sends it (CX).
         letters = []
         for item in value or []:
@@ -100,7 +101,7 @@ class Period:
     def days(self) -> int:
         return (self.last_day - self.first_day).days + 1
 
-    def previous(self, tz) -> "Period":
+    def previous(self, tz: ZoneInfo) -> "Period":
         """The period of equal length just before this one, for KPI changes."""
         last = self.first_day - timedelta(days=1)
         return period_for(last - timedelta(days=self.days - 1), last, tz)
@@ -152,10 +153,6 @@ class SessionFilter(forms.Form):
     weekday = forms.IntegerField(required=False, min_value=1, max_value=7)
     hour = forms.IntegerField(required=False, min_value=0, max_value=23)
 
-    # Parameters that narrow by guest rather than by session.
-    GUEST_FIELDS = ("country", "region", "city", "has_error", "q")
-    LIST_FIELDS = ("partner", "type", "status", "agent")
-
     def __init__(self, data, *, user, tz: ZoneInfo, today: date | None = None):
         if not data.get("preset") and not data.get("start") and not data.get("end"):
             data = data.copy()  # so the form shows the default range it applies
@@ -170,10 +167,10 @@ class SessionFilter(forms.Form):
 
     # --- validation ---------------------------------------------------------------------
 
-    def clean_start(self):
+    def clean_start(self) -> date | None:
         return self._in_range(self.cleaned_data["start"])
 
-    def clean_end(self):
+    def clean_end(self) -> date | None:
         return self._in_range(self.cleaned_data["end"])
 
     @staticmethod
@@ -182,19 +179,19 @@ class SessionFilter(forms.Form):
             raise forms.ValidationError("A date between 2000 and 2099.")
         return day
 
-    def clean_country(self):
+    def clean_country(self) -> str:
         country = self.cleaned_data["country"].strip()
         if country and not _COUNTRY.match(country):
             raise forms.ValidationError("A two-letter ISO country code, such as US or DE.")
         return country.upper()
 
-    def clean_q(self):
+    def clean_q(self) -> str:
         text = self.cleaned_data["q"].strip()
         if text and not self.pii_partners().exists():
             raise forms.ValidationError("Searching guests by name needs the analyst role.")
         return text
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         data = super().clean()
         start, end = data.get("start"), data.get("end")
         preset = data.get("preset") or ("custom" if start or end else DEFAULT_PRESET)
@@ -241,7 +238,7 @@ class SessionFilter(forms.Form):
             partners = [partner for partner in partners if partner.pk in of_agents]
         return partners
 
-    def pii_partners(self):
+    def pii_partners(self) -> QuerySet[Partner]:
         return access.partners_for(self.user, Role.ANALYST)
 
     def filter_qs(self, qs: QuerySet, period: Period | None = None) -> QuerySet:
@@ -304,14 +301,8 @@ class SessionFilter(forms.Form):
         return condition
 
     def _outcome(self, qs, outcome):
-        connected, not_connected = codes.CONNECTED_STATUSES, NOT_CONNECTED_STATUSES
-        if outcome == "connected":
-            return qs.filter(status__in=connected)
-        if outcome == "not_connected":
-            return qs.filter(status__in=not_connected)
-        if outcome == "other":
-            return qs.exclude(status__in=connected + not_connected)
-        return qs
+        condition = outcome_q(outcome)
+        return qs if condition is None else qs.filter(condition)
 
     def _when(self, qs, weekday, hour):
         if weekday is not None:
@@ -345,7 +336,7 @@ class SessionFilter(forms.Form):
                 out.append((name, str(value)))
         return out
 
-    def query(self, **changes) -> str:
+    def query(self, **changes: object) -> str:
         """This filter's query string with some parameters replaced (None removes one)."""
         params = [(k, v) for k, v in self.params() if k not in changes]
         for name, value in changes.items():
@@ -355,7 +346,9 @@ class SessionFilter(forms.Form):
             params += [(name, str(item)) for item in values]
         return urlencode(params)
 
-    def drill(self, first_day: date | None = None, last_day: date | None = None, **changes) -> str:
+    def drill(
+        self, first_day: date | None = None, last_day: date | None = None, **changes: object
+    ) -> str:
         """A link to the session list with this filter narrowed further."""
         if first_day is not None:
             changes |= {

@@ -1,25 +1,29 @@
 """The dashboard's numbers read from rollup rows (whole UTC days) plus the raw sessions of the
-partial days at either end of the period: the same answers as figures.py computes from the raw
-sessions alone (tests/test_rollup_equality.py holds them to it), at a cost set by the length of
+partial days at either end of the period: the same answers as from_sessions computes from the
+raw sessions alone (tests/test_rollup_equality.py holds them to it), at a cost set by the length of
 the period instead of the number of sessions in it.
 
 Each function answers None where rollups cannot give the exact answer (a time zone whose offset
-is not whole quarter hours), and figures.py then reads the raw sessions.
+is not whole quarter hours), and the facade (figures/__init__.py) then reads the raw sessions.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from functools import cache
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import orjson
 from django.db import OperationalError, connection
-from django.db.models import Count, Sum
+from django.db.models import Count, QuerySet, Sum
 
-from sessions_app import codes, figures
+from sessions_app import codes
 from sessions_app.db import fetch_rows
+from sessions_app.figures import from_sessions as raw
+from sessions_app.figures.kinds import DURATION_BINS, AgentFigures, Totals, nearest_rank
 from sessions_app.figures.selection import Selection
 from sessions_app.models import Session
 from sessions_app.rollups import local_time, write
@@ -27,14 +31,14 @@ from sessions_app.rollups import local_time, write
 DURATION_INDEX = "session_duration_idx"
 
 
-def totals(sel: Selection) -> figures.Totals:
+def totals(sel: Selection) -> Totals:
     rows = read_rollups(
         sel, "status", "sessions", "guests", "durations", "agent_ids", "country_codes"
     )
     edge = [
         row
         for part in sel.edges
-        for row in figures.plain(part).values_list("status", "guest_count", "duration", "agent_id")
+        for row in raw.plain(part).values_list("status", "guest_count", "duration", "agent_id")
     ]
     count = sum(row[1] for row in rows) + len(edge)
     connected = sum(row[1] for row in rows if row[0] in codes.CONNECTED_STATUSES)
@@ -47,7 +51,7 @@ def totals(sel: Selection) -> figures.Totals:
     # Upper-cased, as the map and the country filter take them ("us" is the United States).
     countries = {code.upper() for text in {row[5] for row in rows} for code in orjson.loads(text)}
     for part in sel.edges:
-        countries |= figures.located_countries(part)
+        countries |= raw.located_countries(part)
     if sel.by_agent:
         median, p90 = _agent_row_percentiles(sel, [row[2] for row in edge], (0.5, 0.9))
     else:
@@ -55,7 +59,7 @@ def totals(sel: Selection) -> figures.Totals:
         for row in edge:
             histogram[write.band_of(row[2])] += 1
         median, p90 = percentiles(histogram, count, sel.sessions, (0.5, 0.9))
-    return figures.Totals(
+    return Totals(
         sessions=count,
         connected=connected,
         guests_per_session=guests / count if count else None,
@@ -80,7 +84,8 @@ def _distinct(ids: np.ndarray) -> np.ndarray:
 
 def _slots(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(the distinct ids ascending, each entry's index among them), by a gather from a lookup
-    array, where a binary search per entry took a fifth of the agents page."""
+    array, where a binary search per entry was a large part of the agents page
+    (docs/performance-notes.md)."""
     distinct = _distinct(ids)
     if distinct[-1] > LOOKUP_IDS:
         return distinct, np.searchsorted(distinct, ids)
@@ -91,10 +96,12 @@ def _slots(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def session_count(sel: Selection) -> int:
     counted = sel.rollups.order_by().aggregate(n=Sum("sessions"))["n"] or 0
-    return counted + sum(figures.plain(part).count() for part in sel.edges)
+    return counted + sum(raw.plain(part).count() for part in sel.edges)
 
 
-def _agent_row_percentiles(sel: Selection, edge_durations: list[int], fractions) -> list:
+def _agent_row_percentiles(
+    sel: Selection, edge_durations: list[int], fractions: Sequence[float]
+) -> list[int | None]:
     """Nearest-rank percentiles from agents' own rollup rows, which hold every session's
     duration (each session is in exactly one agent's rows): no query of the sessions, whose
     duration band a partner's many other agents share."""
@@ -105,11 +112,13 @@ def _agent_row_percentiles(sel: Selection, edge_durations: list[int], fractions)
     values = np.concatenate(
         [pairs["duration"].astype(np.int64), np.array(edge_durations, np.int64)]
     )
-    return figures.nearest_rank(values, fractions)
+    return nearest_rank(values, fractions)
 
 
-def percentiles(histogram: np.ndarray, count: int, sessions, fractions) -> list[int | None]:
-    """Nearest-rank percentiles, as figures.percentiles defines them: the band histogram finds
+def percentiles(
+    histogram: np.ndarray, count: int, sessions: QuerySet, fractions: Sequence[float]
+) -> list[int | None]:
+    """Nearest-rank percentiles, as from_sessions.percentiles defines them: the band histogram finds
     the band holding each rank, and one query over the sessions in that band (a narrow range of
     the duration index) finds the value."""
     if not count:
@@ -121,7 +130,7 @@ def percentiles(histogram: np.ndarray, count: int, sessions, fractions) -> list[
         band = int(np.searchsorted(cumulative, rank))
         remaining = rank - (int(cumulative[band - 1]) if band else 0)
         low, high = write.band_bounds(band)
-        in_band = figures.plain(sessions)
+        in_band = raw.plain(sessions)
         if low is not None:
             in_band = in_band.filter(duration__gte=low)
         if high is not None:
@@ -138,8 +147,8 @@ def percentiles(histogram: np.ndarray, count: int, sessions, fractions) -> list[
 
 def _band_counts(in_band) -> list[tuple[int, int]]:
     """(duration, sessions) in a band, in order. SQLite is told to read the duration index:
-    left to choose, it walks the whole period by start time (45 ms for a year at 150,000
-    sessions, against 1 ms)."""
+    left to choose, it walks the whole period by start time, far slower for a long period
+    (docs/performance-notes.md)."""
     counts = in_band.values("duration").annotate(n=Count("pk")).order_by("duration")
     counts = counts.values_list("duration", "n")
     if connection.vendor != "sqlite":
@@ -155,7 +164,7 @@ def _band_counts(in_band) -> list[tuple[int, int]]:
         return list(counts)
 
 
-def sessions_over_time(sel: Selection, tz, bucket: str) -> list[dict] | None:
+def sessions_over_time(sel: Selection, tz: ZoneInfo, bucket: str) -> list[dict] | None:
     counts: dict[tuple, int] = defaultdict(int)
     by_day_type = _quarters_by(sel, "day", "session_type")
     for (day, kind), quarters in by_day_type.items():
@@ -165,7 +174,7 @@ def sessions_over_time(sel: Selection, tz, bucket: str) -> list[dict] | None:
         for key, n in _piece_counts(quarters, pieces):
             counts[(key, kind)] += n
     for part in sel.edges:
-        for row in figures.raw_sessions_over_time(part, tz, bucket):
+        for row in raw.sessions_over_time(part, tz, bucket):
             counts[(row["bucket"], row["session_type"])] += row["n"]
     return [
         {"bucket": key, "session_type": kind, "n": n}
@@ -174,7 +183,7 @@ def sessions_over_time(sel: Selection, tz, bucket: str) -> list[dict] | None:
     ]
 
 
-def weekday_hour(sel: Selection, tz) -> dict[tuple[int, int], int] | None:
+def weekday_hour(sel: Selection, tz: ZoneInfo) -> dict[tuple[int, int], int] | None:
     counts: dict[tuple[int, int], int] = defaultdict(int)
     for (day,), quarters in _quarters_by(sel, "day").items():
         pieces = local_time.pieces(write.day_of(day), tz, "weekday_hour")
@@ -183,7 +192,7 @@ def weekday_hour(sel: Selection, tz) -> dict[tuple[int, int], int] | None:
         for key, n in _piece_counts(quarters, pieces):
             counts[key] += n
     for part in sel.edges:
-        for key, n in figures.raw_weekday_hour(part, tz).items():
+        for key, n in raw.weekday_hour(part, tz).items():
             counts[key] += n
     return {key: n for key, n in counts.items() if n}
 
@@ -194,14 +203,9 @@ def outcomes_by_type(sel: Selection) -> dict[str, dict[str, int]]:
     for row in rows:
         counts[(row["session_type"], row["status"])] += row["n"]
     for part in sel.edges:
-        for row in figures.plain(part).values("session_type", "status").annotate(n=Count("pk")):
+        for row in raw.plain(part).values("session_type", "status").annotate(n=Count("pk")):
             counts[(row["session_type"], row["status"])] += row["n"]
-    result: dict[str, dict[str, int]] = {}
-    for (kind, status), n in counts.items():
-        by_outcome = result.setdefault(kind, {})
-        outcome = figures.outcome_of(status)
-        by_outcome[outcome] = by_outcome.get(outcome, 0) + n
-    return result
+    return raw.outcomes_of_rows((kind, status, n) for (kind, status), n in counts.items())
 
 
 def duration_bins(sel: Selection) -> list[dict]:
@@ -211,13 +215,11 @@ def duration_bins(sel: Selection) -> list[dict]:
         per_type[kind].append(blob)
     for kind, blobs in per_type.items():
         histogram = write.sum_sparse(blobs, write.BANDS)
-        by_bin = np.bincount(
-            _coarse_of_bands(), weights=histogram, minlength=len(figures.DURATION_BINS)
-        )
+        by_bin = np.bincount(_coarse_of_bands(), weights=histogram, minlength=len(DURATION_BINS))
         for coarse, n in enumerate(by_bin):
             counts[(kind, coarse)] += int(n)
     for part in sel.edges:
-        for row in figures.raw_duration_bins(part):
+        for row in raw.duration_bins(part):
             counts[(row["session_type"], row["bin"])] += row["n"]
     return [
         {"session_type": kind, "bin": index, "n": n}
@@ -229,7 +231,7 @@ def duration_bins(sel: Selection) -> list[dict]:
 @cache
 def _coarse_of_bands() -> np.ndarray:
     """The DURATION_BINS index of every band (band edges include every bin edge)."""
-    uppers = [upper for upper, _ in figures.DURATION_BINS if upper is not None]
+    uppers = [upper for upper, _ in DURATION_BINS if upper is not None]
     out = []
     for band in range(write.BANDS):
         low, _ = write.band_bounds(band)
@@ -238,7 +240,7 @@ def _coarse_of_bands() -> np.ndarray:
     return np.array(out)
 
 
-def agent_figures(sel: Selection) -> dict[int | None, figures.AgentFigures]:
+def agent_figures(sel: Selection) -> dict[int | None, AgentFigures]:
     """Every agent's figures from the rollups' (agent, duration) pairs and the edges' sessions:
     counts by numpy's bincount, and each exact median found in two steps that stay linear in the
     number of sessions: the duration band holding each agent's middle rank, then a sort of only
@@ -247,7 +249,7 @@ def agent_figures(sel: Selection) -> dict[int | None, figures.AgentFigures]:
     edge = [
         row
         for part in sel.edges
-        for row in figures.plain(part).values_list("session_type", "status", "agent_id", "duration")
+        for row in raw.plain(part).values_list("session_type", "status", "agent_id", "duration")
     ]
     blobs = [bytes(row[2]) for row in rows]
     sizes = [len(blob) // write.AGENT_DURATION.itemsize for blob in blobs]
@@ -274,7 +276,7 @@ def agent_figures(sel: Selection) -> dict[int | None, figures.AgentFigures]:
     mix = np.bincount(slot * width + kind, minlength=len(ids) * width).reshape(-1, width)
     medians = _medians(slot, duration, count)
     return {
-        (int(pk) if pk != write.NO_AGENT else None): figures.AgentFigures(
+        (int(pk) if pk != write.NO_AGENT else None): AgentFigures(
             sessions=int(count[i]),
             seconds=int(seconds[i]),
             connected=int(linked[i]),
@@ -293,7 +295,7 @@ def _band_table() -> np.ndarray:
 
 
 def _medians(slot: np.ndarray, duration: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """The duration ranked ceil(n / 2) in each slot (figures.agent_medians' definition)."""
+    """The duration ranked ceil(n / 2) in each slot (from_sessions.agent_medians' definition)."""
     groups = len(count)
     rank = (count + 1) // 2  # 1-based
     band = _band_table()[np.clip(duration, 0, len(_band_table()) - 1)]  # write.band_of
@@ -318,8 +320,8 @@ def read_rollups(sel: Selection, *fields: str) -> list[tuple]:
 
 def _quarters_by(sel: Selection, *fields: str) -> dict[tuple, np.ndarray]:
     """Quarter-hour counts summed over the rollup rows sharing `fields`: all rows' counts as one
-    matrix, summed by group in numpy (a dict of lists of each group's rows was a third of a
-    year's chart)."""
+    matrix, summed by group in numpy (a dict of lists of each group's rows was a large part of
+    a year's chart; docs/performance-notes.md)."""
     rows = read_rollups(sel, *fields, "quarters")
     if not rows:
         return {}

@@ -8,11 +8,12 @@ the cards say so instead of showing a rise that is only the data starting."""
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sessions_app import codes, figures
 from sessions_app.figures import selection
 from sessions_app.figures.filters import Period, SessionFilter
-from sessions_app.models import Partner
+from sessions_app.models import Agent, Partner
 from sessions_app.sync import completeness
 
 
@@ -31,7 +32,9 @@ class Compared:
     gap: str = ""  # why the cards show no change, said once above them
 
 
-def compared(flt: SessionFilter, partners: Iterable[Partner], agent=None) -> Compared:
+def compared(
+    flt: SessionFilter, partners: Iterable[Partner], agent: Agent | None = None
+) -> Compared:
     """The cards of the filter's period (one agent's, on an agent's page) against the period
     before, or with the reason there is no fair comparison."""
     current = figures.totals(selection.select(flt, agent=agent))
@@ -45,7 +48,9 @@ def compared(flt: SessionFilter, partners: Iterable[Partner], agent=None) -> Com
     return Compared(cards(current, before, label))
 
 
-def comparison_gap(partners: Iterable[Partner], period: Period, previous: Period, tz) -> str:
+def comparison_gap(
+    partners: Iterable[Partner], period: Period, previous: Period, tz: ZoneInfo
+) -> str:
     """Why the previous period is no fair comparison ("No comparison with the previous period:
     Second Centre's data starts Nov 1."): a partner shown has data only from after it began and
     before this period ends. "" where every partner shown has data for both, or none in either."""
@@ -57,7 +62,7 @@ def comparison_gap(partners: Iterable[Partner], period: Period, previous: Period
     return f"No comparison with the previous period: {'; '.join(late)}." if late else ""
 
 
-def _day(moment: datetime, tz, period: Period) -> str:
+def _day(moment: datetime, tz: ZoneInfo, period: Period) -> str:
     local = moment.astimezone(tz)
     return f"{local:%b %-d}" if local.year == period.last_day.year else f"{local:%b %-d, %Y}"
 

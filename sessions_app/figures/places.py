@@ -11,19 +11,18 @@ two sources equal.
 """
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
-from sessions_app import figures
 from sessions_app.db import fetch_rows, select_in
 from sessions_app.figures import from_rollups
+from sessions_app.figures.from_sessions import located_guests, visitor_guests
 from sessions_app.figures.selection import Selection
 from sessions_app.models import Place
 from sessions_app.rollups import write
-from sessions_app.rollups.write import place_levels
-
-Place3 = tuple[str | None, str | None, str | None]
+from sessions_app.rollups.write import Place3, place_levels
 
 
 @dataclass(frozen=True)
@@ -33,12 +32,13 @@ class VisitorPlaces:
     sessions: Counter = field(default_factory=Counter)
 
     @classmethod
-    def of(cls, source, guest_q: Q | None = None) -> "VisitorPlaces":
-        """The visitors of a Selection or a session queryset, narrowed by the filter's
-        guest-level condition (a filter that has one never selects rollups)."""
-        if isinstance(source, Selection) and source.uses_rollups and guest_q is None:
-            return cls(*_from_rollups(source))
-        sessions = source.sessions if isinstance(source, Selection) else source
+    def from_rollups(cls, sel: Selection) -> "VisitorPlaces":
+        """The visitors of a selection the rollups serve (rollup rows, and the edges' guests)."""
+        return cls(*_from_rollups(sel))
+
+    @classmethod
+    def from_sessions(cls, sessions: QuerySet, guest_q: Q | None = None) -> "VisitorPlaces":
+        """The visitors of raw sessions, narrowed by a guest-level condition."""
         return cls(from_guests(sessions, guest_q), sessions_from_guests(sessions, guest_q))
 
     def by_country(self) -> dict[str, int]:
@@ -100,9 +100,9 @@ class VisitorPlaces:
         }
 
 
-def from_guests(sessions, guest_q: Q | None = None) -> Counter:
+def from_guests(sessions: QuerySet, guest_q: Q | None = None) -> Counter:
     rows = (
-        figures.visitor_guests(sessions, guest_q)
+        visitor_guests(sessions, guest_q)
         .order_by()
         .values_list("country_code", "region", "city")
         .annotate(n=Count("pk"))
@@ -110,10 +110,10 @@ def from_guests(sessions, guest_q: Q | None = None) -> Counter:
     return Counter({(country, region, city): n for country, region, city, n in rows})
 
 
-def sessions_from_guests(sessions, guest_q: Q | None = None) -> Counter:
+def sessions_from_guests(sessions: QuerySet, guest_q: Q | None = None) -> Counter:
     """Sessions by place level (write.place_levels), from the located visitors' distinct
     (session, place) pairs: the raw path keys them with the very function the rollups use."""
-    rows = figures.located_guests(sessions, guest_q).values_list(*_PLACE_OF_SESSION).distinct()
+    rows = located_guests(sessions, guest_q).values_list(*_PLACE_OF_SESSION).distinct()
     return _levels(_places_by_session(rows))
 
 
@@ -135,12 +135,10 @@ def _from_rollups(sel: Selection) -> tuple[Counter, Counter]:
     return counts, sessions
 
 
-def from_guest_rows(sessions) -> tuple[Counter, Counter]:
+def from_guest_rows(sessions: QuerySet) -> tuple[Counter, Counter]:
     """(visitors by place, sessions by place level) from the visitor rows themselves, keyed as
     the rollups key them: for the partial days at a selection's ends, a few hundred rows."""
-    by_session = _places_by_session(
-        figures.visitor_guests(sessions).values_list(*_PLACE_OF_SESSION)
-    )
+    by_session = _places_by_session(visitor_guests(sessions).values_list(*_PLACE_OF_SESSION))
     counts = Counter(place for places in by_session.values() for place in places)
     return counts, _levels(by_session)
 
@@ -161,7 +159,7 @@ def _levels(by_session: dict[int, list[Place3]]) -> Counter:
     return Counter(level for places in by_session.values() for level in place_levels(places))
 
 
-def dict_of_places(ids) -> dict[int, Place3]:
+def dict_of_places(ids: Iterable[int]) -> dict[int, Place3]:
     rows = select_in(
         Place, ["id", "country_code", "region", "city"], where={}, key="id", values=list(ids)
     )

@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import QuerySet
 
-from sessions_app import codes
 from sessions_app.accounts import access
-from sessions_app.figures.filters import NOT_CONNECTED_STATUSES, Period, SessionFilter
+from sessions_app.figures.filters import Period, SessionFilter
+from sessions_app.figures.kinds import outcome_q
+from sessions_app.models import Agent
 from sessions_app.rollups.write import day_number, day_start
 
 # The filter's parameters a rollup row can answer; any other one set means raw sessions only.
@@ -47,7 +48,9 @@ class Selection:
         return self.rollups is not None and self.rollups.model._meta.model_name == "agentrollup"
 
 
-def select(flt: SessionFilter, period: Period | None = None, *, agent=None) -> Selection:
+def select(
+    flt: SessionFilter, period: Period | None = None, *, agent: Agent | None = None
+) -> Selection:
     """The filter's selection for `period` (the filter's own by default), scoped to what its
     user may see; `agent` narrows it to one agent (an agent's own page)."""
     period = period or flt.period
@@ -94,7 +97,7 @@ def whole_utc_days(start: datetime, end: datetime) -> tuple[date, date]:
     return first, end.date()
 
 
-def narrow(rollups: QuerySet, values: dict, agent=None) -> QuerySet:
+def narrow(rollups: QuerySet, values: dict, agent: Agent | None = None) -> QuerySet:
     """The filter's partner, agents, type, status and outcome, as SessionFilter.filter_qs applies
     them, to rows by partner or (with agents) by agent; `agent` narrows to one more."""
     if values.get("agent"):
@@ -107,11 +110,5 @@ def narrow(rollups: QuerySet, values: dict, agent=None) -> QuerySet:
         rollups = rollups.filter(session_type__in=values["type"])
     if values.get("status"):
         rollups = rollups.filter(status__in=values["status"])
-    outcome = values.get("outcome")
-    if outcome == "connected":
-        rollups = rollups.filter(status__in=codes.CONNECTED_STATUSES)
-    elif outcome == "not_connected":
-        rollups = rollups.filter(status__in=NOT_CONNECTED_STATUSES)
-    elif outcome == "other":
-        rollups = rollups.exclude(status__in=codes.CONNECTED_STATUSES + NOT_CONNECTED_STATUSES)
-    return rollups
+    outcome = outcome_q(values.get("outcome"))
+    return rollups if outcome is None else rollups.filter(outcome)

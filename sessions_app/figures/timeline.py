@@ -9,9 +9,10 @@ from django.utils.html import escape
 from sessions_app import codes
 from sessions_app.accounts import pii
 from sessions_app.figures.charts import layout
+from sessions_app.models import Session
 
 
-def guest_timeline(session, reveal: bool) -> go.Figure | None:
+def guest_timeline(session: Session, reveal: bool) -> go.Figure | None:
     guests = list(session.guests.all())
     if not guests:
         return None
@@ -31,7 +32,8 @@ def guest_timeline(session, reveal: bool) -> go.Figure | None:
             x=lengths,
             orientation="h",
             marker_color=[
-                "#2563eb" if g.guest_type in ("agent", "host") else "#059669" for g in guests
+                "#2563eb" if g.guest_type in codes.SUBSCRIBER_GUEST_TYPES else "#059669"
+                for g in guests
             ],
             hovertext=hovers,
             hoverinfo="text",

@@ -5,8 +5,8 @@ from django.db import migrations, models
 
 def build_rollups(apps, schema_editor):
     """Sums the sessions already stored, so the dashboard reads rollups from the first page."""
-    from sessions_app.rollups import write
-    write.rebuild_everything(apps, tables=(write.PARTNER_ROWS,))
+    from sessions_app import rollups
+    rollups.rebuild_for_migration(apps, tables=("partner",))
 
 
 class Migration(migrations.Migration):

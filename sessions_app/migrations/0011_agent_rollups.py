@@ -8,7 +8,7 @@ def build_agent_rollups(apps, schema_editor):
     """Sums the sessions already stored by agent, so agent filters read rollups at once."""
     from sessions_app import rollups
 
-    rollups.rebuild_everything(apps, tables=(rollups.AGENT_ROWS,))
+    rollups.rebuild_for_migration(apps, tables=("agent",))
 
 
 class Migration(migrations.Migration):

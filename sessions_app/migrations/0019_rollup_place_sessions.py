@@ -5,8 +5,9 @@ from django.db import migrations, models
 
 def count_sessions_by_place(apps, schema_editor):
     """Sums the sessions already stored once more, now with their places' session counts."""
-    from sessions_app.rollups import write
-    write.rebuild_everything(apps)
+    from sessions_app import rollups
+
+    rollups.rebuild_for_migration(apps)
 
 
 class Migration(migrations.Migration):

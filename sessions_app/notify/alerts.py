@@ -15,11 +15,15 @@ from zoneinfo import ZoneInfo
 import requests
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import transaction
+from django.dispatch import receiver
 from django.utils import timezone
 
 from sessions_app import figures, outbound
+from sessions_app.accounts import audit
 from sessions_app.models import AlertRule, Partner, Session, SyncRun
 from sessions_app.sync import completeness
+from sessions_app.sync.run import sync_finished
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +116,38 @@ CONDITIONS = {
 }
 
 
+# --- adding and removing rules (audited) ----------------------------------------------------
+
+
+def add_rule(partner: Partner, rule: AlertRule, *, request) -> AlertRule:
+    """Stores a new rule (unsaved, as its form made it) for the partner."""
+    with transaction.atomic():
+        rule.partner = partner
+        rule.save()
+        audit.record(
+            audit.Action.ALERT_CHANGED,
+            f"{partner.name}: alert added: {rule.describe()}",
+            request=request,
+            partner=partner,
+            emails=rule.emails,
+            webhook=audit.webhook_origin(rule.webhook_url),
+        )
+    return rule
+
+
+def remove_rule(rule: AlertRule, *, request) -> None:
+    partner = rule.partner
+    with transaction.atomic():
+        rule.delete()
+        audit.record(
+            audit.Action.ALERT_CHANGED,
+            f"{partner.name}: alert removed: {rule.describe()}",
+            request=request,
+            partner=partner,
+            webhook=audit.webhook_origin(rule.webhook_url),
+        )
+
+
 # --- evaluating and telling -----------------------------------------------------------------
 
 
@@ -134,8 +170,9 @@ def evaluate_partner(partner: Partner, now: datetime | None = None) -> list[str]
     return sent
 
 
-def evaluate_after_sync(partner: Partner) -> None:
-    """The sync's hook: an alert that cannot be evaluated is logged, and the sync goes on."""
+@receiver(sync_finished)
+def evaluate_after_sync(sender, partner: Partner, **kwargs) -> None:
+    """After each sync: an alert that cannot be evaluated is logged, and the sync goes on."""
     try:
         evaluate_partner(partner)
     except Exception:

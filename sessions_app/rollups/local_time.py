@@ -7,6 +7,7 @@ exactly. Where that does not hold (a zone's old local mean time, say) `pieces` a
 the caller reads the raw sessions instead.
 """
 
+from collections.abc import Hashable, Iterable
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -48,7 +49,9 @@ def _pieces(day: date, tz_key: str, unit: str):
     return tuple(out)
 
 
-def count_by_bucket(rows, tz: ZoneInfo, unit: str) -> dict[tuple, int] | None:
+def count_by_bucket(
+    rows: Iterable[tuple[datetime, Hashable]], tz: ZoneInfo, unit: str
+) -> dict[tuple, int] | None:
     """{(bucket key, extra): sessions} for rows of (UTC start time, extra): the same buckets
     as `pieces` gives rollups, for raw sessions counted in Python. None where `pieces` is."""
     counts: dict[tuple, int] = {}

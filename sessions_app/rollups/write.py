@@ -10,17 +10,24 @@ migrations that introduced rollups, the retention cut and the tests use it.
 
 from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import orjson
+from django.apps.registry import Apps
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import Model, QuerySet
 
 from sessions_app.codes import SUBSCRIBER_GUEST_TYPES
 from sessions_app.db import insert_many, select_in, update_many
+from sessions_app.models import Guest, Place
 
 QUARTERS = 96  # quarter hours in a UTC day
+
+Place3 = tuple[str | None, str | None, str | None]  # (country, region, city)
+Blob = bytes | memoryview  # a binary column's value, as a database driver returns it
 
 
 def _band_edges() -> list[int]:
@@ -85,16 +92,16 @@ class Contribution:
     duration: int
     guest_count: int
     agent_id: int | None
-    places: tuple[tuple, ...]  # (country, region, city) of each of its visitors
+    places: tuple[Place3, ...]  # (country, region, city) of each of its visitors
 
 
-def visitor_places(guests) -> tuple[tuple, ...]:
+def visitor_places(guests: Iterable[Sequence[str | None]]) -> tuple[Place3, ...]:
     """(country, region, city) of each guest the geography counts: visitors, not the agent's or
     host's own seat, located or not. `guests` are (guest_type, country, region, city) tuples."""
     return tuple(tuple(guest[1:]) for guest in guests if guest[0] not in SUBSCRIBER_GUEST_TYPES)
 
 
-def place_levels(places) -> set[tuple]:
+def place_levels(places: Iterable[Place3]) -> set[Place3]:
     """The places a session counts once at, keyed as the filter matches them (upper-cased, since
     country=, region= and city= ignore case): what a click on a map or a city opens. Each country
     its visitors were in (COUNTRY, None, None); each region (COUNTRY, REGION, None); each city in
@@ -157,7 +164,7 @@ class Table:
     model_name: str
     prefix: tuple[str, ...]
 
-    def model(self, apps=None):
+    def model(self, apps: Apps | None = None) -> type[Model]:
         from django.apps import apps as current
 
         return (apps or current).get_model("sessions_app", self.model_name)
@@ -178,7 +185,7 @@ AGENT_ROWS = Table("AgentRollup", ("agent",))
 TABLES = (PARTNER_ROWS, AGENT_ROWS)
 
 
-def tables_in(apps) -> tuple[Table, ...]:
+def tables_in(apps: Apps) -> tuple[Table, ...]:
     """The rollup tables a (migration's historical) app registry has."""
     present = []
     for table in TABLES:
@@ -211,15 +218,14 @@ def apply(partner_id: int, removed: list[Contribution], added: list[Contribution
     """Adds the difference to the partner's rollup rows, by partner and by agent. Call inside the
     transaction that writes the sessions; the caller holds the partner's row lock, so no other
     write interleaves."""
-    from sessions_app.models import Place
-
     for table in TABLES:
         _apply_to(table, table.model(), partner_id, removed, added, Place)
 
 
 def _apply_to(table: Table, model, partner_id: int, removed, added, place_model) -> None:
-    """Plain statements, not the ORM's bulk_update (a CASE per column per row), which took 30 ms
-    of every sync page. `model` and `place_model` may be a migration's historical ones."""
+    """Plain statements, not the ORM's bulk_update (a CASE per column per row), which was a
+    large part of every sync page (docs/performance-notes.md). `model` and `place_model` may be a
+    migration's historical ones."""
     changes = {key: d for key, d in deltas(removed, added, table).items() if not _is_zero(d)}
     if not changes:
         return
@@ -288,7 +294,7 @@ MEASURES = [
 ]
 
 
-def measures_of(model) -> list[str]:
+def measures_of(model: type[Model]) -> list[str]:
     """The MEASURES a rollup model has: a migration's historical model may predate some (its
     rebuild then fills the ones it has, and the migration that adds a measure rebuilds again)."""
     present = {f.name for f in model._meta.concrete_fields}
@@ -326,9 +332,10 @@ def _db_values_of(model, measures: list[str]):
     """A function giving a _Measures' `measures` as the database takes them. Only the JSON
     fields need their field's conversion (PostgreSQL takes them wrapped); the rest go as they
     are. The connection is looked up once: through django.db.connection's proxy, each conversion
-    looked it up again, a third of writing a sync page's rollups."""
+    looked it up again, a large part of writing a sync page's rollups
+    (docs/performance-notes.md)."""
     conn = connections[DEFAULT_DB_ALIAS]
-    sqlite = conn.vendor == "sqlite"  # JSON is text there: orjson's, not json.dumps, a tenth of it
+    sqlite = conn.vendor == "sqlite"  # JSON is text there: orjson's, far faster than json.dumps
     json_fields = {name: model._meta.get_field(name) for name in ("agents", "countries")}
 
     def value(row: _Measures, name: str):
@@ -395,13 +402,13 @@ def _add_sparse(stored, change: dict) -> bytes:
 SPARSE = np.dtype([("band", "<u2"), ("n", "<u4")])
 
 
-def sum_sparse(blobs, size: int) -> np.ndarray:
+def sum_sparse(blobs: Iterable[Blob | None], size: int) -> np.ndarray:
     """The sum of many sparse arrays, in one numpy operation."""
     pairs = np.frombuffer(b"".join(bytes(blob) for blob in blobs if blob), SPARSE)
     return np.bincount(pairs["band"], weights=pairs["n"], minlength=size).astype(np.int64)
 
 
-def array_of(stored, size: int) -> np.ndarray:
+def array_of(stored: Blob | None, size: int) -> np.ndarray:
     if not stored:
         return np.zeros(size, DTYPE)
     return np.frombuffer(bytes(stored), DTYPE)
@@ -439,7 +446,7 @@ def _add_agent_durations(stored, change: dict) -> bytes:
     return np.array(pairs, AGENT_DURATION).tobytes()
 
 
-def sum_places(blobs) -> dict[int, int]:
+def sum_places(blobs: Iterable[Blob | None]) -> dict[int, int]:
     """{Place id: visitors} summed over many rows' `places`, in one numpy operation."""
     pairs = np.frombuffer(b"".join(bytes(blob) for blob in blobs if blob), PLACE_PAIR)
     if not len(pairs):
@@ -449,11 +456,11 @@ def sum_places(blobs) -> dict[int, int]:
     return dict(zip(present.tolist(), totals[present].tolist(), strict=True))
 
 
-def place_key(place: tuple) -> str:
+def place_key(place: Place3) -> str:
     return orjson.dumps(list(place)).decode()
 
 
-def place_ids(places: set, place_model) -> dict[tuple, int]:
+def place_ids(places: set[Place3], place_model: type[Model]) -> dict[Place3, int]:
     """{(country, region, city): Place id}, numbering the places not seen before. Concurrent
     syncs may number the same new place: the loser's insert does nothing and reads the id."""
     if not places:
@@ -493,7 +500,7 @@ def _add_counts(stored: dict, change: dict) -> dict:
 # --- rebuilding from the raw tables ---------------------------------------------------------
 
 
-def rebuild(partner_id: int, first_day: date, last_day: date, *, apps=None,
+def rebuild(partner_id: int, first_day: date, last_day: date, *, apps: Apps | None = None,
             tables: tuple[Table, ...] | None = None) -> int:  # fmt: skip
     """Recomputes the partner's rollup rows for [first_day, last_day] from its sessions; returns
     the number of sessions summed. A migration passes its historical `apps`: the tables it has
@@ -529,7 +536,7 @@ def rebuild(partner_id: int, first_day: date, last_day: date, *, apps=None,
     return total
 
 
-def rebuild_everything(apps=None, tables: tuple[Table, ...] | None = None) -> None:
+def rebuild_everything(apps: Apps | None = None, tables: tuple[Table, ...] | None = None) -> None:
     """Every partner's rollup rows over the span of its sessions: what a migration that adds a
     rollup table runs, so the dashboard reads the same figures before and after it."""
     from django.apps import apps as current
@@ -544,12 +551,11 @@ def rebuild_everything(apps=None, tables: tuple[Table, ...] | None = None) -> No
                 apps=apps, tables=tables)  # fmt: skip
 
 
-def stored_contributions(sessions, guest_model=None) -> list[Contribution]:
+def stored_contributions(
+    sessions: QuerySet, guest_model: type[Model] | None = None
+) -> list[Contribution]:
     """The contributions of stored sessions (a queryset), as they are now."""
-    if guest_model is None:
-        from sessions_app.models import Guest
-
-        guest_model = Guest
+    guest_model = guest_model or Guest
     rows = list(
         sessions.order_by().values_list(
             "pk", "start_time", "session_type", "status", "duration", "guest_count", "agent_id"

@@ -15,7 +15,7 @@ for the same range.
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -298,7 +298,7 @@ def completeness(partner: Partner) -> Completeness:
     return Completeness(list(partner.completeness_checks.order_by("month")))
 
 
-def completeness_of(partners) -> dict[int, Completeness]:
+def completeness_of(partners: Iterable[Partner]) -> dict[int, Completeness]:
     """Every partner's badge in one query (pk -> Completeness)."""
     badges = {partner.pk: Completeness() for partner in partners}
     checks = (

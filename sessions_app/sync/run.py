@@ -19,6 +19,7 @@ from datetime import UTC, datetime, time, timedelta
 from django.conf import settings
 from django.db import connection
 from django.db.models import Q
+from django.dispatch import Signal
 from django.utils import timezone
 
 from sessions_app.glance.client import GlanceClient, GlanceError, split_windows
@@ -31,11 +32,14 @@ from sessions_app.models import (
     SessionRollup,
     SyncRun,
 )
-from sessions_app.notify import alerts
 from sessions_app.sync import completeness, pipeline
 from sessions_app.sync.ingest import store_sessions
 
 log = logging.getLogger(__name__)
+
+# Sent after every sync, whatever its outcome, with `partner` and `run`: the layers above (alert
+# rules, in notify.alerts) listen, so the sync knows nothing of them.
+sync_finished = Signal()
 
 
 class SyncBusy(Exception):
@@ -94,7 +98,12 @@ def backfill_origin(partner: Partner, now: datetime) -> datetime:
     return now - timedelta(days=settings.GLANCE_DEFAULT_BACKFILL_DAYS)
 
 
-def plan_range(partner: Partner, since=None, until=None, now=None) -> tuple[datetime, datetime]:
+def plan_range(
+    partner: Partner,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
+) -> tuple[datetime, datetime]:
     now = now or timezone.now()
     end = min(until or now, now)
     if since is not None:
@@ -106,7 +115,9 @@ def plan_range(partner: Partner, since=None, until=None, now=None) -> tuple[date
     return min(start, end), end
 
 
-def advance_watermark(partner: Partner, token: str, window_start, window_end) -> None:
+def advance_watermark(
+    partner: Partner, token: str, window_start: datetime, window_end: datetime
+) -> None:
     """Moves the watermark to the end of a completed window if it leaves no gap behind it, and
     only while this sync still holds the claim."""
     mark = partner.sync_watermark or backfill_origin(partner, timezone.now())
@@ -158,7 +169,7 @@ def sync_partner(
         release(partner, token)
     if run.sessions_created >= ANALYZE_AFTER:
         refresh_planner_statistics()
-    alerts.evaluate_after_sync(partner)
+    sync_finished.send(sender=SyncRun, partner=partner, run=run)
     return run
 
 
@@ -169,10 +180,10 @@ def refresh_planner_statistics() -> None:
     """Fresh planner statistics after a sync that changed the tables' size a lot.
 
     SQLite keeps none unless told to: without them it reads the session list of several
-    partners by partner and sorts a year of rows instead of walking the newest-first index
-    (0.16 s against 0.03 s at 150,000 sessions). PostgreSQL's autovacuum analyzes in its own
-    time, up to minutes later; until then a first backfill's guests looked like a fifth of their
-    number, and each export chunk's guest lookup became a sequential scan (35 ms, not 1 ms)."""
+    partners by partner and sorts a year of rows instead of walking the newest-first index.
+    PostgreSQL's autovacuum analyzes in its own time, up to minutes later; until then a first
+    backfill's guests looked like a fifth of their number, and each export chunk's guest lookup
+    became a sequential scan instead of an index lookup (docs/performance-notes.md)."""
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("ANALYZE")
@@ -207,11 +218,16 @@ class _PageWriter:
         self.partner, self.token, self.run, self.client = partner, token, run, client
         self.analyze_at = ANALYZE_AFTER
 
-    def write_range(self, start, end) -> None:
+    def write_range(self, start: datetime, end: datetime) -> None:
         for window_start, window_end in split_windows(start, end, settings.GLANCE_WINDOW_DAYS):
             self.write_window(window_start, window_end)
 
-    def write_window(self, window_start, window_end, on_progress=None) -> None:
+    def write_window(
+        self,
+        window_start: datetime,
+        window_end: datetime,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> None:
         run = self.run
         for answer in pipeline.ahead(
             self.client.completed_session_answers(window_start, window_end)
@@ -223,8 +239,8 @@ class _PageWriter:
             if run.sessions_created >= self.analyze_at and connection.vendor == "postgresql":
                 # A backfill outgrows PostgreSQL's statistics of its partner's rows within
                 # minutes, and autovacuum may not catch up: each page's lookup by glance id then
-                # read all the partner's rows so far (25 ms per page rising to 120 ms at 400,000
-                # sessions). So they are refreshed each time this run's sessions double.
+                # read all the partner's rows so far, slower with every page. So they are
+                # refreshed each time this run's sessions double (docs/performance-notes.md).
                 refresh_planner_statistics()
                 self.analyze_at *= 2
             run.save(update_fields=["pages", "sessions_created", "sessions_updated"])

@@ -5,6 +5,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from django import template
 
 from sessions_app import codes
+from sessions_app.accounts import access
+from sessions_app.models import Role
 
 register = template.Library()
 
@@ -50,7 +52,4 @@ def number(value, digits=0):
 @register.simple_tag(takes_context=True)
 def share_partners(context):
     """The partners the user may share a saved view with: those they are an analyst of."""
-    from sessions_app.accounts import access
-    from sessions_app.models import Role
-
     return access.partners_for(context["request"].user, Role.ANALYST)

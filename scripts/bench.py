@@ -100,6 +100,7 @@ def worker(sim_url, ids, days, data_dir, env, flags) -> dict:
         "SECRET_KEY": "bench-" + os.urandom(24).hex(),
         "FIELD_ENCRYPTION_KEY": fernet_key(),
         "GLANCE_ALLOW_HTTP": "true",
+        "OUTBOUND_ALLOWED_ADDRESSES": "127.0.0.0/8",  # the simulator, on loopback
         "GLANCE_PAGE_SIZE": "1000",
         **env,
     }

@@ -98,10 +98,10 @@ def sync_all(partners) -> dict:
     started = time.perf_counter()
     pages = 0
     for partner in partners:
-        run = run.sync_partner(partner)
-        if run.state != "succeeded":
-            raise SystemExit(f"sync of {partner} failed: {run.error}")
-        pages += run.pages
+        synced = run.sync_partner(partner)
+        if synced.state != "succeeded":
+            raise SystemExit(f"sync of {partner} failed: {synced.error}")
+        pages += synced.pages
     seconds = time.perf_counter() - started
     sessions, guests = Session.objects.count(), Guest.objects.count()
     return {
@@ -114,13 +114,17 @@ def sync_all(partners) -> dict:
 
 
 def raw_limit(partners, days: int) -> dict:
-    """The same pages fetched and parsed, their rows inserted with plain executemany into tables
-    like ours (same columns and indexes) with no ORM, no upsert, no rollups."""
+    """The same pages fetched and parsed, and their rows built as the sync builds them (the
+    columns of sessions_app/glance/fields.py), inserted with plain executemany into tables like
+    ours (same columns and indexes) with no ORM, no upsert, no rollups."""
     from django.conf import settings
     from django.db import connection
 
+    from sessions_app.db import datetime_adapter
     from sessions_app.glance.client import GlanceClient, split_windows
-    from sessions_app.glance.records import SessionRecord
+    from sessions_app.models import Guest, Session
+    from sessions_app.sync import ingest
+    from sessions_app.sync.retention import Cutoffs
 
     session_table, guest_table = (
         copy_table("sessions_app_session"),
@@ -129,35 +133,33 @@ def raw_limit(partners, days: int) -> dict:
     raw = connection.connection  # the DB-API connection itself: no Django wrapper
     cursor = raw.cursor()
     mark = "?" if connection.vendor == "sqlite" else "%s"
-    session_sql = insert_sql(session_table, SESSION_COLUMNS, mark)
-    guest_sql = insert_sql(guest_table, GUEST_COLUMNS, mark)
-    as_db = (lambda d: d.replace(tzinfo=None).isoformat(" ")) if mark == "?" else (lambda d: d)
+    session_columns = ["id", *db_columns(Session, ["partner", "glance_id", *ingest.SESSION_FIELDS])]
+    guest_columns = ["id", *db_columns(Guest, ["session", "position", *ingest.GUEST_FIELDS])]
+    session_sql = insert_sql(session_table, session_columns, mark)
+    guest_sql = insert_sql(guest_table, guest_columns, mark)
+    to_db = datetime_adapter()
     end = datetime.now(UTC)
     start = end - timedelta(days=days)
+    synced_at = to_db(end)
+    keep_all = Cutoffs(
+        ip=start - timedelta(days=1), contact=start - timedelta(days=1), sessions=start
+    )
     next_session, next_guest, sessions = 1, 1, 0
     started = time.perf_counter()
     for partner in partners:
         client = GlanceClient.for_partner(partner)
         for window in split_windows(start, end, settings.GLANCE_WINDOW_DAYS):
             for page in client.completed_session_pages(*window):
-                session_rows, guest_rows = [], []
-                record: SessionRecord
+                session_rows, ids = [], {}
                 for record in page.sessions:
-                    session_rows.append(
-                        (next_session, partner.pk, record.glance_id, record.session_type,
-                         record.status, as_db(record.start_time), as_db(record.end_time),
-                         record.key, record.width, record.height, record.duration, record.kbytes,
-                         record.is_reverse, None, len(record.guests), as_db(end))
-                    )  # fmt: skip
-                    for position, g in enumerate(record.guests):
-                        guest_rows.append(
-                            (next_guest, next_session, position, g.guest_type, g.status,
-                             as_db(g.start_time) if g.start_time else None, g.duration, g.kbytes,
-                             g.ip, g.client_version, g.protocol_version, g.city, g.region,
-                             g.country_code, g.name, g.email, g.phone, g.error)
-                        )  # fmt: skip
-                        next_guest += 1
+                    ids[record.glance_id] = next_session
+                    row = ingest._session_row(partner, record, {}, synced_at, to_db)
+                    session_rows.append((next_session, *row))
                     next_session += 1
+                records = {record.glance_id: record for record in page.sessions}
+                guest_rows = ingest._guest_rows(records, ids, keep_all, to_db)
+                guest_rows = [(next_guest + i, *row) for i, row in enumerate(guest_rows)]
+                next_guest += len(guest_rows)
                 cursor.execute("BEGIN")  # Django's connections autocommit: one page, one commit
                 cursor.executemany(session_sql, session_rows)
                 cursor.executemany(guest_sql, guest_rows)
@@ -173,44 +175,9 @@ def raw_limit(partners, days: int) -> dict:
     }
 
 
-SESSION_COLUMNS = [
-    "id",
-    "partner_id",
-    "glance_id",
-    "session_type",
-    "status",
-    "start_time",
-    "end_time",
-    "key",
-    "width",
-    "height",
-    "duration",
-    "kbytes",
-    "is_reverse",
-    "agent_id",
-    "guest_count",
-    "synced_at",
-]
-GUEST_COLUMNS = [
-    "id",
-    "session_id",
-    "position",
-    "guest_type",
-    "status",
-    "start_time",
-    "duration",
-    "kbytes",
-    "ip",
-    "client_version",
-    "protocol_version",
-    "city",
-    "region",
-    "country_code",
-    "name",
-    "email",
-    "phone",
-    "error",
-]
+def db_columns(model, names: list[str]) -> list[str]:
+    """The database columns of a model's fields (a foreign key's is <name>_id)."""
+    return [model._meta.get_field(name).column for name in names]
 
 
 def insert_sql(table: str, columns: list[str], mark: str) -> str:

@@ -127,6 +127,7 @@ def environment(args, work: Path) -> dict:
         "CSRF_COOKIE_SECURE": "false",
         "SECURE_HSTS_SECONDS": "0",
         "GLANCE_ALLOW_HTTP": "true",
+        "OUTBOUND_ALLOWED_ADDRESSES": "127.0.0.0/8",  # the simulator, on loopback
         "GLANCE_PAGE_SIZE": "500",
         "GLANCEDASH_DATA_DIR": str(work),
         "STATIC_ROOT": str(work / "static"),

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -26,8 +27,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
-from sessions_app import figures
+from sessions_app import codes, figures
 from sessions_app.figures.filters import SessionFilter
+from sessions_app.glance import fields
 from sessions_app.models import Guest
 
 CHUNK = 2000
@@ -187,7 +189,7 @@ class _JoinedCountries(Aggregate):
 def visitor_countries_column() -> Subquery:
     visitors = (
         Guest.objects.filter(session=OuterRef("pk"))
-        .exclude(guest_type__in=figures.SUBSCRIBER_GUEST_TYPES)
+        .exclude(guest_type__in=codes.SUBSCRIBER_GUEST_TYPES)
         .exclude(country_code__isnull=True)
         .exclude(country_code="")
         .order_by()
@@ -222,51 +224,60 @@ def _bool(value):
     return value if value is None or isinstance(value, bool) else bool(value)
 
 
+_KINDS = {
+    fields.Kind.TEXT: "text",
+    fields.Kind.CODE: "text",
+    fields.Kind.INT: "int",
+    fields.Kind.BOOL: "bool",
+}
+
+
+def glance_columns(field: fields.Field) -> list[Column]:
+    """A Glance field's export columns: one, or a date's in the export's zone and in UTC."""
+    if field.kind is fields.Kind.DATETIME:
+        return [
+            Column(field.column, field.title, "local"),
+            Column(f"{field.column}_utc", f"{field.title} (UTC)", "utc"),
+        ]
+    return [Column(field.column, field.title, _KINDS[field.kind])]
+
+
+_SESSION = {field.attr: glance_columns(field) for field in fields.SESSION}
+
+# Glance's session fields (their keys and titles from fields.SESSION) among columns of ours.
 SESSION_COLUMNS = [
     Column("partner", "Partner"),
-    Column("session_id", "Glance session id", "int"),
-    Column("type", "Type"),
-    Column("status", "Status"),
+    *_SESSION["glance_id"],
+    *_SESSION["session_type"],
+    *_SESSION["status"],
     Column("outcome", "Outcome"),
-    Column("start", "Start", "local"),
+    _SESSION["start_time"][0],
     Column("end", "End", "local"),
-    Column("start_utc", "Start (UTC)", "utc"),
+    _SESSION["start_time"][1],
     Column("end_utc", "End (UTC)", "utc"),
-    Column("duration_s", "Duration (s)", "int"),
-    Column("key", "Session key"),
-    Column("width", "Width", "int"),
-    Column("height", "Height", "int"),
-    Column("kbytes", "kB", "int"),
-    Column("reverse", "Reverse", "bool"),
+    *_SESSION["duration"],
+    *_SESSION["key"],
+    *_SESSION["width"],
+    *_SESSION["height"],
+    *_SESSION["kbytes"],
+    *_SESSION["is_reverse"],
     Column("agent", "Agent user name"),
     Column("agent_partner_user_id", "Agent partnerUserId"),
     Column("guest_count", "Guests", "int"),
     Column("guest_countries", "Guest countries"),
 ]
 
+# A participant's columns: its place in the session, then every field of fields.GUEST in order.
 GUEST_COLUMNS = [
     Column("guest_position", "Guest #", "int"),
-    Column("guest_type", "Guest type"),
-    Column("guest_status", "Guest status"),
-    Column("guest_start", "Guest start", "local"),
-    Column("guest_start_utc", "Guest start (UTC)", "utc"),
-    Column("guest_duration_s", "Guest duration (s)", "int"),
-    Column("guest_kbytes", "Guest kB", "int"),
-    Column("ip", "IP address"),
-    Column("client_version", "Client version"),
-    Column("protocol_version", "Protocol version"),
-    Column("city", "City"),
-    Column("region", "Region"),
-    Column("country", "Country"),
-    Column("name", "Name"),
-    Column("email", "Email"),
-    Column("phone", "Phone"),
-    Column("error", "Error"),
+    *(column for field in fields.GUEST for column in glance_columns(field)),
 ]
+# A stored guest's values (Guest.objects.values()) in the order of GUEST_COLUMNS after the first.
+_GUEST_VALUES = itemgetter(*(field.attr for field in fields.GUEST for _ in glance_columns(field)))
 
 
 def _countries(guests: list[dict]) -> str:
-    visitors = [g for g in guests if g["guest_type"] not in figures.SUBSCRIBER_GUEST_TYPES]
+    visitors = [g for g in guests if g["guest_type"] not in codes.SUBSCRIBER_GUEST_TYPES]
     found = {g["country_code"].upper() for g in visitors if g["country_code"]}
     return " ".join(sorted(found))
 
@@ -298,26 +309,7 @@ class GuestExporter(Exporter):
                 if not mine:
                     yield session + empty
                 for g in mine:
-                    yield [
-                        *session,
-                        g["position"] + 1,
-                        g["guest_type"],
-                        g["status"],
-                        g["start_time"],
-                        g["start_time"],
-                        g["duration"],
-                        g["kbytes"],
-                        g["ip"],
-                        g["client_version"],
-                        g["protocol_version"],
-                        g["city"],
-                        g["region"],
-                        g["country_code"],
-                        g["name"],
-                        g["email"],
-                        g["phone"],
-                        g["error"],
-                    ]
+                    yield [*session, g["position"] + 1, *_GUEST_VALUES(g)]
 
 
 EXPORTERS = {"sessions": SessionExporter, "guests": GuestExporter}

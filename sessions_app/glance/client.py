@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import requests
@@ -32,6 +33,9 @@ from sessions_app.glance.records import (
     cursor_of,
     page_from_answer,
 )
+
+if TYPE_CHECKING:
+    from sessions_app.models import Partner
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +55,7 @@ _RETRY_STATUSES = {429, 500, 502, 503, 504}
 class GlanceError(Exception):
     """A call to the Activity Service failed; the message is meant for an operator."""
 
-    def __init__(self, detail: str, *, partner: str = "", operation: str = ""):
+    def __init__(self, detail: str, *, partner: str = "", operation: str = "") -> None:
         self.detail = detail
         self.partner = partner
         self.operation = operation
@@ -95,7 +99,7 @@ class GlanceClient:
         sleep: Callable[[float], None] = time.sleep,
         max_retries: int | None = None,
         timeout: tuple[float, float] | None = None,
-    ):
+    ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.partner_id = int(partner_id)
         self._api_key = api_key
@@ -109,7 +113,7 @@ class GlanceClient:
         self.backoff_max = settings.GLANCE_BACKOFF_MAX
 
     @classmethod
-    def for_partner(cls, partner, **kwargs) -> "GlanceClient":
+    def for_partner(cls, partner: "Partner", **kwargs: Any) -> "GlanceClient":
         return cls(
             partner.api_url,
             partner.glance_partner_id,
@@ -118,7 +122,7 @@ class GlanceClient:
             **kwargs,
         )
 
-    def __repr__(self):  # never the key
+    def __repr__(self) -> str:  # never the key
         return f"<GlanceClient {self.label} {self.endpoint}>"
 
     # --- operations -----------------------------------------------------------------------
@@ -161,7 +165,9 @@ class GlanceClient:
             seen_cursors.add(answer.next_id)
             params["nextId"] = answer.next_id
 
-    def completed_sessions(self, start: datetime, end: datetime, **kwargs) -> list[SessionRecord]:
+    def completed_sessions(
+        self, start: datetime, end: datetime, **kwargs: Any
+    ) -> list[SessionRecord]:
         """Every completed session in [start, end), any length of range, merged across pages and
         windows; a session seen twice (the data moves while we page) is kept once, latest wins."""
         merged: dict[int, SessionRecord] = {}
@@ -236,7 +242,7 @@ class GlanceClient:
             )
         return self._error(GlanceUnavailable, operation, said)
 
-    def _parse(self, operation, parser, body: bytes):
+    def _parse(self, operation: str, parser: Callable[[bytes], Any], body: bytes) -> Any:
         try:
             return parser(body)
         except RecordError as exc:
@@ -248,7 +254,7 @@ class GlanceClient:
         ceiling = min(self.backoff_max, self.backoff_base * 2**attempt)
         return random.uniform(ceiling / 2, ceiling)  # jitter spreads out many partners' retries
 
-    def _error(self, cls, operation: str, detail: str) -> GlanceError:
+    def _error(self, cls: type[GlanceError], operation: str, detail: str) -> GlanceError:
         return cls(self._scrub(detail), partner=self.label, operation=operation)
 
     def _scrub(self, text: str) -> str:
@@ -291,7 +297,7 @@ def _retry_after_seconds(response: requests.Response) -> float | None:
 class Answer:
     """One PartnerCompletedSessions answer: its cursor now, its records when asked."""
 
-    def __init__(self, client: GlanceClient, body: bytes):
+    def __init__(self, client: GlanceClient, body: bytes) -> None:
         self._client, self._body, self._page = client, body, None
         self.next_id = cursor_of(body)
         if self.next_id is None:  # an unusual page: read it whole now, to know where it leads

@@ -2,19 +2,26 @@
 into plain dataclasses, strictly enough to catch a malformed page and loosely enough to accept
 everything the documentation allows (nulls, unknown codes, extra fields, two date formats).
 
+The session and guest fields come from the tables of fields.py: the record classes, the
+careful readers, the fast paths and the msgspec shapes below are all made from them.
+
 A fault names where it is, e.g. `d.users[1].sessions[4].startTime: not a date: 'abc'`, so an
 operator can find it in the page or file.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, make_dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from xml.etree.ElementTree import Element
 
 import msgspec
 import orjson
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
+
+from sessions_app.glance.fields import GUEST, SESSION, Field, Kind, define, groups
 
 
 class RecordError(ValueError):
@@ -29,43 +36,36 @@ class AgentRecord:
     invalid_reason: str | None = None
 
 
-@dataclass(slots=True)
-class GuestRecord:
-    guest_type: str | None
-    status: str | None
-    start_time: datetime | None
-    duration: int | None
-    kbytes: int | None
-    ip: str | None
-    client_version: str | None
-    protocol_version: str | None
-    city: str | None
-    region: str | None
-    country_code: str | None
-    name: str | None
-    email: str | None
-    phone: str | None
-    error: str | None
+def _record_class(name: str, table: tuple[Field, ...], extra: list, **namespace: Any) -> type:
+    """A dataclass of the table's fields in order, then `extra`. A field that may be null
+    defaults to None when every field after it has a default too, so a field added at the end
+    of a table leaves the calls that build records positionally working."""
+    specs, defaulted = [], all(len(spec) == 3 for spec in extra)
+    for f in reversed(table):
+        defaulted = defaulted and type(None) in getattr(f.python_type, "__args__", ())
+        specs.append((f.attr, f.python_type, None) if defaulted else (f.attr, f.python_type))
+    cls = make_dataclass(name, [*reversed(specs), *extra], slots=True, namespace=namespace)
+    cls.__module__ = __name__
+    return cls
 
 
-@dataclass(slots=True)
-class SessionRecord:
-    glance_id: int
-    session_type: str
-    status: str
-    start_time: datetime
-    key: str | None
-    width: int | None
-    height: int | None
-    duration: int
-    kbytes: int | None
-    is_reverse: bool | None
-    guests: list[GuestRecord] = field(default_factory=list)
-    agent: AgentRecord | None = None
+def _end_time(self) -> datetime:
+    return self.start_time + timedelta(seconds=self.duration)
 
-    @property
-    def end_time(self) -> datetime:
-        return self.start_time + timedelta(seconds=self.duration)
+
+GuestRecord = _record_class(
+    "GuestRecord", GUEST, [], __doc__="A session's participant: the fields of fields.GUEST."
+)
+SessionRecord = _record_class(
+    "SessionRecord",
+    SESSION,
+    [
+        ("guests", list[GuestRecord], dataclass_field(default_factory=list)),
+        ("agent", AgentRecord | None, None),
+    ],
+    __doc__="A session: the fields of fields.SESSION, its guests and its agent.",
+    end_time=property(_end_time, doc="Glance sends none: the start plus the duration."),
+)
 
 
 @dataclass(slots=True)
@@ -88,6 +88,7 @@ class SessionCount:
 
 _MS_DATE = re.compile(r"^\\?/Date\((-?\d+)([+-]\d{4})?\)\\?/$")
 _SHORT_OFFSET = re.compile(r"([+-])(\d):(\d\d)$")  # the docs print offsets like -5:00
+_CODE_LENGTH = 32  # the columns of session types and statuses, and of the rollups keyed by them
 
 
 def parse_datetime(value: Any, path: str) -> datetime:
@@ -108,7 +109,7 @@ def parse_datetime(value: Any, path: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def _optional_datetime(value, path):
+def _optional_datetime(value: Any, path: str) -> datetime | None:
     return None if value is None or value == "" else parse_datetime(value, path)
 
 
@@ -122,7 +123,7 @@ def _text(value: Any) -> str | None:
 
 def _code(value: Any) -> str:
     """A type or status code: any text, kept as it came ("" for null), capped at the column."""
-    return (_text(value) or "")[:32]
+    return (_text(value) or "")[:_CODE_LENGTH]
 
 
 def _int(value: Any, path: str, *, required: bool = False) -> int | None:
@@ -172,45 +173,11 @@ def _list(value: Any, path: str) -> list:
 
 
 def guest_from_json(raw: Any, path: str) -> GuestRecord:
-    raw = _object(raw, path)
-    location = raw.get("location")
-    location = _object(location, f"{path}.location") if location is not None else {}
-    return GuestRecord(
-        guest_type=_text(raw.get("type")),
-        status=_text(raw.get("status")),
-        start_time=_optional_datetime(raw.get("startTime"), f"{path}.startTime"),
-        duration=_int(raw.get("duration"), f"{path}.duration"),
-        kbytes=_int(raw.get("kbytes"), f"{path}.kbytes"),
-        ip=_text(raw.get("ip")),
-        client_version=_text(raw.get("clientVersion")),
-        protocol_version=_text(raw.get("protocolVersion")),
-        city=_text(location.get("city")),
-        region=_text(location.get("region")),
-        country_code=_text(location.get("countryCode")),
-        name=_text(raw.get("name")),
-        email=_text(raw.get("email")),
-        phone=_text(raw.get("phone")),
-        error=_text(raw.get("error")),
-    )
+    return _guest_from_json(_object(raw, path), path)
 
 
 def session_from_json(raw: Any, path: str, agent: AgentRecord | None = None) -> SessionRecord:
-    raw = _object(raw, path)
-    guests = _list(raw.get("guests"), f"{path}.guests")
-    return SessionRecord(
-        glance_id=_int(raw.get("id"), f"{path}.id", required=True),
-        session_type=_code(raw.get("type")),
-        status=_code(raw.get("status")),
-        start_time=parse_datetime(raw.get("startTime"), f"{path}.startTime"),
-        key=_text(raw.get("key")),
-        width=_int(raw.get("width"), f"{path}.width"),
-        height=_int(raw.get("height"), f"{path}.height"),
-        duration=_int(raw.get("duration"), f"{path}.duration") or 0,
-        kbytes=_int(raw.get("kbytes"), f"{path}.kbytes"),
-        is_reverse=_bool(raw.get("isReverse"), f"{path}.isReverse"),
-        guests=[guest_from_json(g, f"{path}.guests[{i}]") for i, g in enumerate(guests)],
-        agent=agent,
-    )
+    return _session_from_json(_object(raw, path), path, agent)
 
 
 def agent_from_json(raw: dict, path: str) -> AgentRecord:
@@ -227,26 +194,39 @@ def agent_from_json(raw: dict, path: str) -> AgentRecord:
 # Nearly every record is well formed: exact ints, plain strings, ISO dates. These readers accept
 # only that and raise on anything else, and the record is then read again by the careful readers
 # above, which say exactly what is wrong and where. Building those error paths for every field
-# of every record was a third of a sync's parsing time.
+# of every record was a third of a sync's parsing time. The record readers are written out from
+# the tables (fields.define).
 
 
 class _NotPlain(Exception):
     pass
 
 
-def _plain_int(value):
+def _plain_int(value: Any) -> int | None:
     if value is None or type(value) is int:
         return value
     raise _NotPlain
 
 
-def _plain_text(value):
+def _plain_required_int(value: Any) -> int:
+    if type(value) is int:
+        return value
+    raise _NotPlain
+
+
+def _plain_bool(value: Any) -> bool | None:
+    if value is None or type(value) is bool:
+        return value
+    raise _NotPlain
+
+
+def _plain_text(value: Any) -> str | None:
     if value is None or (type(value) is str and "\x00" not in value):
         return value
     raise _NotPlain
 
 
-def _plain_datetime(value):
+def _plain_datetime(value: Any) -> datetime:
     if type(value) is not str:
         raise _NotPlain
     try:
@@ -256,58 +236,11 @@ def _plain_datetime(value):
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _plain_guest(raw: dict) -> GuestRecord:
-    location = raw.get("location")
-    if location is None:
-        location = {}
-    elif type(location) is not dict:
-        raise _NotPlain
-    start = raw.get("startTime")
-    return GuestRecord(
-        guest_type=_plain_text(raw.get("type")),
-        status=_plain_text(raw.get("status")),
-        start_time=None if start is None else _plain_datetime(start),
-        duration=_plain_int(raw.get("duration")),
-        kbytes=_plain_int(raw.get("kbytes")),
-        ip=_plain_text(raw.get("ip")),
-        client_version=_plain_text(raw.get("clientVersion")),
-        protocol_version=_plain_text(raw.get("protocolVersion")),
-        city=_plain_text(location.get("city")),
-        region=_plain_text(location.get("region")),
-        country_code=_plain_text(location.get("countryCode")),
-        name=_plain_text(raw.get("name")),
-        email=_plain_text(raw.get("email")),
-        phone=_plain_text(raw.get("phone")),
-        error=_plain_text(raw.get("error")),
-    )
+def _plain_optional_datetime(value: Any) -> datetime | None:
+    return None if value is None else _plain_datetime(value)
 
 
-def _plain_session(raw: Any, agent: AgentRecord | None) -> SessionRecord:
-    if type(raw) is not dict:
-        raise _NotPlain
-    guests = raw.get("guests")
-    if guests is None:
-        guests = []
-    elif type(guests) is not list or any(type(g) is not dict for g in guests):
-        raise _NotPlain
-    glance_id, reverse = raw.get("id"), raw.get("isReverse")
-    if type(glance_id) is not int or not (reverse is None or type(reverse) is bool):
-        raise _NotPlain
-    session_type, status = _plain_text(raw.get("type")), _plain_text(raw.get("status"))
-    return SessionRecord(
-        glance_id=glance_id,
-        session_type=(session_type or "")[:32],
-        status=(status or "")[:32],
-        start_time=_plain_datetime(raw.get("startTime")),
-        key=_plain_text(raw.get("key")),
-        width=_plain_int(raw.get("width")),
-        height=_plain_int(raw.get("height")),
-        duration=_plain_int(raw.get("duration")) or 0,
-        kbytes=_plain_int(raw.get("kbytes")),
-        is_reverse=reverse,
-        guests=[_plain_guest(g) for g in guests],
-        agent=agent,
-    )
+_NO_OBJECT: dict = {}  # read only: a nested object Glance left out
 
 
 def _session(raw: Any, path: str, agent: AgentRecord | None) -> SessionRecord:
@@ -364,41 +297,33 @@ def page_from_answer(body: bytes) -> Page:
 # would not take, a NUL) fails the page here and it is read by the readers above instead, so both
 # ways give the same records.
 
-
-class _WireLocation(msgspec.Struct, rename="camel"):
-    city: str | None = None
-    region: str | None = None
-    country_code: str | None = None
+_WIRE_TYPES = {Kind.TEXT: str, Kind.CODE: str, Kind.INT: int, Kind.BOOL: bool, Kind.DATETIME: str}
+_WIRE_EMPTY: dict[str, msgspec.Struct] = {}  # "<shape>.<nested object>": an empty one
 
 
-class _WireGuest(msgspec.Struct, rename="camel"):
-    type: str | None = None
-    status: str | None = None
-    start_time: str | None = None
-    duration: int | None = None
-    kbytes: int | None = None
-    ip: str | None = None
-    client_version: str | None = None
-    protocol_version: str | None = None
-    location: _WireLocation | None = None
-    name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    error: str | None = None
+def _wire_shape(name: str, table: tuple[Field, ...], within: str | None = None, extra=()) -> type:
+    """The msgspec shape of a table's fields (those nested in `within`), under our attribute
+    names and Glance's member names; a nested object is a shape of its own, where its first
+    field is (msgspec reads members fastest in the order they come)."""
+    specs = []
+    for f in table:
+        if f.within == within:
+            wire = _WIRE_TYPES[f.kind]
+            if f.required:
+                specs.append((f.attr, wire, msgspec.field(name=f.glance)))
+            else:
+                specs.append((f.attr, wire | None, msgspec.field(default=None, name=f.glance)))
+        elif within is None and f.within not in (spec[0] for spec in specs):
+            nested = _wire_shape(f"{name}_{f.within}", table, f.within)
+            _WIRE_EMPTY[f"{name}.{f.within}"] = nested()
+            specs.append((f.within, nested | None, None))
+    return msgspec.defstruct(name, [*specs, *extra], kw_only=True, module=__name__)
 
 
-class _WireSession(msgspec.Struct, rename="camel"):
-    id: int
-    type: str | None = None
-    status: str | None = None
-    start_time: str | None = None
-    key: str | None = None
-    width: int | None = None
-    height: int | None = None
-    duration: int | None = None
-    kbytes: int | None = None
-    is_reverse: bool | None = None
-    guests: list[_WireGuest] | None = None
+_WireGuest = _wire_shape("_WireGuest", GUEST)
+_WireSession = _wire_shape(
+    "_WireSession", SESSION, extra=[("guests", list[_WireGuest] | None, None)]
+)
 
 
 class _WireUser(msgspec.Struct, rename="camel"):
@@ -441,9 +366,6 @@ def cursor_of(body: bytes) -> int | None:
         return None
 
 
-_NO_LOCATION = _WireLocation()
-
-
 def _wire_page(body: bytes) -> Page:
     if b"\\u0000" in body:  # NUL is stripped by the careful readers
         raise _NotPlain
@@ -462,44 +384,6 @@ def _wire_page(body: bytes) -> Page:
         )
         sessions += [_wire_session(raw, agent) for raw in user.sessions or ()]
     return Page(next_id=group.next_id or 0, sessions=sessions)
-
-
-def _wire_session(raw: _WireSession, agent: AgentRecord) -> SessionRecord:
-    return SessionRecord(
-        raw.id,
-        (raw.type or "")[:32],
-        (raw.status or "")[:32],
-        _plain_datetime(raw.start_time),
-        raw.key,
-        raw.width,
-        raw.height,
-        raw.duration or 0,
-        raw.kbytes,
-        raw.is_reverse,
-        [_wire_guest(guest) for guest in raw.guests or ()],
-        agent,
-    )
-
-
-def _wire_guest(raw: _WireGuest) -> GuestRecord:
-    place, start = raw.location or _NO_LOCATION, raw.start_time
-    return GuestRecord(
-        raw.type,
-        raw.status,
-        None if start is None else _plain_datetime(start),
-        raw.duration,
-        raw.kbytes,
-        raw.ip,
-        raw.client_version,
-        raw.protocol_version,
-        place.city,
-        place.region,
-        place.country_code,
-        raw.name,
-        raw.email,
-        raw.phone,
-        raw.error,
-    )
 
 
 def counts_from_answer(body: bytes) -> list[SessionCount]:
@@ -538,7 +422,7 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _children(element) -> dict:
+def _children(element: Element) -> dict:
     """Child elements by local name (first of each), for the flat records Glance sends."""
     found = {}
     for child in element:
@@ -553,48 +437,15 @@ def _xml_text(children: dict, name: str) -> str | None:
     return _text(element.text or "")
 
 
-def guest_from_xml(element, path: str) -> GuestRecord:
-    kids = _children(element)
-    location = _children(kids["location"]) if "location" in kids else {}
-    return GuestRecord(
-        guest_type=_xml_text(kids, "type"),
-        status=_xml_text(kids, "status"),
-        start_time=_optional_datetime(_xml_text(kids, "startTime"), f"{path}/startTime"),
-        duration=_int(_xml_text(kids, "duration"), f"{path}/duration"),
-        kbytes=_int(_xml_text(kids, "kbytes"), f"{path}/kbytes"),
-        ip=_xml_text(kids, "ip"),
-        client_version=_xml_text(kids, "clientVersion"),
-        protocol_version=_xml_text(kids, "protocolVersion"),
-        city=_xml_text(location, "city"),
-        region=_xml_text(location, "region"),
-        country_code=_xml_text(location, "countryCode"),
-        name=_xml_text(kids, "name"),
-        email=_xml_text(kids, "email"),
-        phone=_xml_text(kids, "phone"),
-        error=_xml_text(kids, "error"),
-    )
+def guest_from_xml(element: Element, path: str) -> GuestRecord:
+    return _guest_from_xml(_children(element), path)
 
 
-def session_from_xml(element, path: str, agent: AgentRecord | None) -> SessionRecord:
-    kids = _children(element)
-    guests = [g for g in kids["guests"] if _local(g.tag) == "guest"] if "guests" in kids else []
-    return SessionRecord(
-        glance_id=_int(_xml_text(kids, "id"), f"{path}/id", required=True),
-        session_type=_code(_xml_text(kids, "type")),
-        status=_code(_xml_text(kids, "status")),
-        start_time=parse_datetime(_xml_text(kids, "startTime"), f"{path}/startTime"),
-        key=_xml_text(kids, "key"),
-        width=_int(_xml_text(kids, "width"), f"{path}/width"),
-        height=_int(_xml_text(kids, "height"), f"{path}/height"),
-        duration=_int(_xml_text(kids, "duration"), f"{path}/duration") or 0,
-        kbytes=_int(_xml_text(kids, "kbytes"), f"{path}/kbytes"),
-        is_reverse=_bool(_xml_text(kids, "isReverse"), f"{path}/isReverse"),
-        guests=[guest_from_xml(g, f"{path}/guests/guest[{i + 1}]") for i, g in enumerate(guests)],
-        agent=agent,
-    )
+def session_from_xml(element: Element, path: str, agent: AgentRecord | None) -> SessionRecord:
+    return _session_from_xml(_children(element), path, agent)
 
 
-def _agent_from_xml(element) -> AgentRecord:
+def _agent_from_xml(element: Element) -> AgentRecord:
     kids = _children(element)
     valid = _bool(_xml_text(kids, "validUser"), "userSessions/validUser")
     return AgentRecord(
@@ -605,7 +456,7 @@ def _agent_from_xml(element) -> AgentRecord:
     )
 
 
-def _walk_xml(element, path: str, agent: AgentRecord | None, out: list) -> None:
+def _walk_xml(element: Element, path: str, agent: AgentRecord | None, out: list) -> None:
     """Collects <session> records anywhere, each with the <userSessions> group around it."""
     counts: dict[str, int] = {}
     for child in element:
@@ -623,7 +474,7 @@ def _walk_xml(element, path: str, agent: AgentRecord | None, out: list) -> None:
 _XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 
 
-def _parse_xml(body: bytes):
+def _parse_xml(body: bytes) -> Element:
     try:
         return SafeET.fromstring(body, forbid_dtd=True)
     except DefusedXmlException as exc:
@@ -658,3 +509,156 @@ def sessions_from_file_bytes(body: bytes) -> list[SessionRecord]:
     if body.lstrip()[:1] == b"<":
         return sessions_from_xml(body)
     return sessions_from_json_document(loads(body, "the file"))
+
+
+# --- the record readers, written out from the tables ---------------------------------------
+# Each reader is the code one would write by hand for the fields of fields.py (see
+# fields.define): per-field loops over the table made every reader a third to a half slower.
+# A reader's text is its `__source__`.
+
+_GUEST_NESTS, _SESSION_NESTS = groups(GUEST), groups(SESSION)
+
+
+def _careful(f: Field, value: str, separator: str, *, text_read: bool = False) -> str:
+    """A field read by the careful readers, which say where a value is wrong; `value` is the
+    expression of the value as it came (`text_read`: already read as text)."""
+    where = f'f"{{path}}{separator}{f.path(separator)}"'
+    if f.kind is Kind.TEXT:
+        expression = value if text_read else f"_text({value})"
+    elif f.kind is Kind.CODE:
+        expression = f"_code({value})"
+    elif f.kind is Kind.INT:
+        expression = f"_int({value}, {where}{', required=True' if f.required else ''})"
+    elif f.kind is Kind.BOOL:
+        expression = f"_bool({value}, {where})"
+    else:
+        reader = "parse_datetime" if f.required else "_optional_datetime"
+        expression = f"{reader}({value}, {where})"
+    return expression if f.missing is None else f"({expression} or {f.missing!r})"
+
+
+def _json_careful(f: Field) -> str:
+    return _careful(f, f"{f.within or 'raw'}.get({f.glance!r})", ".")
+
+
+def _xml_careful(f: Field) -> str:
+    return _careful(f, f"_xml_text({f.within or 'kids'}, {f.glance!r})", "/", text_read=True)
+
+
+def _plain(f: Field) -> str:
+    """A field read by the JSON fast path, which raises _NotPlain for anything unusual."""
+    value = f"{f.within or 'raw'}.get({f.glance!r})"
+    if f.kind is Kind.INT:
+        expression = f"_plain_{'required_' if f.required else ''}int({value})"
+    elif f.kind is Kind.CODE:
+        expression = f'(_plain_text({value}) or "")[:{_CODE_LENGTH}]'
+    elif f.kind is Kind.TEXT:
+        expression = f"_plain_text({value})"
+    elif f.kind is Kind.BOOL:
+        expression = f"_plain_bool({value})"
+    else:
+        expression = f"_plain_{'' if f.required else 'optional_'}datetime({value})"
+    return expression if f.missing is None else f"({expression} or {f.missing!r})"
+
+
+def _wire(f: Field) -> str:
+    """A field of a msgspec shape, whose types msgspec has checked."""
+    value = f"{f.within or 'raw'}.{f.attr}"
+    if f.kind is Kind.CODE:
+        expression = f'({value} or "")[:{_CODE_LENGTH}]'
+    elif f.kind is Kind.DATETIME and f.required:
+        expression = f"_plain_datetime({value})"
+    elif f.kind is Kind.DATETIME:
+        expression = f"(None if {value} is None else _plain_datetime({value}))"
+    else:
+        expression = value
+    return expression if f.missing is None else f"({expression} or {f.missing!r})"
+
+
+def _reader(head: str, record: str, expressions: list[str]) -> Any:
+    """Defines the function that runs the lines of `head`, then returns `record` made of
+    `expressions`."""
+    arguments = "".join(f"        {expression},\n" for expression in expressions)
+    return define(f"{head}    return {record}(\n{arguments}    )\n", globals())
+
+
+def _lines(template: str, nests: list[str]) -> str:
+    """`template` (a line or more, "{n}" the name of a nested object) for each nested object."""
+    return "".join(template.replace("{n}", name) for name in nests)
+
+
+_JSON_NEST = (
+    "    {n} = raw.get('{n}')\n"
+    "    {n} = _object({n}, f'{path}.{n}') if {n} is not None else _NO_OBJECT\n"
+)
+_XML_NEST = "    {n} = _children(kids['{n}']) if '{n}' in kids else _NO_OBJECT\n"
+_PLAIN_NEST = (
+    "    {n} = raw.get('{n}')\n"
+    "    if {n} is None:\n"
+    "        {n} = _NO_OBJECT\n"
+    "    elif type({n}) is not dict:\n"
+    "        raise _NotPlain\n"
+)
+_WIRE_NEST = "    {n} = raw.{n} or _WIRE_EMPTY['{shape}.{n}']\n"
+
+_guest_from_json = _reader(
+    "def _guest_from_json(raw, path):\n" + _lines(_JSON_NEST, _GUEST_NESTS),
+    "GuestRecord",
+    [_json_careful(f) for f in GUEST],
+)
+_session_from_json = _reader(
+    "def _session_from_json(raw, path, agent):\n"
+    "    guests = _list(raw.get('guests'), f'{path}.guests')\n"
+    + _lines(_JSON_NEST, _SESSION_NESTS),
+    "SessionRecord",
+    [
+        *[_json_careful(f) for f in SESSION],
+        "[guest_from_json(g, f'{path}.guests[{i}]') for i, g in enumerate(guests)]",
+        "agent",
+    ],
+)
+_plain_guest = _reader(
+    "def _plain_guest(raw):\n" + _lines(_PLAIN_NEST, _GUEST_NESTS),
+    "GuestRecord",
+    [_plain(f) for f in GUEST],
+)
+_plain_session = _reader(
+    "def _plain_session(raw, agent):\n"
+    "    if type(raw) is not dict:\n"
+    "        raise _NotPlain\n"
+    "    guests = raw.get('guests')\n"
+    "    if guests is None:\n"
+    "        guests = ()\n"
+    "    elif type(guests) is not list or any(type(g) is not dict for g in guests):\n"
+    "        raise _NotPlain\n" + _lines(_PLAIN_NEST, _SESSION_NESTS),
+    "SessionRecord",
+    [*[_plain(f) for f in SESSION], "[_plain_guest(g) for g in guests]", "agent"],
+)
+_wire_guest = _reader(
+    "def _wire_guest(raw):\n" + _lines(_WIRE_NEST.replace("{shape}", "_WireGuest"), _GUEST_NESTS),
+    "GuestRecord",
+    [_wire(f) for f in GUEST],
+)
+_wire_session = _reader(
+    "def _wire_session(raw, agent):\n"
+    + _lines(_WIRE_NEST.replace("{shape}", "_WireSession"), _SESSION_NESTS),
+    "SessionRecord",
+    [*[_wire(f) for f in SESSION], "[_wire_guest(guest) for guest in raw.guests or ()]", "agent"],
+)
+_guest_from_xml = _reader(
+    "def _guest_from_xml(kids, path):\n" + _lines(_XML_NEST, _GUEST_NESTS),
+    "GuestRecord",
+    [_xml_careful(f) for f in GUEST],
+)
+_session_from_xml = _reader(
+    "def _session_from_xml(kids, path, agent):\n"
+    "    guests = kids['guests'] if 'guests' in kids else ()\n"
+    "    guests = [g for g in guests if _local(g.tag) == 'guest']\n"
+    + _lines(_XML_NEST, _SESSION_NESTS),
+    "SessionRecord",
+    [
+        *[_xml_careful(f) for f in SESSION],
+        "[guest_from_xml(g, f'{path}/guests/guest[{i + 1}]') for i, g in enumerate(guests)]",
+        "agent",
+    ],
+)

@@ -14,6 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from sessions_app.db import datetime_adapter, insert_many, select_in, update_many
+from sessions_app.glance import fields
 from sessions_app.glance.records import AgentRecord, SessionRecord
 from sessions_app.models import Agent, Guest, Partner, Session
 from sessions_app.rollups import write
@@ -21,21 +22,16 @@ from sessions_app.sync.retention import Cutoffs
 
 _ID_CHUNK = 2000  # ids per IN (…) lookup
 
+# The columns an upsert writes besides (partner, glance_id): Glance's session fields, then ours.
 SESSION_FIELDS = [
-    "session_type",
-    "status",
-    "start_time",
+    *(attr for attr in fields.attrs(fields.SESSION) if attr != "glance_id"),
     "end_time",
-    "key",
-    "width",
-    "height",
-    "duration",
-    "kbytes",
-    "is_reverse",
     "agent",
     "guest_count",
     "synced_at",
 ]
+# A guest's columns besides (session, position): Glance's guest fields.
+GUEST_FIELDS = fields.attrs(fields.GUEST)
 
 
 @dataclass
@@ -220,85 +216,74 @@ def _session_pks(partner: Partner, glance_ids: list[int]) -> dict[int, int]:
     return dict(rows)
 
 
-def _session_row(partner, record: SessionRecord, agents: dict, now, to_db) -> tuple:
-    """One row in the order of ["partner", "glance_id", *SESSION_FIELDS], in database form."""
-    agent = record.agent
-    agent_id = agents.get((agent.user_name[:255], agent.partner_user_id[:255])) if agent else None
-    return (
-        partner.pk,
-        record.glance_id,
-        record.session_type,
-        record.status,
-        to_db(record.start_time),
-        to_db(record.end_time),
-        record.key,
-        record.width,
-        record.height,
-        record.duration,
-        record.kbytes,
-        record.is_reverse,
-        agent_id,
-        len(record.guests),
-        now,
-    )
-
-
 def _replace_guests(records: dict, pks: dict, old_pks: list, cut, to_db) -> None:
     """Guests of re-read sessions are deleted and written again with the rest."""
     for i in range(0, len(old_pks), _ID_CHUNK):
         Guest.objects.filter(session_id__in=old_pks[i : i + _ID_CHUNK]).delete()
-    rows = [
-        (
-            pks[glance_id],
-            position,
-            *_guest_values(
-                guest,
-                to_db,
-                keep_ip=record.start_time >= cut.ip,
-                keep_contact=record.start_time >= cut.contact,
-            ),
-        )
-        for glance_id, record in records.items()
-        for position, guest in enumerate(record.guests)
-    ]
-    insert_many(Guest, ["session", "position", *GUEST_FIELDS], rows)
-
-
-GUEST_FIELDS = [
-    "guest_type",
-    "status",
-    "start_time",
-    "duration",
-    "kbytes",
-    "ip",
-    "client_version",
-    "protocol_version",
-    "city",
-    "region",
-    "country_code",
-    "name",
-    "email",
-    "phone",
-    "error",
-]
-
-
-def _guest_values(guest, to_db, *, keep_ip: bool, keep_contact: bool) -> tuple:
-    """A guest in the order of GUEST_FIELDS, in database form, within retention."""
-    return (
-        guest.guest_type[:64] if guest.guest_type is not None else None,
-        guest.status[:32] if guest.status is not None else None,
-        to_db(guest.start_time) if guest.start_time else None,
-        guest.duration,
-        guest.kbytes,
-        guest.ip if keep_ip else None,
-        guest.client_version,
-        guest.protocol_version,
-        guest.city,
-        guest.region,
-        guest.country_code,
-        guest.name if keep_contact else None,
-        guest.email if keep_contact else None,
-        guest.phone if keep_contact else None,
-        guest.error,
+    insert_many(
+        Guest, ["session", "position", *GUEST_FIELDS], _guest_rows(records, pks, cut, to_db)
     )
+
+
+# --- rows written out from the fields' table ----------------------------------------------
+# A session's row and its guests' rows are built for every session a sync reads: they are
+# written out from fields.SESSION and fields.GUEST as the code one would write by hand (see
+# fields.define), each field in its database form within the partner's retention.
+
+
+def _column_value(f: fields.Field, record: str, model) -> str:
+    """The expression of a record's field as its column stores it."""
+    value = f"{record}.{f.attr}"
+    max_length = model._meta.get_field(f.attr).max_length
+    if f.kind is fields.Kind.DATETIME:
+        expression = f"to_db({value})" if f.required else f"(to_db({value}) if {value} else None)"
+    elif f.kind is fields.Kind.TEXT and max_length:
+        expression = f"({value}[:{max_length}] if {value} is not None else None)"
+    else:  # codes are cut to their columns when read
+        expression = value
+    # Personal data past its retention limit (Cutoffs.ip, Cutoffs.contact) is not written.
+    return f"({expression} if keep_{f.pii} else None)" if f.pii else expression
+
+
+_SESSION_KEY_FIRST = sorted(fields.SESSION, key=lambda f: f.attr != "glance_id")
+_session_row = fields.define(
+    "def _session_row(partner, record, agents, now, to_db):\n"
+    '    """A row in the order of ["partner", "glance_id", *SESSION_FIELDS], in database form."""\n'
+    "    agent = record.agent\n"
+    "    agent_id = (\n"
+    "        agents.get((agent.user_name[:255], agent.partner_user_id[:255])) if agent else None\n"
+    "    )\n"
+    "    return (\n"
+    "        partner.pk,\n"
+    + "".join(f"        {_column_value(f, 'record', Session)},\n" for f in _SESSION_KEY_FIRST)
+    + "        to_db(record.end_time),\n"
+    "        agent_id,\n"
+    "        len(record.guests),\n"
+    "        now,\n"
+    "    )\n",
+    globals(),
+)
+_guest_rows = fields.define(
+    "def _guest_rows(records, pks, cut, to_db):\n"
+    '    """Rows of the sessions\' guests in the order of ["session", "position", *GUEST_FIELDS],\n'
+    '    in database form, within retention."""\n'
+    "    rows = []\n"
+    "    for glance_id, record in records.items():\n"
+    "        if not record.guests:\n"
+    "            continue\n"
+    "        session = pks[glance_id]\n"
+    + "".join(
+        f"        keep_{kind} = record.start_time >= cut.{kind}\n"
+        for kind in fields.pii_kinds(fields.GUEST)
+    )
+    + "        rows += [\n"
+    "            (\n"
+    "                session,\n"
+    "                position,\n"
+    + "".join(f"                {_column_value(f, 'guest', Guest)},\n" for f in fields.GUEST)
+    + "            )\n"
+    "            for position, guest in enumerate(record.guests)\n"
+    "        ]\n"
+    "    return rows\n",
+    globals(),
+)

@@ -6,15 +6,19 @@ apply_retention() runs daily from a django-q2 schedule and by hand (`manage.py a
 the sync applies the same limits to what it writes, so a re-read of old data cannot bring back
 what retention removed."""
 
+import operator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import reduce
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from sessions_app.accounts import audit
+from sessions_app.glance import fields
 from sessions_app.models import Guest, Partner, Session
+from sessions_app.rollups import write
 
 
 @dataclass
@@ -48,7 +52,7 @@ class RetentionResult:
         )
 
 
-def apply_retention(now=None, dry_run=False) -> list[RetentionResult]:
+def apply_retention(now: datetime | None = None, dry_run: bool = False) -> list[RetentionResult]:
     return [_apply_to_partner(partner, now, dry_run) for partner in Partner.objects.all()]
 
 
@@ -57,10 +61,8 @@ def _apply_to_partner(partner, now, dry_run) -> RetentionResult:
     old_sessions = Session.objects.filter(partner=partner, start_time__lt=cut.sessions)
     # Guests of sessions about to be deleted are not counted as cleared.
     guests = Guest.objects.filter(session__partner=partner, session__start_time__gte=cut.sessions)
-    with_ip = guests.filter(session__start_time__lt=cut.ip, ip__isnull=False)
-    with_contact = guests.filter(session__start_time__lt=cut.contact).filter(
-        Q(name__isnull=False) | Q(email__isnull=False) | Q(phone__isnull=False)
-    )
+    with_ip = guests.filter(_any_present(IP_FIELDS), session__start_time__lt=cut.ip)
+    with_contact = guests.filter(_any_present(CONTACT_FIELDS), session__start_time__lt=cut.contact)
     if dry_run:
         return RetentionResult(partner, with_ip.count(), with_contact.count(), old_sessions.count())
     with transaction.atomic():
@@ -71,29 +73,38 @@ def _apply_to_partner(partner, now, dry_run) -> RetentionResult:
             _trim_rollups(partner, cut.sessions)
         result = RetentionResult(
             partner,
-            ips_cleared=Guest.objects.filter(pk__in=with_ip.values("pk")).update(ip=None),
-            contacts_cleared=Guest.objects.filter(pk__in=with_contact.values("pk")).update(
-                name=None, email=None, phone=None
-            ),
+            ips_cleared=_clear(with_ip, IP_FIELDS),
+            contacts_cleared=_clear(with_contact, CONTACT_FIELDS),
             sessions_deleted=deleted,
         )
-    if result.ips_cleared or result.contacts_cleared or result.sessions_deleted:
-        audit.record(
-            audit.Action.RETENTION_APPLIED,
-            str(result),
-            partner=partner,
-            ips=result.ips_cleared,
-            contacts=result.contacts_cleared,
-            sessions=result.sessions_deleted,
-        )
+        if result.ips_cleared or result.contacts_cleared or result.sessions_deleted:
+            audit.record(
+                audit.Action.RETENTION_APPLIED,
+                str(result),
+                partner=partner,
+                ips=result.ips_cleared,
+                contacts=result.contacts_cleared,
+                sessions=result.sessions_deleted,
+            )
     return result
+
+
+# The guest columns each limit clears, from Glance's field table.
+IP_FIELDS = fields.pii_attrs(fields.GUEST, fields.IP)
+CONTACT_FIELDS = fields.pii_attrs(fields.GUEST, fields.CONTACT)
+
+
+def _any_present(columns: tuple[str, ...]) -> Q:
+    return reduce(operator.or_, (Q(**{f"{column}__isnull": False}) for column in columns))
+
+
+def _clear(guests: QuerySet, columns: tuple[str, ...]) -> int:
+    return Guest.objects.filter(pk__in=guests.values("pk")).update(**dict.fromkeys(columns))
 
 
 def _trim_rollups(partner, cutoff) -> None:
     """Rollups follow the deleted sessions: days before the cutoff go, its own day is summed
     again from what is left of it."""
-    from sessions_app.rollups import write
-
     cut_day = cutoff.astimezone(UTC).date()
     for table in write.TABLES:
         table.model().objects.filter(partner=partner, day__lt=write.day_number(cut_day)).delete()

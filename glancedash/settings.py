@@ -3,9 +3,11 @@
 A development run (DEBUG on, the default) needs no configuration at all. A production run
 (DEBUG=False) refuses to start until it is given a real SECRET_KEY and FIELD_ENCRYPTION_KEY,
 and is configured so that `manage.py check --deploy` is clean. README.md, "Configuration",
-lists every variable.
+lists every variable, and the rule their names follow.
 """
 
+import os
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,6 +19,24 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 # An optional .env file beside manage.py, for operators who prefer a file to exported variables.
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+_warned: set[str] = set()
+
+
+def renamed(read, name: str, old: str, **kwargs):
+    """`read(name, **kwargs)` for a variable renamed from `old` (README, "Configuration", says
+    how variables are named). The old name still works, with a warning, once, to rename it."""
+    if name not in os.environ and old in os.environ:
+        if old not in _warned:
+            _warned.add(old)
+            warnings.warn(
+                f"The environment variable {old} is deprecated: rename it to {name}.",
+                FutureWarning,  # shown by default: it is for whoever runs glancedash
+                stacklevel=2,
+            )
+        name = old
+    return read(name, **kwargs)
+
 
 DEBUG = env.bool("DEBUG", default=True)
 
@@ -147,7 +167,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "/"
+LOGIN_REDIRECT_URL = "overview"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
@@ -239,7 +259,10 @@ GLANCE_CONNECT_TIMEOUT = env.float("GLANCE_CONNECT_TIMEOUT", default=10.0)
 GLANCE_READ_TIMEOUT = env.float("GLANCE_READ_TIMEOUT", default=120.0)
 GLANCE_MAX_RETRIES = env.int("GLANCE_MAX_RETRIES", default=5)
 # The wallboard's live counts: the worker waits this long (connect, then read) and no longer.
-LIVE_COUNTS_TIMEOUT = env.float("LIVE_COUNTS_TIMEOUT", default=5.0)
+# (The setting keeps its old name for its readers; the variable took the GLANCE_ prefix.)
+GLANCE_LIVE_COUNTS_TIMEOUT = renamed(
+    env.float, "GLANCE_LIVE_COUNTS_TIMEOUT", "LIVE_COUNTS_TIMEOUT", default=5.0
+)
 GLANCE_BACKOFF_BASE = env.float("GLANCE_BACKOFF_BASE", default=1.0)  # seconds; doubles per retry
 GLANCE_BACKOFF_MAX = env.float("GLANCE_BACKOFF_MAX", default=60.0)
 # Longer than the worst single page call: (retries + 1) x read timeout + the backoffs between.

@@ -7,7 +7,8 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.db import models
 
-from sessions_app.accounts import access, audit, members
+from sessions_app.accounts import access, members
+from sessions_app.accounts.partners import save_partner
 from sessions_app.forms import PartnerForm
 from sessions_app.models import Agent, AuditEvent, Membership, Partner, Role, SyncRun
 
@@ -44,8 +45,7 @@ class PartnerAdmin(ScopedAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        audit.partner_saved(request, obj, form, created=not change)
+        save_partner(form, request=request)  # obj is the form's instance
 
     @admin.display(description="API key on file")
     def key_on_file(self, obj):
@@ -81,23 +81,7 @@ class AuditedUserAdmin(UserAdmin):
     """Django's user admin, with every change (staff and superuser flags above all) audited."""
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if not change:
-            audit.record(
-                audit.Action.USER_CREATED,
-                f"user {obj} created",
-                request=request,
-                new_user=obj.get_username(),
-            )
-        elif form.changed_data:
-            fields = [name for name in form.changed_data if "password" not in name]
-            audit.record(
-                audit.Action.USER_CHANGED,
-                f"user {obj}: changed {', '.join(fields)}",
-                request=request,
-                member=obj.get_username(),
-                fields=fields,
-            )
+        members.save_user(obj, form.changed_data, request=request, created=not change)
 
 
 @admin.register(Agent)

@@ -1,15 +1,18 @@
 """Forms of the admin pages: partners (with a write-only API key) and access grants."""
 
 from urllib.parse import urlsplit
+from zoneinfo import available_timezones
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.db import models
 from django.http import QueryDict
+from django.urls import Resolver404, resolve
 
-from sessions_app.accounts import members
+from sessions_app.accounts import access, members
 from sessions_app.models import AlertRule, Partner, ReportSchedule, Role, email_list
+from sessions_app.notify import reports
 
 
 def https_by_default(field, **kwargs):
@@ -109,7 +112,8 @@ class PartnerForm(forms.ModelForm):
         # Only what the form edits: a sync running meanwhile owns the claim, the watermark and
         # the data generation, and a whole-row save would put back what was read when the form
         # was loaded (a released claim taken again, an older generation serving stale charts).
-        edited = [name for name in self._meta.fields if name != "api_key"]
+        # The form's own fields: the Django admin's form also names its read-only ones in Meta.
+        edited = [name for name in self.fields if name != "api_key"]
         self.instance.save(update_fields=[*edited, "api_key_encrypted", "updated_at"])
         return self.instance
 
@@ -207,8 +211,6 @@ class SavedViewForm(forms.Form):
 
     def __init__(self, data=None, *, user):
         super().__init__(data)
-        from sessions_app.accounts import access  # access imports the models this module's users use
-
         self.fields["partner"].queryset = access.partners_for(user, Role.ANALYST)
 
     def clean_path(self):
@@ -224,8 +226,6 @@ class SavedViewForm(forms.Form):
 def dashboard_page(path: str) -> str | None:
     """The url name of the dashboard page at `path` (one SavedViewForm.PAGES holds), or None: an
     outside address, another of our pages or none."""
-    from django.urls import Resolver404, resolve
-
     if not path.startswith("/") or path.startswith("//"):
         return None
     try:
@@ -271,8 +271,6 @@ class AlertRuleForm(forms.ModelForm):
         self.partner = partner
 
     def clean_time_zone(self):
-        from zoneinfo import available_timezones
-
         name = self.cleaned_data["time_zone"]
         if name not in available_timezones():
             raise forms.ValidationError(f"{name!r} is not a time zone name, e.g. Europe/Berlin.")
@@ -285,8 +283,6 @@ class AlertRuleForm(forms.ModelForm):
         return "".join(sorted(set(days)))
 
     def clean_emails(self):
-        from sessions_app.accounts import access
-
         emails = email_list(self.cleaned_data["emails"])
         outside = access.emails_outside(emails, [self.partner])
         if outside:
@@ -329,8 +325,6 @@ class ReportScheduleForm(forms.ModelForm):
         self.fields["send_hour"].min_value, self.fields["send_hour"].max_value = 0, 23
 
     def clean_recipients(self):
-        from sessions_app.notify import reports
-
         emails = email_list(self.cleaned_data["recipients"])
         if not emails:
             raise forms.ValidationError("Name at least one recipient.")

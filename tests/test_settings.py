@@ -1,12 +1,14 @@
-"""Production settings refuse to start without real secrets and pass `check --deploy`."""
+"""Production settings refuse to start without real secrets and pass `check --deploy`; a
+renamed variable still works under its old name, and says so."""
 
 import os
 import subprocess
 import sys
 
+import pytest
 from cryptography.fernet import Fernet
 
-from tests.test_commands import ROOT
+from tests.helpers.processes import ROOT
 
 PRODUCTION = {
     "DEBUG": "False",
@@ -52,3 +54,24 @@ def test_production_settings_pass_check_deploy():
     )
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_a_renamed_variable_still_works_under_its_old_name_and_warns():
+    show = "from django.conf import settings; print(settings.GLANCE_LIVE_COUNTS_TIMEOUT)"
+    old = manage("shell", "-c", show, LIVE_COUNTS_TIMEOUT="7")
+    assert old.returncode == 0, old.stderr
+    assert "7.0" in old.stdout
+    assert old.stderr.count("LIVE_COUNTS_TIMEOUT is deprecated: rename it to GLANCE_") == 1
+    new = manage("shell", "-c", show, GLANCE_LIVE_COUNTS_TIMEOUT="8", LIVE_COUNTS_TIMEOUT="7")
+    assert "8.0" in new.stdout and "deprecated" not in new.stderr
+
+
+def test_the_old_name_warns_once_however_often_it_is_read(monkeypatch):
+    from glancedash.settings import env, renamed
+
+    monkeypatch.delenv("GLANCE_EXAMPLE_SECONDS", raising=False)
+    monkeypatch.setenv("EXAMPLE_SECONDS", "3")
+    with pytest.warns(FutureWarning, match="EXAMPLE_SECONDS is deprecated") as caught:
+        assert renamed(env.int, "GLANCE_EXAMPLE_SECONDS", "EXAMPLE_SECONDS", default=1) == 3
+        assert renamed(env.int, "GLANCE_EXAMPLE_SECONDS", "EXAMPLE_SECONDS", default=1) == 3
+    assert len(caught) == 1

@@ -1,9 +1,12 @@
 """Users and their access to partners: the one place that grants, revokes and creates, for the
-admin pages and the commands alike, each change written to the audit trail."""
+admin pages and the commands alike, each change written to the audit trail in the same
+transaction; and users' own password changes."""
 
 import re
 import secrets
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
@@ -60,15 +63,18 @@ def create_user(username, email="", *, password=None, request=None, actor=None):
     username = normal_username(username)
     if user_named(username) is not None:
         raise BadUsername("That username cannot be used: choose another.")
-    user = get_user_model().objects.create_user(username=username, email=email, password=password)
-    audit.record(
-        Action.USER_CREATED,
-        f"user {username} created",
-        request=request,
-        user=actor,
-        actor_name=_operator(request, actor),
-        new_user=username,
-    )
+    with transaction.atomic():
+        user = get_user_model().objects.create_user(
+            username=username, email=email, password=password
+        )
+        audit.record(
+            Action.USER_CREATED,
+            f"user {username} created",
+            request=request,
+            user=actor,
+            actor_name=_operator(request, actor),
+            new_user=username,
+        )
     return user
 
 
@@ -100,17 +106,17 @@ def grant(partner: Partner, user, role: str, *, request=None, actor=None) -> Mem
         membership, _ = Membership.objects.update_or_create(
             user=user, partner=partner, defaults={"role": role}
         )
-    was = f" (was {previous.role})" if previous and previous.role != role else ""
-    audit.record(
-        Action.ACCESS_GRANTED,
-        f"{user.get_username()} is {role} of {partner.name}{was}",
-        request=request,
-        user=actor,
-        actor_name=_operator(request, actor),
-        partner=partner,
-        member=user.get_username(),
-        role=role,
-    )
+        was = f" (was {previous.role})" if previous and previous.role != role else ""
+        audit.record(
+            Action.ACCESS_GRANTED,
+            f"{user.get_username()} is {role} of {partner.name}{was}",
+            request=request,
+            user=actor,
+            actor_name=_operator(request, actor),
+            partner=partner,
+            member=user.get_username(),
+            role=role,
+        )
     return membership
 
 
@@ -125,16 +131,65 @@ def revoke(partner: Partner, user, *, request=None, actor=None) -> bool:
         if membership.role == Role.ADMIN:
             _refuse_if_last_admin(partner, user, actor)
         membership.delete()
-    audit.record(
-        Action.ACCESS_REVOKED,
-        f"{user.get_username()} no longer has access to {partner.name}",
-        request=request,
-        user=actor,
-        actor_name=_operator(request, actor),
-        partner=partner,
-        member=user.get_username(),
-    )
+        audit.record(
+            Action.ACCESS_REVOKED,
+            f"{user.get_username()} no longer has access to {partner.name}",
+            request=request,
+            user=actor,
+            actor_name=_operator(request, actor),
+            partner=partner,
+            member=user.get_username(),
+        )
     return True
+
+
+def save_user(user, changed: list[str], *, request, created: bool):
+    """A user saved by a superuser in the Django admin, where the staff and superuser flags are
+    set: every change audited (which fields, never a password)."""
+    with transaction.atomic():
+        user.save()
+        if created:
+            audit.record(
+                Action.USER_CREATED,
+                f"user {user} created",
+                request=request,
+                new_user=user.get_username(),
+            )
+        elif changed:
+            fields = [name for name in changed if "password" not in name]
+            audit.record(
+                Action.USER_CHANGED,
+                f"user {user}: changed {', '.join(fields)}",
+                request=request,
+                member=user.get_username(),
+                fields=fields,
+            )
+    return user
+
+
+def change_password(form, *, request, by_email: bool = False):
+    """Saves a password form (Django's change or set-password form) and audits it."""
+    with password_change(form.user, request=request, by_email=by_email):
+        return form.save()
+
+
+@contextmanager
+def password_change(user, *, request, by_email: bool = False) -> Iterator[None]:
+    """The password change the block makes (Django's own views save it) and its audit record, in
+    one transaction; `by_email`: set through an emailed reset link, by someone not logged in."""
+    with transaction.atomic():
+        yield
+        if by_email:
+            audit.record(
+                Action.PASSWORD_CHANGED,
+                f"{user} set a password by email link",
+                request=request,
+                user=user,
+            )
+        else:
+            audit.record(
+                Action.PASSWORD_CHANGED, f"{request.user} changed their password", request=request
+            )
 
 
 def _operator(request, actor) -> str:

@@ -17,20 +17,20 @@
 
 import base64
 import logging
-import secrets
 from datetime import datetime
 from functools import wraps
 
 import orjson
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
-from django.http import HttpResponse
 from django.utils import timezone
 
 from sessions_app import crypto, figures, timezones
 from sessions_app.accounts import access, pii
+from sessions_app.api.tokens import new_token  # noqa: F401  (where tests and scripts make tokens)
 from sessions_app.figures.filters import FIRST_DATE, LAST_DATE, SessionFilter
-from sessions_app.figures.places import VisitorPlaces
+from sessions_app.figures.kinds import CONNECTED
+from sessions_app.http import json_response
 from sessions_app.models import ApiToken, Guest, Role, Session
 
 log = logging.getLogger(__name__)
@@ -45,24 +45,7 @@ class ApiError(Exception):
         self.status, self.message, self.details = status, message, details
 
 
-def json(data, status=200) -> HttpResponse:
-    return HttpResponse(
-        orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS),
-        status=status,
-        content_type="application/json",
-    )
-
-
-# --- tokens ---------------------------------------------------------------------------------
-
-
-def new_token(user, name: str) -> tuple[ApiToken, str]:
-    """The token and its secret; the secret is not kept, so this is the only time it is seen."""
-    secret = "gd_" + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(
-        user=user, name=name, token_sha256=crypto.digest(secret), prefix=secret[:8]
-    )
-    return token, secret
+# --- authentication -------------------------------------------------------------------------
 
 
 def user_for(request):
@@ -91,7 +74,7 @@ def endpoint(view):
                 raise ApiError(405, "This API only reads: use GET.")
             return view(request, user_for(request), *args, **kwargs)
         except ApiError as exc:
-            response = json({"error": exc.message, **exc.details}, status=exc.status)
+            response = json_response({"error": exc.message, **exc.details}, status=exc.status)
             if exc.status == 401:
                 response["WWW-Authenticate"] = 'Bearer realm="glancedash"'
             if exc.status == 405:
@@ -99,7 +82,9 @@ def endpoint(view):
             return response
         except Exception:  # a script reads JSON: even our own fault answers in JSON
             log.exception("API request %s failed", request.get_full_path())
-            return json({"error": "The server failed to answer; this is logged."}, status=500)
+            return json_response(
+                {"error": "The server failed to answer; this is logged."}, status=500
+            )
 
     wrapped.csrf_exempt = True
     return wrapped
@@ -135,7 +120,7 @@ def filter_echo(flt: SessionFilter) -> dict:
 def visitors_by_country(flt: SessionFilter, sessions) -> list[dict]:
     """Visitors by upper-case country code (None: no location), and how many sessions had a
     visitor there (what country=X selects): the geography map's own numbers."""
-    places = VisitorPlaces.of(sessions, flt.guest_q())
+    places = figures.visitor_places(sessions, flt.guest_q())
     visitors, per_country = places.by_country(), places.sessions_by_country()
     rows = [
         {"key": code, "guests": n, "sessions": per_country.get(code, 0)}
@@ -164,7 +149,7 @@ def aggregates(flt: SessionFilter, user, by: str) -> list[dict]:
         .values("group")
         .annotate(
             sessions=Count("pk"),
-            connected=Count("pk", filter=figures.CONNECTED),
+            connected=Count("pk", filter=CONNECTED),
             guests=Sum("guest_count"),
             seconds=Sum("duration"),
         )

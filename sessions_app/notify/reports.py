@@ -15,16 +15,16 @@ from zoneinfo import ZoneInfo
 import pycountry
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.http import QueryDict
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from sessions_app import figures
-from sessions_app.accounts import access
+from sessions_app import figures, timezones
+from sessions_app.accounts import access, audit
 from sessions_app.figures import kpis, selection
 from sessions_app.figures.filters import SessionFilter
-from sessions_app.figures.places import VisitorPlaces
-from sessions_app.models import Partner, ReportSchedule, Role
+from sessions_app.models import Partner, ReportSchedule, Role, SavedView
 
 TOP = 5  # agents and countries in a report
 
@@ -75,6 +75,42 @@ def unfit_recipients(schedule: ReportSchedule, emails: list[str]) -> list[str]:
     return access.emails_outside(emails, covered_partners(schedule), role)
 
 
+# --- setting up and stopping (audited) --------------------------------------------------------
+
+
+def add_schedule(schedule: ReportSchedule, view: SavedView, *, request) -> ReportSchedule:
+    """Stores a new schedule (unsaved, as its form made it) of the view, owned by the request's
+    user and sent in their time zone."""
+    with transaction.atomic():
+        schedule.saved_view, schedule.owner = view, request.user
+        schedule.time_zone = timezones.for_user(request.user).key
+        schedule.save()
+        audit.record(
+            audit.Action.REPORT_CHANGED,
+            f"“{view.name}” to be emailed {schedule.frequency} to {schedule.recipients}",
+            request=request,
+            partner=view.partner,
+            report=schedule.pk,
+        )
+    return schedule
+
+
+def stop_schedule(schedule: ReportSchedule, *, request) -> None:
+    pk, view = schedule.pk, schedule.saved_view
+    with transaction.atomic():
+        schedule.delete()
+        audit.record(
+            audit.Action.REPORT_CHANGED,
+            f"emailed report of “{view.name}” stopped",
+            request=request,
+            partner=view.partner,
+            report=pk,
+        )
+
+
+# --- building and sending ----------------------------------------------------------------------
+
+
 def build(schedule: ReportSchedule, now: datetime | None = None) -> Report:
     now = now or timezone.now()
     flt = report_filter(schedule, today=now.astimezone(ZoneInfo(schedule.time_zone)).date())
@@ -82,7 +118,7 @@ def build(schedule: ReportSchedule, now: datetime | None = None) -> Report:
     agents = sorted(figures.agent_scorecard(selection.select(flt)), key=lambda row: -row.sessions)[
         :TOP
     ]
-    places = VisitorPlaces.of(selection.select(flt), flt.guest_q())
+    places = figures.visitor_places(selection.select(flt), flt.guest_q())
     countries = sorted(places.by_country().items(), key=lambda item: -item[1])[:TOP]
     period = f"{flt.period.first_day:%b %-d, %Y} – {flt.period.last_day:%b %-d, %Y}"
     return Report(

@@ -17,11 +17,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from sessions_app import crypto, figures
+from sessions_app.accounts import audit
 from sessions_app.glance.client import GlanceClient, GlanceError
 from sessions_app.models import KioskLink, LiveCounts, Partner, Session
 
@@ -120,7 +122,7 @@ def refresh_live_counts(partner: Partner, now: datetime | None = None) -> LiveCo
     """The worker's half: asks Glance with short timeouts and no retries, and stores the answer
     or the failure in words (ours: the outbound policy never passes on a foreign answer)."""
     now = now or timezone.now()
-    wait = settings.LIVE_COUNTS_TIMEOUT
+    wait = settings.GLANCE_LIVE_COUNTS_TIMEOUT
     client = GlanceClient.for_partner(partner, max_retries=0, timeout=(wait, wait))
     found = {"active": None, "waiting": None, "error": ""}
     try:
@@ -152,6 +154,36 @@ def new_kiosk_link(partner: Partner, name: str, time_zone: str, user) -> tuple[K
         created_by=user,
     )
     return link, token
+
+
+def create_kiosk_link(
+    partner: Partner, name: str, time_zone: str, *, request
+) -> tuple[KioskLink, str]:
+    """A new link, made by the request's user; the audit record never holds the link, which
+    opens the board."""
+    with transaction.atomic():
+        link, token = new_kiosk_link(partner, name, time_zone, request.user)
+        audit.record(
+            audit.Action.KIOSK_LINK_CREATED,
+            f"{partner.name}: kiosk link “{link.name}” made",
+            request=request,
+            partner=partner,
+            link=link.pk,
+        )
+    return link, token
+
+
+def revoke_kiosk_link(link: KioskLink, *, request) -> None:
+    with transaction.atomic():
+        link.revoked_at = timezone.now()
+        link.save(update_fields=["revoked_at"])
+        audit.record(
+            audit.Action.KIOSK_LINK_REVOKED,
+            f"{link.partner.name}: kiosk link “{link.name}” revoked",
+            request=request,
+            partner=link.partner,
+            link=link.pk,
+        )
 
 
 def kiosk_link_for(token: str) -> KioskLink | None:

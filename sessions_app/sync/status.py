@@ -4,9 +4,11 @@ sync's progress, for the partner page and its progress poller."""
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.http import HttpRequest
 from django.utils import timezone
 from django_q.models import Schedule
 
+from sessions_app.accounts import audit
 from sessions_app.glance.client import GlanceAuthError, GlanceClient, GlanceError, GlanceUnavailable
 from sessions_app.glance.records import SessionCount
 from sessions_app.models import Partner, SyncRun
@@ -44,6 +46,20 @@ class ConnectionResult:
     ok: bool
     message: str
     counts: list[SessionCount]
+
+
+def run_connection_test(partner: Partner, *, request: HttpRequest) -> ConnectionResult:
+    """An admin's connection test: the check, and its outcome in the audit trail."""
+    result = check_connection(partner)
+    outcome = "passed" if result.ok else "failed"
+    audit.record(
+        audit.Action.CONNECTION_TESTED,
+        f"{partner.name}: connection test {outcome}",
+        request=request,
+        partner=partner,
+        ok=result.ok,
+    )
+    return result
 
 
 def check_connection(partner: Partner) -> ConnectionResult:

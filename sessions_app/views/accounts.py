@@ -10,32 +10,21 @@ from django.shortcuts import redirect, render
 from django_q.tasks import async_task
 
 from sessions_app import timezones
-from sessions_app.accounts import audit
+from sessions_app.accounts import members
 from sessions_app.accounts.client_address import client_address
 from sessions_app.models import Profile
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form):
-        response = super().form_valid(form)
-        audit.record(
-            audit.Action.PASSWORD_CHANGED,
-            f"{self.request.user} changed their password",
-            request=self.request,
-        )
-        return response
+        with members.password_change(form.user, request=self.request):
+            return super().form_valid(form)
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     def form_valid(self, form):
-        response = super().form_valid(form)
-        audit.record(
-            audit.Action.PASSWORD_CHANGED,
-            f"{form.user} set a password by email link",
-            request=self.request,
-            user=form.user,
-        )
-        return response
+        with members.password_change(form.user, request=self.request, by_email=True):
+            return super().form_valid(form)
 
 
 class LogoutView(auth_views.LogoutView):

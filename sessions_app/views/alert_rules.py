@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from sessions_app.accounts import access, audit
+from sessions_app.accounts import access
 from sessions_app.forms import AlertRuleForm
 from sessions_app.models import Role
 from sessions_app.notify import alerts
@@ -22,17 +22,7 @@ def alert_create(request, pk):
         errors = "; ".join(" ".join(errors) for errors in form.errors.values())
         messages.error(request, f"The alert was not added: {errors}")
         return redirect(_alerts_of(partner))
-    rule = form.save(commit=False)
-    rule.partner = partner
-    rule.save()
-    audit.record(
-        audit.Action.ALERT_CHANGED,
-        f"{partner.name}: alert added: {rule.describe()}",
-        request=request,
-        partner=partner,
-        emails=rule.emails,
-        webhook=audit.webhook_origin(rule.webhook_url),
-    )
+    rule = alerts.add_rule(partner, form.save(commit=False), request=request)
     messages.success(request, f"Alert added: {rule.describe()}. It is checked after each sync.")
     return redirect(_alerts_of(partner))
 
@@ -42,14 +32,7 @@ def alert_create(request, pk):
 def alert_delete(request, pk, rule_pk):
     partner = access.get_partner_for(request.user, pk, Role.ADMIN)
     rule = get_object_or_404(partner.alert_rules, pk=rule_pk)
-    rule.delete()
-    audit.record(
-        audit.Action.ALERT_CHANGED,
-        f"{partner.name}: alert removed: {rule.describe()}",
-        request=request,
-        partner=partner,
-        webhook=audit.webhook_origin(rule.webhook_url),
-    )
+    alerts.remove_rule(rule, request=request)
     messages.success(request, f"Alert removed: {rule.describe()}.")
     return redirect(_alerts_of(partner))
 

@@ -1,16 +1,16 @@
 """The read-only JSON API's endpoints and its schema, and the page where users make and revoke
-their API tokens. What the endpoints compute is in sessions_app/api.py."""
+their API tokens. What the endpoints compute is in sessions_app/api/endpoints.py, how tokens
+are made and revoked in sessions_app/api/tokens.py."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from sessions_app.accounts import audit
-from sessions_app.api import endpoints
+from sessions_app.api import endpoints, tokens
 from sessions_app.api.schema import openapi_schema
+from sessions_app.http import json_response
 from sessions_app.views.one_time import one_time_secret
 
 
@@ -18,7 +18,7 @@ from sessions_app.views.one_time import one_time_secret
 def aggregates(request, user):
     flt = endpoints.session_filter(request, user)
     by = request.GET.get("by", "day")
-    return endpoints.json(
+    return json_response(
         {
             "by": by,
             "filter": endpoints.filter_echo(flt),
@@ -37,15 +37,13 @@ def sessions(request, user):
         query = request.GET.copy()
         query["cursor"] = cursor
         following = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-    return endpoints.json(
-        {"filter": endpoints.filter_echo(flt), "results": rows, "next": following}
-    )
+    return json_response({"filter": endpoints.filter_echo(flt), "results": rows, "next": following})
 
 
 @require_GET
 def schema(request):
     base = reverse("api_aggregates").rsplit("/", 1)[0]  # the API's root, /api/v1
-    return endpoints.json(openapi_schema(request.build_absolute_uri(base)))
+    return json_response(openapi_schema(request.build_absolute_uri(base)))
 
 
 @login_required
@@ -53,13 +51,7 @@ def schema(request):
 def token_list(request):
     if request.method == "POST":
         name = request.POST.get("name", "").strip()[:100] or "API token"
-        token, secret = endpoints.new_token(request.user, name)
-        audit.record(
-            audit.Action.API_TOKEN_CREATED,
-            f"API token “{token.name}” ({token.prefix}…) made",  # never the secret itself
-            request=request,
-            token=token.pk,
-        )
+        token, secret = tokens.create_token(request.user, name, request=request)
         return one_time_secret(
             request,
             title=f"API token “{token.name}”",
@@ -81,13 +73,6 @@ def token_list(request):
 @require_POST
 def token_revoke(request, pk):
     token = get_object_or_404(request.user.api_tokens, pk=pk, revoked_at__isnull=True)
-    token.revoked_at = timezone.now()
-    token.save(update_fields=["revoked_at"])
-    audit.record(
-        audit.Action.API_TOKEN_REVOKED,
-        f"API token “{token.name}” ({token.prefix}…) revoked",
-        request=request,
-        token=token.pk,
-    )
+    tokens.revoke_token(token, request=request)
     messages.success(request, f"Token “{token.name}” revoked.")
     return redirect("api_tokens")

@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Sum
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -19,7 +19,7 @@ from sessions_app import figures, timezones
 from sessions_app.accounts import access
 from sessions_app.figures import charts, kpis, selection
 from sessions_app.figures.filters import SessionFilter
-from sessions_app.figures.places import VisitorPlaces
+from sessions_app.http import json_bytes, json_response
 from sessions_app.models import Role, Session, SessionRollup, SyncRun
 from sessions_app.sync import completeness
 from sessions_app.sync.status import sync_status
@@ -68,7 +68,7 @@ def overview(request):
 @require_GET
 def geography(request):
     flt = session_filter(request)
-    places = VisitorPlaces.of(selection.select(flt), flt.guest_q())
+    places = figures.visitor_places(selection.select(flt), flt.guest_q())
     cards = [
         ("countries", "Visitors by country", "wide map"),
         ("us-states", "United States", "map"),
@@ -194,9 +194,9 @@ def chart(request, name):
     body = cache.get(key)
     if body is None:
         result = build(charts.Context(filter=flt, selection=selection.select(flt)))
-        body = json_body(result.as_json())
+        body = json_bytes(result.as_json())
         cache.set(key, body, settings.CHART_CACHE_SECONDS)
-    return HttpResponse(body, content_type="application/json")
+    return json_response(body)
 
 
 def chart_cache_key(user, name: str, flt) -> str:
@@ -209,11 +209,3 @@ def chart_cache_key(user, name: str, flt) -> str:
     about = [user.pk, name, flt.tz.key, flt.query(), str(period.first_day), str(period.last_day)]
     digest = hashlib.sha256(orjson.dumps([about, generations])).hexdigest()
     return f"chart:{digest}"
-
-
-def json_body(payload: dict) -> bytes:
-    return orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
-
-
-def json_response(payload: dict) -> HttpResponse:
-    return HttpResponse(json_body(payload), content_type="application/json")

@@ -10,7 +10,6 @@ from django.http import (
     FileResponse,
     Http404,
     HttpResponseBadRequest,
-    JsonResponse,
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
@@ -27,6 +26,7 @@ from sessions_app.exports.jobs import (
     start_job,
     xlsx_file,
 )
+from sessions_app.http import json_response
 from sessions_app.models import ExportJob
 from sessions_app.views.dashboard import session_filter
 
@@ -109,7 +109,7 @@ def export_job(request, pk):
 @require_GET
 def export_job_status(request, pk):
     job = get_object_or_404(ExportJob, pk=pk, user=request.user)
-    return JsonResponse(
+    return json_response(
         {
             "state": job.state,
             "percent": job.percent,

@@ -1,10 +1,11 @@
 from django.db import DatabaseError, connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from sessions_app.http import json_response
 from sessions_app.models import Partner
 from sessions_app.sync.completeness import completeness_of
 from sessions_app.sync.status import sync_status
@@ -27,7 +28,7 @@ def healthz_json(request):
         partners = list(Partner.objects.order_by("pk"))
     except DatabaseError as exc:
         body = {"status": "error", "database": f"unavailable: {type(exc).__name__}"}
-        return JsonResponse(body, status=503)
+        return json_response(body, status=503)
     badges = completeness_of(partners)
     rows = []
     for partner in partners:
@@ -61,7 +62,7 @@ def healthz_json(request):
         "database": connection.vendor,
         "partners": rows,
     }
-    return JsonResponse(body)
+    return json_response(body)
 
 
 @require_GET

@@ -5,18 +5,16 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
-from django_q.tasks import async_task
 
-from sessions_app.accounts import access, audit, members
+from sessions_app.accounts import access, members
+from sessions_app.accounts.partners import request_sync, save_partner
 from sessions_app.forms import AlertRuleForm, GrantAccessForm, PartnerForm
-from sessions_app.models import Role, SyncRun
+from sessions_app.http import json_response
+from sessions_app.models import Role
 from sessions_app.sync import completeness
-from sessions_app.sync.status import check_connection, sync_status
-
-Action = audit.Action
+from sessions_app.sync.status import run_connection_test, sync_status
 
 
 def _require_any_admin(user):
@@ -41,8 +39,7 @@ def partner_create(request):
         raise PermissionDenied("only operators (superusers) add partners")
     form = PartnerForm(request.POST or None, operator=True)
     if request.method == "POST" and form.is_valid():
-        partner = form.save()
-        audit.partner_saved(request, partner, form, created=True)
+        partner = save_partner(form, request=request)
         messages.success(
             request,
             f"{partner.name} added; its first sync starts within a minute. "
@@ -75,8 +72,7 @@ def partner_edit(request, pk):
     partner = access.get_partner_for(request.user, pk, Role.ADMIN)
     form = PartnerForm(request.POST or None, instance=partner, operator=request.user.is_superuser)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        audit.partner_saved(request, partner, form, created=False)
+        save_partner(form, request=request)
         messages.success(request, f"{partner.name} saved.")
         return redirect("partner_detail", pk=partner.pk)
     return render(request, "sessions_app/partner_form.html", {"form": form, "partner": partner})
@@ -86,15 +82,7 @@ def partner_edit(request, pk):
 @require_POST
 def partner_test(request, pk):
     partner = access.get_partner_for(request.user, pk, Role.ADMIN)
-    result = check_connection(partner)
-    outcome = "passed" if result.ok else "failed"
-    audit.record(
-        Action.CONNECTION_TESTED,
-        f"{partner.name}: connection test {outcome}",
-        request=request,
-        partner=partner,
-        ok=result.ok,
-    )
+    result = run_connection_test(partner, request=request)
     (messages.success if result.ok else messages.error)(request, result.message)
     if result.ok:
         request.session[f"counts-{partner.pk}"] = [
@@ -113,10 +101,7 @@ def partner_sync(request, pk):
     if sync_status(partner).running:
         messages.info(request, "A sync of this partner is running already; see its progress below.")
         return redirect("partner_detail", pk=partner.pk)
-    async_task("sessions_app.tasks.sync_partner_task", partner.pk, SyncRun.Trigger.MANUAL)
-    audit.record(
-        Action.SYNC_REQUESTED, f"{partner.name}: sync requested", request=request, partner=partner
-    )
+    request_sync(partner, request=request)
     messages.success(request, "Sync queued; the background worker starts it in a moment.")
     return redirect("partner_detail", pk=partner.pk)
 
@@ -129,7 +114,7 @@ def partner_status(request, pk):
     status = sync_status(partner)
     run = status.running
     latest = partner.sync_runs.only("pk", "state").first()
-    return JsonResponse(
+    return json_response(
         {
             "latest": f"{latest.pk}:{latest.state}" if latest else "",
             "running": run is not None,

@@ -8,8 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_GET, require_POST
 
-from sessions_app import timezones
-from sessions_app.accounts import access, audit
+from sessions_app.accounts import access
 from sessions_app.forms import ReportScheduleForm
 from sessions_app.notify import reports
 
@@ -23,17 +22,7 @@ def report_create(request, pk):
         errors = "; ".join(" ".join(errors) for errors in form.errors.values())
         messages.error(request, f"The report was not set up: {errors}")
         return redirect("saved_view_list")
-    report = form.save(commit=False)
-    report.saved_view, report.owner = view, request.user
-    report.time_zone = timezones.for_user(request.user).key
-    report.save()
-    audit.record(
-        audit.Action.REPORT_CHANGED,
-        f"“{view.name}” to be emailed {report.frequency} to {report.recipients}",
-        request=request,
-        partner=view.partner,
-        report=report.pk,
-    )
+    report = reports.add_schedule(form.save(commit=False), view, request=request)
     messages.success(
         request,
         f"“{view.name}” will be emailed {report.get_frequency_display().lower()} at "
@@ -65,13 +54,6 @@ def report_send(request, pk):
 @require_POST
 def report_delete(request, pk):
     report = get_object_or_404(access.reports_for(request.user).select_related("saved_view"), pk=pk)
-    report.delete()
-    audit.record(
-        audit.Action.REPORT_CHANGED,
-        f"emailed report of “{report.saved_view.name}” stopped",
-        request=request,
-        partner=report.saved_view.partner,
-        report=pk,
-    )
+    reports.stop_schedule(report, request=request)
     messages.success(request, "The emailed report is stopped.")
     return redirect("saved_view_list")

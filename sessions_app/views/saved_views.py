@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from sessions_app import codes
@@ -138,6 +139,6 @@ def _page_label(view) -> str:
 def _safe(path: str, query: str) -> str:
     """Back to the page the form came from, if it is one of ours; else the overview."""
     if dashboard_page(path) is None:
-        return "/"
+        return reverse("overview")
     query = view_query(query[:2000])
     return f"{path}?{query}" if query else path

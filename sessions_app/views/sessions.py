@@ -7,11 +7,11 @@ from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET
 
 from sessions_app import figures
-from sessions_app.accounts import access, audit, pii
+from sessions_app.accounts import access, pii
 from sessions_app.figures import charts, selection
 from sessions_app.figures.timeline import guest_timeline
-from sessions_app.models import Role
-from sessions_app.views.dashboard import json_response, page_context, session_filter
+from sessions_app.http import json_response
+from sessions_app.views.dashboard import page_context, session_filter
 
 SESSIONS_PER_PAGE = 50
 
@@ -86,16 +86,7 @@ def session_list(request):
 @require_GET
 def session_detail(request, pk):
     session = access.get_session_for(request.user, pk)
-    reveal = pii.reveal_for(request.user, session.partner)
-    guests = [(guest, pii.guest_pii(guest, reveal)) for guest in session.guests.all()]
-    if reveal and access.has_role(request.user, session.partner, Role.ADMIN):
-        audit.record(
-            audit.Action.PII_VIEWED,
-            f"viewed guest details of session {session.glance_id}",
-            request=request,
-            partner=session.partner,
-            session=session.glance_id,
-        )
+    guests, reveal = pii.guests_of(session, request=request)
     context = {
         "session": session,
         "guests": guests,

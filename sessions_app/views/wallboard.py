@@ -5,15 +5,15 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from sessions_app import timezones
-from sessions_app.accounts import access, audit
+from sessions_app.accounts import access
+from sessions_app.http import json_response
 from sessions_app.models import Role
 from sessions_app.notify import wallboard
 from sessions_app.views.one_time import one_time_secret
@@ -45,7 +45,7 @@ def wallboard_data(request):
     # Why live counts fail (an endpoint's trouble) is for the partners' admins, who can fix it.
     detail = all(access.has_role(request.user, partner, Role.ADMIN) for partner in partners)
     board = wallboard.board(partners, timezones.for_user(request.user), detail=detail)
-    return JsonResponse(board.as_json())
+    return json_response(board.as_json())
 
 
 @require_GET
@@ -64,7 +64,7 @@ def kiosk_page(request, token):
 def kiosk_data(request, token):
     link = _link(token)
     board = wallboard.board([link.partner], ZoneInfo(link.time_zone), detail=False)
-    return JsonResponse(board.as_json())
+    return json_response(board.as_json())
 
 
 def _link(token):
@@ -79,17 +79,9 @@ def _link(token):
 def kiosk_create(request, pk):
     partner = access.get_partner_for(request.user, pk, Role.ADMIN)
     name = request.POST.get("name", "").strip()[:100] or "Wall display"
-    link, token = wallboard.new_kiosk_link(
-        partner, name, timezones.for_user(request.user).key, request.user
-    )
+    zone = timezones.for_user(request.user).key
+    link, token = wallboard.create_kiosk_link(partner, name, zone, request=request)
     url = request.build_absolute_uri(reverse("kiosk_page", args=[token]))
-    audit.record(
-        audit.Action.KIOSK_LINK_CREATED,
-        f"{partner.name}: kiosk link “{link.name}” made",  # never the link itself
-        request=request,
-        partner=partner,
-        link=link.pk,
-    )
     return one_time_secret(
         request,
         title=f"Kiosk link “{link.name}”",
@@ -106,14 +98,6 @@ def kiosk_create(request, pk):
 def kiosk_revoke(request, pk, link_pk):
     partner = access.get_partner_for(request.user, pk, Role.ADMIN)
     link = get_object_or_404(partner.kiosk_links, pk=link_pk, revoked_at__isnull=True)
-    link.revoked_at = timezone.now()
-    link.save(update_fields=["revoked_at"])
-    audit.record(
-        audit.Action.KIOSK_LINK_REVOKED,
-        f"{partner.name}: kiosk link “{link.name}” revoked",
-        request=request,
-        partner=partner,
-        link=link.pk,
-    )
+    wallboard.revoke_kiosk_link(link, request=request)
     messages.success(request, f"Kiosk link “{link.name}” revoked: it opens nothing now.")
     return redirect(reverse("partner_detail", args=[partner.pk]) + "#kiosk")

@@ -3,7 +3,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from sessions_app.accounts import audit
+from sessions_app.accounts import partners
 from sessions_app.models import Partner
 
 
@@ -57,8 +57,7 @@ class Command(BaseCommand):
             partner.sync_interval_minutes = options["interval"]
         partner.enabled = not options["disabled"]
         partner.full_clean(exclude=["api_key_encrypted"])
-        partner.save()
-        self._audit(partner, created, key_changed=bool(api_key))
+        partners.save_by_operator(partner, created=created, key_changed=bool(api_key))
         verb = "Created" if created else "Updated"
         self.stdout.write(
             f"{verb} partner {partner} (key {partner.api_key_hint}, {partner.api_url}); "
@@ -72,29 +71,6 @@ class Command(BaseCommand):
             f"{m.user.username} ({m.role})" for m in partner.memberships.select_related("user")
         ]
         return f"access: {', '.join(members)}" if members else "access: superusers only"
-
-    def _audit(self, partner, created, key_changed):
-        if created:
-            audit.record(
-                audit.Action.PARTNER_CREATED,
-                f"partner {partner} created",
-                partner=partner,
-                actor_name="manage.py",
-            )
-            return
-        audit.record(
-            audit.Action.PARTNER_CHANGED,
-            f"{partner.name}: updated by add_partner",
-            partner=partner,
-            actor_name="manage.py",
-        )
-        if key_changed:
-            audit.record(
-                audit.Action.API_KEY_CHANGED,
-                f"{partner.name}: API key replaced",
-                partner=partner,
-                actor_name="manage.py",
-            )
 
     def _api_key(self, options) -> str:
         if options["api_key_env"]:

@@ -5,6 +5,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 # The PostgreSQL run of the suite; pytest-django creates and drops test_glancedash in it.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/glancedash
+# The suite runs in pytest-xdist worker processes, one a CPU (TEST_WORKERS=0: in this process
+# alone), each on its own test database (test_glancedash_gw0, …; the SQLite file gets the same
+# suffix). `--dist load` hands out tests in pytest-django's order, so each worker still runs its
+# tests in a transaction before those with transaction=True, which flush the database; one at a
+# time (--maxschedchunk 1), so the long browser tests do not queue up behind one worker.
+TEST_WORKERS ?= auto
+PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist load --maxschedchunk 1
 
 .PHONY: install run test test-sqlite test-postgres test-clock lint demo-password clean bench load \
 	screenshots
@@ -27,12 +34,12 @@ lint: $(STAMP)
 	$(PY) manage.py makemigrations --check --dry-run
 
 test-sqlite: $(STAMP)
-	env -u DATABASE_URL $(PY) -m pytest
+	env -u DATABASE_URL $(PYTEST)
 
 # Runs when PostgreSQL answers; with REQUIRE_POSTGRES=1 (as .ci/run sets) an unreachable one fails.
 test-postgres: $(STAMP)
 	@if $(PY) scripts/postgres_ready.py "$(TEST_POSTGRES_URL)"; then \
-		DATABASE_URL="$(TEST_POSTGRES_URL)" $(PY) -m pytest; \
+		DATABASE_URL="$(TEST_POSTGRES_URL)" $(PYTEST); \
 	elif [ "$(REQUIRE_POSTGRES)" = "1" ]; then \
 		echo "PostgreSQL at $(TEST_POSTGRES_URL) is unreachable and REQUIRE_POSTGRES=1"; exit 1; \
 	else \
@@ -43,7 +50,7 @@ test-postgres: $(STAMP)
 # suite must pass on any day; CLOCK=… tries another instant.
 CLOCK ?= 2027-03-14T08:30:00Z
 test-clock: $(STAMP)
-	env -u DATABASE_URL $(PY) -m pytest --clock=$(CLOCK)
+	env -u DATABASE_URL $(PYTEST) --clock=$(CLOCK)
 
 test: lint test-sqlite test-postgres
 

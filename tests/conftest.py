@@ -3,19 +3,22 @@
 `pytest --clock=2027-03-14T08:30:00Z` starts the whole session's wall clock at that instant and
 lets it tick on (time-machine), for this process and every process the suite starts (manage.py
 commands, the simulator: glancedash/test_clock.py). The suite must pass on any clock.
+
+The helpers the test modules share live in tests/helpers/ (no test module imports another, nor
+this file): the simulator and make_partner in helpers/glance.py, the world in helpers/world.py.
 """
 
 import os
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 import time_machine
 
-from glance_sim import PartnerSpec, Simulator, serve_in_thread
 from glancedash import test_clock
-from sessions_app.models import Partner
+from tests.helpers import glance as glance_helpers
+from tests.helpers.glance import FAST_GLANCE, make_partner, serve_glance
+from tests.helpers.world import SharedWorld, build_world, world_tests_first
 
 
 def pytest_addoption(parser):
@@ -28,7 +31,6 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     """Moves the clock before any test module is imported, then fixes SIM_NOW by it."""
-    global SIM_NOW
     instant = config.getoption("--clock")
     if instant:
         moved = datetime.fromisoformat(instant.replace("Z", "+00:00"))
@@ -36,72 +38,39 @@ def pytest_configure(config):
             raise pytest.UsageError("--clock needs an instant with its offset, e.g. …T08:30:00Z")
         os.environ[test_clock.ENV] = str(moved.timestamp() - time.time())
         time_machine.travel(moved, tick=True).start()
-    SIM_NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    glance_helpers.fix_sim_now()
 
 
 def pytest_report_header(config):
     return f"wall clock: {datetime.now(UTC).isoformat(timespec='seconds')}"
 
 
-# The simulator's clock stands still during the run (so its ground truth does not move), on the
-# hour before the wall clock, which the sync reads: the look-back arithmetic then holds. Set in
-# pytest_configure, after --clock has moved the clock; test modules import it after that.
-SIM_NOW: datetime = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-PARTNER_ID, PARTNER_KEY = 4242, "test-key-4242-secret"
-# Steady traffic unless `make screenshots` asks for a working week's, for the README's pictures.
-STEADY = os.environ.get("GLANCEDASH_TEST_TRAFFIC", "steady") == "steady"
-OTHER_ID, OTHER_KEY = 5151, "other-key-5151-secret"
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """After pytest-django's order (tests in a rolled-back transaction first, then those with
+    transaction=True, then those without a database): within each module, the tests that share
+    the world first, so the module builds it once (helpers/world.py)."""
+    world_tests_first(items)
 
 
-@dataclass
-class Glance:
-    sim: Simulator
-    url: str
-
-    def served(self, partner_id, start, end):
-        """The ground truth: what the simulator serves for that range, by Glance id."""
-        return {s["id"]: s for s in self.sim.completed_sessions(partner_id, start, end)}
-
-    def calls(self, operation="PartnerCompletedSessions"):
-        return [r for r in self.sim.request_log if r.operation == operation]
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Before the test's fixtures (and so outside its transaction): opens the shared world for a
+    test that reads it, rolls it back before any other test that uses the database."""
+    if SharedWorld.current is not None:
+        SharedWorld.current.before(item)
 
 
 @pytest.fixture(scope="session")
 def _glance_server():
-    # Steady traffic: every hour holds the same sessions, so no test's data grows or shrinks with
-    # the weekday or hour the suite runs at (a working week's curve would).
-    sim = Simulator(
-        partners=[
-            PartnerSpec(
-                partner_id=PARTNER_ID,
-                api_key=PARTNER_KEY,
-                sessions_per_day=24,
-                agents=6,
-                name="Acme",
-                steady=STEADY,
-            ),
-            PartnerSpec(
-                partner_id=OTHER_ID,
-                api_key=OTHER_KEY,
-                sessions_per_day=8,
-                agents=3,
-                name="Other",
-                steady=STEADY,
-            ),
-        ],
-        seed=7,
-        now=SIM_NOW,
-        history_days=200,
-    )
-    server = serve_in_thread(sim, host="127.0.0.1", port=0)
-    yield Glance(sim=sim, url=server.url)
+    glance, server = serve_glance()
+    yield glance
     server.stop()
 
 
 @pytest.fixture
 def glance(_glance_server):
-    _glance_server.sim.reset()
-    _glance_server.sim.now = SIM_NOW
+    _glance_server.restart()
     yield _glance_server
     _glance_server.sim.wait_idle()  # requests a test's client gave up on end before the next test
     _glance_server.sim.reset()
@@ -121,27 +90,8 @@ def _empty_cache():
 @pytest.fixture(autouse=True)
 def _fast_glance_settings(settings):
     """Small pages so paging is exercised; retries that wait milliseconds, not minutes."""
-    settings.GLANCE_PAGE_SIZE = 50
-    settings.GLANCE_BACKOFF_BASE = 0.01
-    settings.GLANCE_BACKOFF_MAX = 0.05
-    settings.GLANCE_MAX_RETRIES = 3
-    settings.GLANCE_READ_TIMEOUT = 5
-    settings.GLANCE_ALLOW_HTTP = True  # the simulator speaks plain http on loopback
-    # Hashing test passwords slowly protects nothing and costs a quarter second a user.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def make_partner(glance, *, glance_id=PARTNER_ID, key=PARTNER_KEY, backfill_days=20, **extra):
-    partner = Partner(
-        name=f"Partner {glance_id}",
-        glance_partner_id=glance_id,
-        api_url=glance.url,
-        backfill_start=(SIM_NOW - timedelta(days=backfill_days)).date(),
-        **extra,
-    )
-    partner.set_api_key(key)
-    partner.save()
-    return partner
+    for name, value in FAST_GLANCE.items():
+        setattr(settings, name, value)
 
 
 @pytest.fixture
@@ -157,39 +107,21 @@ def archive_partner(partner):
     return partner
 
 
-@dataclass
-class World:
-    """Partner A and partner B with synced data, and the personas: an admin, an analyst and a
-    viewer of partner A, an outsider with no partner, and a superuser."""
-
-    a: Partner
-    b: Partner
-    users: dict
-
-    def session_of(self, partner):
-        return partner.sessions.order_by("pk").first()
-
-
-PERSONAS = ("admin", "analyst", "viewer", "outsider", "superuser")
+@pytest.fixture(scope="session")
+def _shared_world(django_db_setup, django_db_blocker, _glance_server):
+    """The keeper of the world the tests of a module share (helpers/world.py)."""
+    keeper = SharedWorld(django_db_blocker, _glance_server)
+    SharedWorld.current = keeper
+    yield keeper
+    SharedWorld.current = None
+    keeper.close()
 
 
 @pytest.fixture
-def world(glance, db):
-    from django.contrib.auth.models import User
-
-    from sessions_app.models import Membership
-    from sessions_app.sync.run import sync_partner
-
-    a = make_partner(glance, backfill_days=3)
-    b = make_partner(glance, glance_id=OTHER_ID, key=OTHER_KEY, backfill_days=3)
-    for partner in (a, b):
-        assert sync_partner(partner).state == "succeeded"
-    users = {
-        name: User.objects.create_user(name, f"{name}@example.com", f"pw-{name}-Xy9!")
-        for name in PERSONAS
-    }
-    users["superuser"].is_superuser = users["superuser"].is_staff = True
-    users["superuser"].save()
-    for role in ("admin", "analyst", "viewer"):
-        Membership.objects.create(user=users[role], partner=a, role=role)
-    return World(a=a, b=b, users=users)
+def world(request, glance, db, _shared_world):
+    """Partners A and B synced from the simulator, and the personas (helpers/world.py): the
+    module's shared world, fresh copies of its rows; a test with transaction=True (or the
+    session's first) builds its own."""
+    if _shared_world.is_open_for(request.node):
+        return _shared_world.view()
+    return build_world(glance)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from sessions_app.models import AlertRule, AuditEvent, Membership, Session
 from sessions_app.notify import alerts
 from sessions_app.sync.run import sync_partner
-from tests.conftest import make_partner
+from tests.helpers.glance import make_partner
 
 Kind = AlertRule.Kind
 

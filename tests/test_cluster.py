@@ -11,8 +11,8 @@ import pytest
 import redis
 
 from sessions_app.models import Session, SyncRun
-from tests.conftest import make_partner
-from tests.test_commands import ROOT, database_url
+from tests.helpers.glance import make_partner
+from tests.helpers.processes import ROOT, database_url
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 

@@ -4,17 +4,14 @@ import io
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 
 from sessions_app.models import AuditEvent, Guest, Partner, Session, SyncRun
-from tests.conftest import PARTNER_ID, PARTNER_KEY, make_partner
-
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).parent / "fixtures"
+from tests.helpers.glance import PARTNER_ID, PARTNER_KEY, make_partner
+from tests.helpers.processes import ROOT, database_url
+from tests.helpers.seed import FIXTURES
 
 
 def run(*args, **kwargs):
@@ -124,14 +121,6 @@ def test_sync_glance_exit_status_in_a_real_process(glance):
     )
     assert bad.returncode != 0
     assert "API key was refused" in bad.stderr and PARTNER_KEY not in bad.stderr + bad.stdout
-
-
-def database_url():
-    """The test database, for a subprocess to share."""
-    settings = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{settings['NAME']}"
-    return f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
 
 
 def test_import_glance_file_imports_the_seed_json(archive_partner):

@@ -14,7 +14,7 @@ from django.utils import timezone
 from sessions_app.models import CompletenessCheck, Membership, Session
 from sessions_app.sync import completeness
 from sessions_app.sync.run import sync_partner
-from tests.conftest import SIM_NOW, make_partner
+from tests.helpers.glance import SIM_NOW, make_partner
 
 State = CompletenessCheck.State
 

@@ -14,8 +14,8 @@ from glance_sim import Faults
 from sessions_app.models import Guest, Session
 from sessions_app.sync import completeness
 from sessions_app.sync.run import sync_partner
-from tests.conftest import SIM_NOW, make_partner
-from tests.test_sync import origin
+from tests.helpers.glance import SIM_NOW, make_partner
+from tests.helpers.sync import origin
 
 # name: (fault switches, settings, the first sync's state, words its error must hold)
 FAULTS = {

@@ -13,7 +13,7 @@ from sessions_app.glance.client import (
     GlanceUnavailable,
     split_windows,
 )
-from tests.conftest import PARTNER_ID, PARTNER_KEY, SIM_NOW
+from tests.helpers.glance import PARTNER_ID, PARTNER_KEY, SIM_NOW
 
 
 def client(glance, key=PARTNER_KEY, url=None):

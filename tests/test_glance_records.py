@@ -2,7 +2,6 @@
 
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -13,12 +12,7 @@ from sessions_app.glance.records import (
     sessions_from_file_bytes,
     sessions_from_xml,
 )
-
-FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def seed_page():
-    return page_from_answer((FIXTURES / "seed_answer.json").read_bytes())
+from tests.helpers.seed import FIXTURES, seed_page
 
 
 def test_it_reads_the_seed_json_cursor_and_agents():

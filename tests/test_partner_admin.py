@@ -8,7 +8,7 @@ from django.test import Client
 from django_q.models import OrmQ
 
 from sessions_app.models import AuditEvent, Membership, Partner
-from tests.conftest import OTHER_ID, OTHER_KEY
+from tests.helpers.glance import OTHER_ID, OTHER_KEY
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from django_q.models import Schedule
 from sessions_app.models import Session, SyncRun
 from sessions_app.sync.schedules import schedule_name
 from sessions_app.tasks import sync_partner_task
-from tests.conftest import make_partner
+from tests.helpers.glance import make_partner
 
 
 def test_a_new_partner_gets_a_schedule_at_its_interval(glance, db):

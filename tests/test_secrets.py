@@ -8,7 +8,7 @@ from django.db import connection
 
 from sessions_app.models import AuditEvent, Partner, SyncRun
 from sessions_app.sync.run import sync_partner
-from tests.conftest import PARTNER_KEY, make_partner
+from tests.helpers.glance import PARTNER_KEY, make_partner
 
 
 def test_the_raw_column_is_not_the_key(partner):

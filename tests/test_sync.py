@@ -1,7 +1,7 @@
 """The sync against the simulator over real HTTP: exact, idempotent, resumable, exclusive."""
 
 import threading
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -11,19 +11,8 @@ from sessions_app.glance.client import GlanceClient
 from sessions_app.models import Agent, Guest, Partner, Session, SyncRun
 from sessions_app.sync import run as sync_run
 from sessions_app.sync.run import SyncBusy, claim, sync_partner
-from tests.conftest import PARTNER_ID, SIM_NOW, make_partner
-
-
-def origin(partner):
-    return datetime.combine(partner.backfill_start, time.min, tzinfo=UTC)
-
-
-def served(glance, partner):
-    return glance.served(partner.glance_partner_id, origin(partner), SIM_NOW + timedelta(days=1))
-
-
-def stored(partner):
-    return {s.glance_id: s for s in Session.objects.filter(partner=partner).select_related("agent")}
+from tests.helpers.glance import PARTNER_ID, SIM_NOW, make_partner
+from tests.helpers.sync import origin, served, stored
 
 
 def test_it_stores_exactly_what_the_simulator_serves(glance, partner):

@@ -11,9 +11,9 @@ import pytest
 
 from sessions_app.models import Guest, Session, SyncRun
 from sessions_app.sync.run import sync_partner
-from tests.conftest import make_partner
-from tests.test_commands import ROOT, database_url
-from tests.test_sync import served, stored
+from tests.helpers.glance import make_partner
+from tests.helpers.processes import ROOT, database_url
+from tests.helpers.sync import served, stored
 
 
 def wait_for_pages(pages, seconds=60):

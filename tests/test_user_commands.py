@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
 from sessions_app.models import AuditEvent, Membership
-from tests.conftest import OTHER_ID, PARTNER_ID, make_partner
+from tests.helpers.glance import OTHER_ID, PARTNER_ID, make_partner
 
 
 def run(*args):

@@ -6,7 +6,7 @@ from django.contrib.auth.models import User
 from sessions_app.glance.records import AgentRecord
 from sessions_app.sync.ingest import store_sessions
 from sessions_app.sync.run import sync_partner
-from tests.test_glance_records import seed_page
+from tests.helpers.seed import seed_page
 
 
 @pytest.fixture

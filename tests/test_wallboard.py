@@ -88,7 +88,7 @@ def test_a_hanging_endpoint_holds_up_no_web_request(client, world, settings):
     import time
 
     hanging = LocalServer(hang=10)
-    settings.LIVE_COUNTS_TIMEOUT = 3
+    settings.GLANCE_LIVE_COUNTS_TIMEOUT = 3
     world.a.api_url = hanging.url + "/services/activityservice.asmx"
     world.a.save(update_fields=["api_url"])
     client.force_login(world.users["admin"])
@@ -202,7 +202,7 @@ def test_the_counts_a_worker_process_stores_reach_the_web_process(client, world,
     import subprocess
     import sys
 
-    from tests.test_commands import ROOT, database_url
+    from tests.helpers.processes import ROOT, database_url
 
     client.force_login(world.users["viewer"])
     assert client.get("/wallboard/data.json").json()["live_note"].endswith("asking Glance…")

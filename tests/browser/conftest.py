@@ -19,10 +19,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-ROOT = Path(__file__).resolve().parents[2]
-# An ignored folder, so a test run leaves the tree clean; `make screenshots` points this at
-# docs/screenshots to refresh the README's pictures.
-SCREENSHOTS = ROOT / os.environ.get("GLANCEDASH_SCREENSHOTS", "screenshots-tmp")
 
 
 def _unavailable(reason):
@@ -79,7 +75,8 @@ def page(browser, live_server):
 
 @pytest.fixture
 def world(world):
-    """The shared world, with a month of partner A's sessions so the charts have a shape."""
+    """The world (each browser test builds its own: the live server reads committed rows), with
+    a month of partner A's sessions so the charts have a shape."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -88,26 +85,3 @@ def world(world):
 
     sync_partner(world.a, since=timezone.now() - timedelta(days=30))
     return world
-
-
-def log_in(page, live_server, username):
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", f"pw-{username}-Xy9!")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
-    return page
-
-
-def wait_for_charts(page, count=None, timeout=15000):
-    """Waits until every chart on the page has finished (drawn, empty or failed)."""
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.chart[data-src]')]"
-        ".every(c => ['drawn', 'empty', 'error'].includes(c.dataset.state))",
-        timeout=timeout,
-    )
-
-
-def screenshot(page, name):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.browser.conftest import log_in, screenshot, wait_for_charts
+from tests.helpers.browser import log_in, screenshot, wait_for_charts
 from tests.helpers.queue import run_queued
 
 pytestmark = pytest.mark.django_db(transaction=True)

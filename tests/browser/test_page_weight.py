@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import brotli
 import pytest
 
-from tests.browser.conftest import log_in, wait_for_charts
+from tests.helpers.browser import log_in, wait_for_charts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import pytest
 
 from glancedash.content_security import POLICY
-from tests.browser.conftest import log_in
+from tests.helpers.browser import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import QueryDict
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from sessions_app.accounts import access, audit
 from sessions_app.exports import formats
@@ -110,8 +111,6 @@ def xlsx_file(flt, sessions, rows, user, on_row) -> Path:
 
 
 def start_job(request, flt: SessionFilter, rows: str, total: int) -> ExportJob:
-    from django_q.tasks import async_task
-
     period = flt.period  # fixed now, so "last 7 days" means the same days when the job runs
     job = ExportJob.objects.create(
         user=request.user,

@@ -16,9 +16,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import orjson
+from django.apps import apps as installed_apps
 from django.apps.registry import Apps
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Model, QuerySet
+from django.db.models import Max, Min, Model, QuerySet
 
 from sessions_app.codes import SUBSCRIBER_GUEST_TYPES
 from sessions_app.db import insert_many, select_in, update_many
@@ -165,9 +166,7 @@ class Table:
     prefix: tuple[str, ...]
 
     def model(self, apps: Apps | None = None) -> type[Model]:
-        from django.apps import apps as current
-
-        return (apps or current).get_model("sessions_app", self.model_name)
+        return (apps or installed_apps).get_model("sessions_app", self.model_name)
 
     @property
     def key_fields(self) -> list[str]:
@@ -505,9 +504,7 @@ def rebuild(partner_id: int, first_day: date, last_day: date, *, apps: Apps | No
     """Recomputes the partner's rollup rows for [first_day, last_day] from its sessions; returns
     the number of sessions summed. A migration passes its historical `apps`: the tables it has
     are rebuilt; `tables` narrows that."""
-    from django.apps import apps as current
-
-    apps = apps or current
+    apps = apps or installed_apps
     tables = tables_in(apps) if tables is None else tables
     session_model = apps.get_model("sessions_app", "Session")
     guest_model = apps.get_model("sessions_app", "Guest")
@@ -539,10 +536,7 @@ def rebuild(partner_id: int, first_day: date, last_day: date, *, apps: Apps | No
 def rebuild_everything(apps: Apps | None = None, tables: tuple[Table, ...] | None = None) -> None:
     """Every partner's rollup rows over the span of its sessions: what a migration that adds a
     rollup table runs, so the dashboard reads the same figures before and after it."""
-    from django.apps import apps as current
-    from django.db.models import Max, Min
-
-    session_model = (apps or current).get_model("sessions_app", "Session")
+    session_model = (apps or installed_apps).get_model("sessions_app", "Session")
     spans = session_model.objects.values("partner_id").annotate(
         first=Min("start_time"), last=Max("start_time")
     )

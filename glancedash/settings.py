@@ -259,7 +259,7 @@ GLANCE_CONNECT_TIMEOUT = env.float("GLANCE_CONNECT_TIMEOUT", default=10.0)
 GLANCE_READ_TIMEOUT = env.float("GLANCE_READ_TIMEOUT", default=120.0)
 GLANCE_MAX_RETRIES = env.int("GLANCE_MAX_RETRIES", default=5)
 # The wallboard's live counts: the worker waits this long (connect, then read) and no longer.
-# (The setting keeps its old name for its readers; the variable took the GLANCE_ prefix.)
+# Formerly LIVE_COUNTS_TIMEOUT: that variable is still read, with a warning.
 GLANCE_LIVE_COUNTS_TIMEOUT = renamed(
     env.float, "GLANCE_LIVE_COUNTS_TIMEOUT", "LIVE_COUNTS_TIMEOUT", default=5.0
 )

@@ -1,12 +1,17 @@
 """Each audited write is one domain function that writes its row and its audit event in one
 transaction: both are there afterwards, and when the audit event cannot be written, neither is."""
 
+from datetime import UTC, datetime
 from functools import partial
 
 import pytest
 from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.models import User
+from django.contrib.auth.tokens import default_token_generator
 from django.test import RequestFactory
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from sessions_app.accounts import members, partners, pii
 from sessions_app.api import tokens
@@ -23,6 +28,7 @@ from sessions_app.models import (
     SavedView,
 )
 from sessions_app.notify import alerts, reports, wallboard
+from sessions_app.sync.retention import apply_retention
 from tests.factories import record, store
 from tests.helpers.queue import queued
 
@@ -236,3 +242,25 @@ def test_an_admins_look_at_guest_details_is_audited(rows):
     assert reveal and len(guests) == 2
     event = AuditEvent.objects.get(action="pii_viewed")
     assert event.summary == "viewed guest details of session 7" and event.partner == partner
+
+
+def test_retention_and_its_event(rows, monkeypatch):
+    partner, *_ = rows
+    store(partner, record(8, "2026-03-02T10:00:00"))
+    Partner.objects.filter(pk=partner.pk).update(retain_sessions_days=30)
+    act = partial(apply_retention, now=datetime(2026, 6, 1, tzinfo=UTC))
+    both_or_neither(monkeypatch, act, partner.sessions.all(), "retention_applied", removes=True)
+
+
+def test_a_password_set_by_email_link_and_its_event(rows, client):
+    """Through Django's own reset view, which saves the password inside members.password_change."""
+    _, _, bob, _ = rows
+    uid = urlsafe_base64_encode(force_bytes(bob.pk))
+    link = reverse("password_reset_confirm", args=[uid, default_token_generator.make_token(bob)])
+    form_page = client.get(link, follow=True)
+    new = "a-much-better-one-42"
+    client.post(form_page.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
+    bob.refresh_from_db()
+    assert bob.check_password(new)
+    event = AuditEvent.objects.get(action="password_changed")
+    assert event.summary == "bob set a password by email link"

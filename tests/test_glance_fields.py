@@ -3,6 +3,7 @@ the stored columns and the exports: every field of the seed's samples goes in as
 and comes out of the exports as it was stored, and nothing but the table lists the fields."""
 
 import dataclasses
+import re
 import typing
 from datetime import datetime
 from pathlib import Path
@@ -212,3 +213,35 @@ def test_the_benchmarks_raw_inserts_fill_every_column():
     guest = bench.db_columns(Guest, ["session", "position", *ingest.GUEST_FIELDS])
     assert sorted(["id", *session]) == sorted(f.column for f in Session._meta.concrete_fields)
     assert sorted(["id", *guest]) == sorted(f.column for f in Guest._meta.concrete_fields)
+
+
+def _without_duration(kind: str) -> bytes:
+    """The seed with every session's duration sent as null (JSON) or left out (XML)."""
+    if kind == "xml":
+        return re.sub(rb"<duration>\d+</duration>", b"", XML_BODY)
+    answer = orjson.loads(JSON_BODY)
+    for user in answer["d"]["users"]:
+        for session in user["sessions"]:
+            session["duration"] = None
+    return orjson.dumps(answer)
+
+
+NULL_READERS = {
+    "json": lambda body: records.page_from_answer(body).sessions,
+    "json, record by record": lambda body: (
+        records.page_from_group(records.unwrap_d(records.loads(body))).sessions
+    ),
+    "json, careful": lambda body: [
+        records.session_from_json(raw, "s")
+        for user in orjson.loads(body)["d"]["users"]
+        for raw in user["sessions"]
+    ],
+    "xml": records.sessions_from_xml,
+}
+
+
+@pytest.mark.parametrize("reader", NULL_READERS)
+def test_a_missing_duration_is_read_as_the_tables_zero(reader):
+    (duration,) = [f for f in SESSION if f.attr == "duration"]
+    sessions = NULL_READERS[reader](_without_duration(reader.split(",")[0]))
+    assert sessions and {s.duration for s in sessions} == {duration.missing} == {0}

@@ -95,10 +95,13 @@ CONTACT_FIELDS = fields.pii_attrs(fields.GUEST, fields.CONTACT)
 
 
 def _any_present(columns: tuple[str, ...]) -> Q:
-    return reduce(operator.or_, (Q(**{f"{column}__isnull": False}) for column in columns))
+    nothing = Q(pk__in=[])  # no column of that kind: no guest has one to clear
+    return reduce(operator.or_, (Q(**{f"{column}__isnull": False}) for column in columns), nothing)
 
 
 def _clear(guests: QuerySet, columns: tuple[str, ...]) -> int:
+    if not columns:
+        return 0
     return Guest.objects.filter(pk__in=guests.values("pk")).update(**dict.fromkeys(columns))
 
 

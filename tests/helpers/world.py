@@ -20,6 +20,7 @@ How the sharing works (tests/conftest.py wires it up):
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.test import TestCase, TransactionTestCase
 from django.test.utils import override_settings
 from pytest_django.fixtures import validate_django_db
 
@@ -78,6 +79,10 @@ def database_use(item) -> str | None:
         uses_db, transactional = True, transaction_ or reset_sequences
     if "transactional_db" in fixtures or "live_server" in fixtures:
         transactional = True
+    # Django's own test classes reach the database without a mark or a fixture.
+    cls = getattr(item, "cls", None)
+    if cls is not None and issubclass(cls, TransactionTestCase):
+        uses_db, transactional = True, not issubclass(cls, TestCase)
     uses_db = uses_db or transactional or "db" in fixtures
     return "transactional" if transactional else "db" if uses_db else None
 

@@ -167,12 +167,6 @@ def save_user(user, changed: list[str], *, request, created: bool):
     return user
 
 
-def change_password(form, *, request, by_email: bool = False):
-    """Saves a password form (Django's change or set-password form) and audits it."""
-    with password_change(form.user, request=request, by_email=by_email):
-        return form.save()
-
-
 @contextmanager
 def password_change(user, *, request, by_email: bool = False) -> Iterator[None]:
     """The password change the block makes (Django's own views save it) and its audit record, in

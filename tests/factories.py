@@ -17,11 +17,12 @@ def guest(
     error=None,
     ip="203.0.113.7",
     duration=60,
+    start=None,
 ):
     return GuestRecord(
         guest_type,
         "C",
-        None,
+        start,
         duration,
         1,
         ip,

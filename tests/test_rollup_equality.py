@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
-from sessions_app import figures
+from sessions_app import figures, waiting
 from sessions_app.figures import from_sessions, selection
 from sessions_app.figures.filters import SessionFilter
 from sessions_app.figures.places import VisitorPlaces
@@ -63,7 +63,13 @@ def session_records(draw_ids):
     second = st.sampled_from([0, 1, 59, 899, 900, 901, 3599, 3600])
     guest = st.builds(
         factories.guest,
-        st.sampled_from(["visitor", "guest", "agent", "host", None]),
+        st.sampled_from(["visitor", "guest", "agent", "host", "Agent", "", None]),
+        # Arrivals a few seconds to two hours apart: waits either side of any target.
+        start=st.one_of(
+            st.none(),
+            st.sampled_from([0, 19, 20, 21, 30, 31]).map(lambda s: BASE + timedelta(seconds=s)),
+            st.integers(0, 7200).map(lambda s: BASE + timedelta(seconds=s)),
+        ),
         country=st.sampled_from(["US", "us", "DE", "CA", "", None]),
         region=st.sampled_from(["MA", "ma", "ON", "", None]),
         city=st.sampled_from(["Boston", "boston", "Toronto", "", None]),
@@ -116,9 +122,12 @@ filters = st.fixed_dictionaries(
 class RollupEquality(TestCase):
     @classmethod
     def setUpTestData(cls):
+        # Two service-level targets: each partner's sessions are held to their own.
         cls.partners = {
-            name: Partner.objects.create(name=name, glance_partner_id=gid)
-            for name, gid in (("a", 1), ("b", 2))
+            name: Partner.objects.create(
+                name=name, glance_partner_id=gid, service_level_seconds=seconds
+            )
+            for name, gid, seconds in (("a", 1, 20), ("b", 2, 30))
         }
         users = get_user_model().objects
         cls.user = users.create_user("eq", password="pw-eq-Xy9!")
@@ -200,14 +209,24 @@ def _changed(record):
     record.status = "X" if record.status != "X" else "Q"
     record.duration += 777
     record.start_time += timedelta(hours=13)
-    record.guests = record.guests[:1]
+    record.guests = record.guests[:1]  # a wait known before is unknown now
     return record
 
 
 def _figures(flt, agent=None) -> dict:
     sel = selection.select(flt, agent=agent)
     totals = figures.totals(sel)
+    targets = waiting.targets_of(Partner.objects.all())
     return {
+        "service": _service(figures.service(sel, targets)),
+        "service_over_time": {
+            bucket: {
+                key: _service(s)
+                for key, s in figures.service_over_time(sel, flt.tz, bucket, targets).items()
+            }
+            for bucket in ("hour", "day", "week")
+        },
+        "abandonment": figures.abandonment_by_hour(sel, flt.tz),
         "totals": (
             totals.sessions,
             totals.connected,
@@ -237,9 +256,14 @@ def _scorecard(sel) -> dict:
             row.median_duration,
             row.connected_rate,
             row.mix,
+            row.median_wait,
         )
         for row in figures.agent_scorecard(sel)
     }
+
+
+def _service(s) -> tuple:
+    return (s.answered, s.abandoned, s.met, s.unknown, s.waited, s.median_wait, s.p90_wait)
 
 
 def _geography(places: VisitorPlaces) -> tuple:
@@ -272,6 +296,8 @@ def _rows(partner) -> dict:
             bytes(r.places),
             bytes(r.agent_durations),
             bytes(r.place_sessions),
+            bytes(r.waits),
+            bytes(r.agent_waits),
         )
         for model in (SessionRollup, AgentRollup)
         for r in model.objects.filter(partner=partner)
@@ -286,7 +312,14 @@ def test_ingest_keeps_the_rows_a_rebuild_makes():
         partner,
         factories.record(1, "2026-03-01T23:59:59", status="C", duration=59),
         factories.record(2, "2026-03-02T00:00:00", type="V", status="Q", duration=3600),
-        factories.record(3, "2026-03-02T10:14:59", guests=[g(country="DE"), g("agent")]),
+        factories.record(
+            3,
+            "2026-03-02T10:14:59",
+            guests=[
+                g(country="DE", start=datetime(2026, 3, 2, 10, 14, 30, tzinfo=UTC)),
+                g("agent", start=datetime(2026, 3, 2, 10, 14, 59, tzinfo=UTC)),
+            ],
+        ),
         factories.record(4, "2026-03-02T10:15:00", agent=None, guests=[]),
     )
     # Re-read: one moves to another day and status, one loses its guests, one changes agent.
@@ -294,9 +327,18 @@ def test_ingest_keeps_the_rows_a_rebuild_makes():
         partner,
         factories.record(1, "2026-03-03T08:00:00", status="X", duration=61),
         factories.record(3, "2026-03-02T10:14:59", guests=[]),
-        factories.record(4, "2026-03-02T10:15:00", agent="zed.acme.glance.net"),
+        factories.record(
+            4,
+            "2026-03-02T10:15:00",
+            agent="zed.acme.glance.net",
+            guests=[
+                g("host", start=datetime(2026, 3, 2, 10, 14, 48, tzinfo=UTC)),
+                g("guest", start=datetime(2026, 3, 2, 10, 15, 0, tzinfo=UTC)),
+            ],
+        ),
     )
     kept = _rows(partner)
+    assert [row[-2] for row in kept.values() if row[-2]]  # record 4's 12 s wait is summed
     by_partner = {key: row for key, row in kept.items() if key[0] == "SessionRollup"}
     by_agent = {key: row for key, row in kept.items() if key[0] == "AgentRollup"}
     assert sum(row[0] for row in by_partner.values()) == Session.objects.count() == 4

@@ -14,32 +14,38 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
 
+from sessions_app import waiting
 from sessions_app.figures import from_rollups, from_sessions
 from sessions_app.figures.filters import Period
 from sessions_app.figures.kinds import (
     DURATION_BINS,
     AgentFigures,
     AgentRow,
+    Service,
     Totals,
     agent_rows,
     outcome_of,
     team_medians,
 )
 from sessions_app.figures.places import VisitorPlaces
-from sessions_app.figures.selection import Selection
+from sessions_app.figures.selection import Selection, narrowed
 
 __all__ = [
     "DURATION_BINS",
     "AgentFigures",
     "AgentRow",
+    "Service",
     "Source",
     "Totals",
+    "abandonment_by_hour",
     "agent_scorecard",
     "bucket_for",
     "duration_bins",
     "ended_and_connected",
     "outcome_of",
     "outcomes_by_type",
+    "service",
+    "service_over_time",
     "session_count",
     "sessions_over_time",
     "team_medians",
@@ -113,6 +119,40 @@ def weekday_hour(source: Source, tz: ZoneInfo) -> dict[tuple[int, int], int]:
         if cells is not None:
             return cells
     return from_sessions.weekday_hour(_sessions_of(source), tz)
+
+
+def service(source: Source, targets: dict[int, waiting.Target]) -> Service:
+    """Service level against each partner's target, abandoned rate, and time-to-join
+    percentiles (waiting.py defines each)."""
+    sel = _rollups_of(source)
+    if sel is not None:
+        return from_rollups.service(sel, targets)
+    return from_sessions.service(_sessions_of(source), targets)
+
+
+def service_over_time(
+    source: Source, tz: ZoneInfo, bucket: str, targets: dict[int, waiting.Target]
+) -> dict[object, Service]:
+    """{bucket start (aware datetime in tz): Service} of the buckets with offered sessions."""
+    sel = _rollups_of(source)
+    if sel is not None:
+        found = from_rollups.service_over_time(sel, tz, bucket, targets)
+        if found is not None:
+            return found
+    return from_sessions.service_over_time(_sessions_of(source), tz, bucket, targets)
+
+
+def abandonment_by_hour(source: Source, tz: ZoneInfo) -> dict[tuple[int, int], tuple[int, int]]:
+    """{(ISO weekday, hour): (abandoned, offered)} in tz: when visitors give up waiting."""
+    offered = weekday_hour(_narrowed(source, waiting.OFFERED_STATUSES), tz)
+    abandoned = weekday_hour(_narrowed(source, waiting.ABANDONED_STATUSES), tz)
+    return {cell: (abandoned.get(cell, 0), n) for cell, n in offered.items()}
+
+
+def _narrowed(source: Source, statuses: tuple[str, ...]) -> Source:
+    if isinstance(source, Selection):
+        return narrowed(source, Q(status__in=statuses))
+    return source.filter(status__in=statuses)
 
 
 def outcomes_by_type(source: Source) -> dict[str, dict[str, int]]:

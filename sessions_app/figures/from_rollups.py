@@ -20,10 +20,17 @@ import orjson
 from django.db import OperationalError, connection
 from django.db.models import Count, QuerySet, Sum
 
-from sessions_app import codes
+from sessions_app import codes, waiting
 from sessions_app.db import fetch_rows
 from sessions_app.figures import from_sessions as raw
-from sessions_app.figures.kinds import DURATION_BINS, AgentFigures, Totals, nearest_rank
+from sessions_app.figures.kinds import (
+    DURATION_BINS,
+    AgentFigures,
+    Service,
+    ServiceCounter,
+    Totals,
+    nearest_rank,
+)
 from sessions_app.figures.selection import Selection
 from sessions_app.models import Session
 from sessions_app.rollups import local_time, write
@@ -208,6 +215,53 @@ def outcomes_by_type(sel: Selection) -> dict[str, dict[str, int]]:
     return raw.outcomes_of_rows((kind, status, n) for (kind, status), n in counts.items())
 
 
+def service(sel: Selection, targets: dict[int, waiting.Target]) -> Service:
+    """Each row's waits summed over its quarter hours, plus the edges' sessions."""
+    counter = ServiceCounter(targets)
+    for partner_id, status, sessions, blob in read_rollups(
+        sel, "partner", "status", "sessions", "waits"
+    ):
+        triples = _waits(blob)
+        counter.add(partner_id, status, sessions, triples["wait"], triples["n"])
+    for part in sel.edges:
+        raw.add_service(counter, part)
+    return counter.result()
+
+
+def service_over_time(
+    sel: Selection, tz: ZoneInfo, bucket: str, targets: dict[int, waiting.Target]
+) -> dict[object, Service] | None:
+    """The offered sessions of each local bucket: counted from each row's quarter hours, their
+    waits from its (quarter, wait) triples."""
+    counters: dict[object, ServiceCounter] = {}
+    offered = sel.rollups.filter(status__in=waiting.OFFERED_STATUSES)
+    rows = fetch_rows(
+        offered.order_by().values_list("day", "partner", "status", "quarters", "waits")
+    )
+    for day, partner_id, status, quarters, blob in rows:
+        found = local_time.pieces(write.day_of(day), tz, bucket)
+        if found is None:
+            return None
+        counts = write.array_of(quarters, write.QUARTERS).astype(np.int64)
+        triples = _waits(blob)
+        piece_of = np.repeat(np.arange(len(found)), [end - first for first, end, _ in found])
+        waits_piece = piece_of[triples["quarter"]]
+        for index, (first, end, key) in enumerate(found):
+            sessions = int(counts[first:end].sum())
+            if not sessions:
+                continue
+            mine = waits_piece == index
+            counter = counters.setdefault(key, ServiceCounter(targets))
+            counter.add(partner_id, status, sessions, triples["wait"][mine], triples["n"][mine])
+    for part in sel.edges:
+        raw.add_service_over_time(counters, part, tz, bucket, targets)
+    return {key: counter.result() for key, counter in sorted(counters.items())}
+
+
+def _waits(blob) -> np.ndarray:
+    return np.frombuffer(bytes(blob) if blob else b"", write.WAIT)
+
+
 def duration_bins(sel: Selection) -> list[dict]:
     counts: dict[tuple[str, int], int] = defaultdict(int)
     per_type: dict[str, list] = defaultdict(list)
@@ -245,11 +299,13 @@ def agent_figures(sel: Selection) -> dict[int | None, AgentFigures]:
     counts by numpy's bincount, and each exact median found in two steps that stay linear in the
     number of sessions: the duration band holding each agent's middle rank, then a sort of only
     the sessions in those bands."""
-    rows = read_rollups(sel, "session_type", "status", "agent_durations")
+    rows = read_rollups(sel, "session_type", "status", "agent_durations", "agent_waits")
     edge = [
         row
         for part in sel.edges
-        for row in raw.plain(part).values_list("session_type", "status", "agent_id", "duration")
+        for row in raw.plain(part).values_list(
+            "session_type", "status", "agent_id", "duration", "wait_seconds"
+        )
     ]
     blobs = [bytes(row[2]) for row in rows]
     sizes = [len(blob) // write.AGENT_DURATION.itemsize for blob in blobs]
@@ -275,6 +331,7 @@ def agent_figures(sel: Selection) -> dict[int | None, AgentFigures]:
     width = len(types) + 1
     mix = np.bincount(slot * width + kind, minlength=len(ids) * width).reshape(-1, width)
     medians = _medians(slot, duration, count)
+    waits = _wait_medians(rows, edge)
     return {
         (int(pk) if pk != write.NO_AGENT else None): AgentFigures(
             sessions=int(count[i]),
@@ -282,9 +339,28 @@ def agent_figures(sel: Selection) -> dict[int | None, AgentFigures]:
             connected=int(linked[i]),
             median=int(medians[i]),
             mix={t: int(mix[i, column]) for column, t in enumerate(types)},
+            median_wait=waits.get(int(pk)),
         )
         for i, pk in enumerate(ids.tolist())
     }
+
+
+def _wait_medians(rows: list[tuple], edge: list[tuple]) -> dict[int, int]:
+    """{agent id (NO_AGENT for none): median wait} from the rows' (agent, wait) pairs and the
+    edges' sessions with a known wait: a sort by (agent, wait), then each agent's middle entry."""
+    pairs = np.frombuffer(b"".join(bytes(row[3]) for row in rows if row[3]), write.AGENT_DURATION)
+    known = [row for row in edge if row[4] is not None]
+    agent = np.concatenate([pairs["agent"], [row[2] or write.NO_AGENT for row in known]]).astype(
+        np.int64
+    )
+    wait = np.concatenate([pairs["duration"], [row[4] for row in known]]).astype(np.int64)
+    if not len(agent):
+        return {}
+    order = np.lexsort((wait, agent))
+    agent, wait = agent[order], wait[order]
+    ids, starts, sizes = np.unique(agent, return_index=True, return_counts=True)
+    middle = wait[starts + (sizes + 1) // 2 - 1]
+    return dict(zip(ids.tolist(), middle.tolist(), strict=True))
 
 
 @cache

@@ -10,6 +10,7 @@ called per row). Every function takes a session queryset already scoped by the a
 narrowed by the filter.
 """
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
@@ -31,12 +32,14 @@ from django.db.models import (
 )
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, RowNumber, Trunc
 
-from sessions_app import codes
+from sessions_app import codes, waiting
 from sessions_app.db import fetch_rows
 from sessions_app.figures.kinds import (
     CONNECTED,
     DURATION_BINS,
     AgentFigures,
+    Service,
+    ServiceCounter,
     Totals,
     nearest_rank,
     outcome_of,
@@ -152,6 +155,55 @@ def _bucketed_in_python(qs: QuerySet, tz: ZoneInfo, unit: str, field: str | None
     return local_time.count_by_bucket(rows, tz, unit)
 
 
+# --- waiting and service level ------------------------------------------------------------
+
+
+def service(qs: QuerySet, targets: dict[int, waiting.Target]) -> Service:
+    counter = ServiceCounter(targets)
+    add_service(counter, qs)
+    return counter.result()
+
+
+def add_service(counter: ServiceCounter, qs: QuerySet) -> None:
+    """Adds the sessions' waiting figures to `counter`, from one GROUP BY (partner, status,
+    wait): a day's waits are a few dozen distinct seconds."""
+    rows = plain(qs).values_list("partner_id", "status", "wait_seconds").annotate(n=Count("pk"))
+    groups: dict[tuple, list] = {}
+    for partner_id, status, wait, n in rows:
+        group = groups.setdefault((partner_id, status), [0, [], []])
+        group[0] += n
+        if wait is not None:
+            group[1].append(wait)
+            group[2].append(n)
+    for (partner_id, status), (sessions, waits, counts) in groups.items():
+        counter.add(partner_id, status, sessions, waits, counts)
+
+
+def service_over_time(
+    qs: QuerySet, tz: ZoneInfo, bucket: str, targets: dict[int, waiting.Target]
+) -> dict[object, Service]:
+    """{bucket key (local_time.pieces' keys): Service} of the offered sessions."""
+    counters: dict[object, ServiceCounter] = {}
+    add_service_over_time(counters, qs, tz, bucket, targets)
+    return {key: counter.result() for key, counter in sorted(counters.items())}
+
+
+def add_service_over_time(counters: dict, qs: QuerySet, tz: ZoneInfo, bucket: str,
+                          targets: dict[int, waiting.Target]) -> None:  # fmt: skip
+    offered = plain(qs).filter(status__in=waiting.OFFERED_STATUSES)
+    groups: dict[tuple, list] = {}
+    rows = fetch_rows(offered.values_list("start_time", "partner_id", "status", "wait_seconds"))
+    for start, partner_id, status, wait in rows:
+        key = local_time.bucket_of(start, tz, bucket)
+        group = groups.setdefault((key, partner_id, status), [0, defaultdict(int)])
+        group[0] += 1
+        if wait is not None:
+            group[1][wait] += 1
+    for (key, partner_id, status), (sessions, waits) in groups.items():
+        counter = counters.setdefault(key, ServiceCounter(targets))
+        counter.add(partner_id, status, sessions, list(waits), list(waits.values()))
+
+
 # --- outcomes and durations ----------------------------------------------------------------
 
 
@@ -225,6 +277,7 @@ def agent_figures(qs: QuerySet) -> dict[int | None, AgentFigures]:
         )
     )
     medians = agent_medians(qs)
+    waits = agent_medians(qs.filter(wait_seconds__isnull=False), "wait_seconds")
     return {
         row["agent"]: AgentFigures(
             sessions=row["sessions"],
@@ -232,17 +285,18 @@ def agent_figures(qs: QuerySet) -> dict[int | None, AgentFigures]:
             connected=row["connected"],
             median=medians.get(row["agent"]),
             mix={t: row[f"type_{t}"] for t in codes.SESSION_TYPES},
+            median_wait=waits.get(row["agent"]),
         )
         for row in rows
     }
 
 
-def agent_medians(qs: QuerySet) -> dict[int | None, int]:
-    """Each agent's median duration by nearest rank (the KPI cards' definition too): the row
+def agent_medians(qs: QuerySet, field: str = "duration") -> dict[int | None, int]:
+    """Each agent's median of a field by nearest rank (the KPI cards' definition too): the row
     ranked ceil(n / 2) in each agent's partition, found with window functions."""
     ranked = plain(qs).annotate(
-        rank=Window(RowNumber(), partition_by=[F("agent")], order_by=F("duration").asc()),
+        rank=Window(RowNumber(), partition_by=[F("agent")], order_by=F(field).asc()),
         size=Window(Count("pk"), partition_by=[F("agent")]),
     )
     middle = ranked.filter(rank=(F("size") + 1) / 2)
-    return dict(middle.values_list("agent", "duration"))
+    return dict(middle.values_list("agent", field))

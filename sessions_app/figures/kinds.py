@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.db.models import Q
 
-from sessions_app import codes
+from sessions_app import codes, waiting
 from sessions_app.models import Agent
 
 DURATION_BINS: list[tuple[int | None, str]] = [  # (upper bound in seconds, label); last is open
@@ -78,6 +78,7 @@ class AgentFigures:
     connected: int
     median: int | None
     mix: dict[str, int]
+    median_wait: int | None = None  # time to join, over the sessions whose wait is known
 
 
 @dataclass
@@ -88,6 +89,7 @@ class AgentRow:
     median_duration: float | None
     connected_rate: float | None
     mix: dict[str, int]
+    median_wait: float | None = None
 
 
 def agent_rows(figures: dict[int | None, AgentFigures]) -> list[AgentRow]:
@@ -101,6 +103,7 @@ def agent_rows(figures: dict[int | None, AgentFigures]) -> list[AgentRow]:
             median_duration=f.median,
             connected_rate=100 * f.connected / f.sessions if f.sessions else None,
             mix=f.mix,
+            median_wait=f.median_wait,
         )
         for pk, f in figures.items()
     ]
@@ -119,7 +122,86 @@ def team_medians(rows: list[AgentRow]) -> dict[str, float | None]:
         "handled_minutes": median(r.handled_minutes for r in rows),
         "median_duration": median(r.median_duration for r in rows),
         "connected_rate": median(r.connected_rate for r in rows),
+        "median_wait": median(r.median_wait for r in rows),
     }
+
+
+# --- waiting and service level (sessions_app.waiting defines each figure) --------------------
+
+
+@dataclass
+class Service:
+    """Waiting figures of a selection, each partner's sessions held to its own target."""
+
+    answered: int = 0  # ended connected
+    abandoned: int = 0  # ended while waiting
+    met: int = 0  # answered within its partner's target time
+    unknown: int = 0  # answered, wait unknown: left out of both sides of the service level
+    waited: int = 0  # sessions of any outcome with a known wait: the percentiles' count
+    median_wait: int | None = None
+    p90_wait: int | None = None
+
+    @property
+    def offered(self) -> int:
+        return self.answered + self.abandoned
+
+    @property
+    def service_level(self) -> float | None:
+        counted = self.offered - self.unknown
+        return 100 * self.met / counted if counted else None
+
+    @property
+    def abandoned_rate(self) -> float | None:
+        return 100 * self.abandoned / self.offered if self.offered else None
+
+
+class ServiceCounter:
+    """Adds up Service figures from groups of sessions of one partner and status, each with the
+    known waits among them as (seconds, sessions) pairs: rollup rows and raw GROUP BY rows alike,
+    so both paths count by the one rule."""
+
+    def __init__(self, targets: dict[int, waiting.Target]):
+        self.targets = targets
+        self.service = Service()
+        self.waits: list[np.ndarray] = []
+        self.counts: list[np.ndarray] = []
+
+    def add(self, partner_id: int, status: str, sessions: int, waits, counts) -> None:
+        """`waits` and `counts`: arrays (or lists) of the known waits and how many had each."""
+        waits, counts = np.asarray(waits, np.int64), np.asarray(counts, np.int64)
+        known = int(counts.sum())
+        s = self.service
+        if status in waiting.ANSWERED_STATUSES:
+            limit = self.targets.get(partner_id, waiting.Target()).seconds
+            s.answered += sessions
+            s.met += int(counts[waits <= limit].sum())
+            s.unknown += sessions - known
+        elif status in waiting.ABANDONED_STATUSES:
+            s.abandoned += sessions
+        s.waited += known
+        if known:
+            self.waits.append(waits)
+            self.counts.append(counts)
+
+    def result(self) -> Service:
+        values = np.concatenate(self.waits) if self.waits else np.array([], np.int64)
+        counts = np.concatenate(self.counts) if self.counts else np.array([], np.int64)
+        self.service.median_wait, self.service.p90_wait = weighted_rank(values, counts, (0.5, 0.9))
+        return self.service
+
+
+def weighted_rank(
+    values: np.ndarray, counts: np.ndarray, fractions: Sequence[float]
+) -> list[int | None]:
+    """Nearest-rank percentiles of values each repeated `counts` times (nearest_rank's rule)."""
+    total = int(counts.sum()) if len(counts) else 0
+    if not total:
+        return [None for _ in fractions]
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(counts[order])
+    return [
+        int(values[order][np.searchsorted(cumulative, rank_of(f, total) + 1)]) for f in fractions
+    ]
 
 
 # --- percentiles ---------------------------------------------------------------------------

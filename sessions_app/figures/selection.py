@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from sessions_app.accounts import access
 from sessions_app.figures.filters import Period, SessionFilter
@@ -82,6 +82,17 @@ def select(
     if agent is not None:
         edges = tuple(edge.filter(agent=agent) for edge in edges)
     return Selection(sessions, period, flt.tz, rollups, edges, first_day, end_day)
+
+
+def narrowed(sel: Selection, condition: Q) -> Selection:
+    """The selection further narrowed by a condition on what both sessions and rollup rows have
+    (status, session_type): every part of it alike."""
+    return replace(
+        sel,
+        sessions=sel.sessions.filter(condition),
+        rollups=None if sel.rollups is None else sel.rollups.filter(condition),
+        edges=tuple(edge.filter(condition) for edge in sel.edges),
+    )
 
 
 def rollups_answer(flt: SessionFilter) -> bool:

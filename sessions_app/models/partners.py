@@ -3,10 +3,11 @@ who may see it and in which role, invitations to join, and each user's preferenc
 """
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from sessions_app import crypto
+from sessions_app import crypto, waiting
 
 
 def email_list(text: str) -> list[str]:
@@ -44,6 +45,20 @@ class Partner(models.Model):
         "clear guest name, email and phone after (days)", default=180
     )
     retain_sessions_days = models.PositiveIntegerField("delete sessions after (days)", default=730)
+    # The service-level target (waiting.py defines the figure): `percent` of offered sessions
+    # joined within `seconds`.
+    service_level_seconds = models.PositiveIntegerField(
+        "service-level time (seconds)",
+        default=waiting.DEFAULT_TARGET_SECONDS,
+        validators=[MinValueValidator(1), MaxValueValidator(3600)],
+        help_text="A session counts as answered in time when the other side joined within this.",
+    )
+    service_level_percent = models.PositiveSmallIntegerField(
+        "service-level target (%)",
+        default=waiting.DEFAULT_TARGET_PERCENT,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="The share of offered sessions you aim to answer in time.",
+    )
     sync_watermark = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="Sessions before this are fully synced."
     )

@@ -45,6 +45,14 @@ class RollupMeasures(models.Model):
     place_sessions = models.BinaryField(
         default=b"", help_text="sessions per Place level key, as (place id, count) pairs"
     )
+    # Each session's time to join where known (sessions_app.waiting): what service level, the
+    # waiting percentiles and the service-level chart read, exactly, in any time zone.
+    waits = models.BinaryField(
+        default=b"", help_text="sessions per (UTC quarter, wait seconds), as triples"
+    )
+    agent_waits = models.BinaryField(
+        default=b"", help_text="(agent id or 0, wait) of each session with a known wait, sorted"
+    )
 
     class Meta:
         abstract = True

@@ -65,6 +65,9 @@ class Session(models.Model):
         db_index=False,
     )
     guest_count = models.PositiveSmallIntegerField(default=0)
+    # From the guests' own start times at ingest (waiting.time_to_join); null where they cannot
+    # tell the two sides apart, or one never came.
+    wait_seconds = models.IntegerField("time to join (s)", null=True, blank=True)
     synced_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -104,6 +107,10 @@ class Session(models.Model):
     @property
     def duration_display(self):
         return codes.format_duration(self.duration)
+
+    @property
+    def wait_display(self):
+        return codes.format_duration(self.wait_seconds)
 
 
 class Guest(models.Model):

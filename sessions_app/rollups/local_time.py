@@ -8,7 +8,7 @@ the caller reads the raw sessions instead.
 """
 
 from collections.abc import Hashable, Iterable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -67,6 +67,13 @@ def count_by_bucket(
         key = (keys[start.hour * 4 + start.minute // 15], extra)
         counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+def bucket_of(start: datetime, tz: ZoneInfo, unit: str) -> object:
+    """The `pieces` key of one moment (aware, or naive UTC as SQLite returns it)."""
+    aware = start if start.tzinfo else start.replace(tzinfo=UTC)
+    local = aware.astimezone(tz)
+    return _bucket(local.replace(tzinfo=None, second=0, microsecond=0, fold=0), unit, tz)[0]
 
 
 def _bucket(local: datetime, unit: str, tz) -> tuple[object, int]:

@@ -19,6 +19,7 @@ from sessions_app.glance.records import AgentRecord, SessionRecord
 from sessions_app.models import Agent, Guest, Partner, Session
 from sessions_app.rollups import write
 from sessions_app.sync.retention import Cutoffs
+from sessions_app.waiting import time_to_join
 
 _ID_CHUNK = 2000  # ids per IN (…) lookup
 
@@ -28,6 +29,7 @@ SESSION_FIELDS = [
     "end_time",
     "agent",
     "guest_count",
+    "wait_seconds",
     "synced_at",
 ]
 # A guest's columns besides (session, position): Glance's guest fields.
@@ -102,6 +104,7 @@ def store_sessions(partner: Partner, records: list[SessionRecord]) -> WriteResul
 
 def _contributions(records: dict[int, SessionRecord], rows: list[tuple]) -> list:
     agent_column = 2 + SESSION_FIELDS.index("agent")
+    wait_column = 2 + SESSION_FIELDS.index("wait_seconds")
     return [
         write.Contribution(
             start_time=record.start_time,
@@ -110,6 +113,7 @@ def _contributions(records: dict[int, SessionRecord], rows: list[tuple]) -> list
             duration=record.duration,
             guest_count=len(record.guests),
             agent_id=row[agent_column],
+            wait=row[wait_column],
             places=write.visitor_places(
                 (guest.guest_type, guest.country_code, guest.region, guest.city)
                 for guest in record.guests
@@ -129,6 +133,7 @@ _STATE_FIELDS = (
     "kbytes",
     "width",
     "height",
+    "wait_seconds",
 )
 
 
@@ -142,7 +147,13 @@ def _state(record: SessionRecord) -> tuple:
         record.kbytes,
         record.width,
         record.height,
+        _wait(record),
     )
+
+
+def _wait(record: SessionRecord) -> int | None:
+    """The session's time to join, from its guests' own start times (waiting.py)."""
+    return time_to_join((guest.guest_type, guest.start_time) for guest in record.guests)
 
 
 @dataclass
@@ -259,6 +270,7 @@ _session_row = fields.define(
     + "        to_db(record.end_time),\n"
     "        agent_id,\n"
     "        len(record.guests),\n"
+    "        _wait(record),\n"
     "        now,\n"
     "    )\n",
     globals(),

@@ -1,0 +1,157 @@
+"""Waiting, written out by hand: the time to join of each of the seed's samples, the sides a
+guest's type puts it on, and the service level and abandoned rate of a small known set of
+sessions, read from the list, the rollups and a raw computation alike."""
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.contrib.auth.models import User
+from django.http import QueryDict
+
+from sessions_app import figures, waiting
+from sessions_app.figures import selection
+from sessions_app.figures.filters import SessionFilter
+from sessions_app.glance.records import sessions_from_xml
+from sessions_app.models import Membership, Partner, Session
+from tests.factories import guest, record, store
+from tests.helpers.seed import FIXTURES, seed_page
+
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+def test_each_seed_sample_has_the_wait_its_guests_start_times_give(db):
+    """Cobrowse XML: the visitor at 22:17:22, the agent at 22:17:51 (29 s). Screen share XML: the
+    host at 21:11:42, the guest at 21:12:09 (27 s). JSON video: both guests' types are empty, so
+    the sides are unknown. JSON cobrowse: the visitor at 18:34:15, the agent at 18:34:18 (3 s)."""
+    partner = Partner.objects.create(name="Seed", glance_partner_id=77)
+    records = sessions_from_xml((FIXTURES / "seed_sessions.xml").read_bytes())
+    records += seed_page().sessions
+    store(partner, *records)
+    waits = dict(Session.objects.values_list("glance_id", "wait_seconds"))
+    by_type = {r.session_type + r.start_time.isoformat(): waits[r.glance_id] for r in records}
+    assert sorted(by_type.items()) == sorted(
+        {
+            "C2016-02-23T22:17:51+00:00": 29,
+            "G2016-02-24T21:12:09+00:00": 27,
+            "V2020-02-12T11:41:12+00:00": None,
+            "C2020-02-13T18:34:18+00:00": 3,
+        }.items()
+    )
+
+
+def at(seconds):
+    return T0 + timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize(
+    ("guests", "wait"),
+    [
+        ([("visitor", at(0)), ("agent", at(29))], 29),
+        ([("agent", at(0)), ("visitor", at(12))], 12),  # the agent waited: still the gap
+        ([("Host", at(5)), (" GUEST ", at(9))], 4),  # types without case or spaces
+        ([("visitor", at(0)), ("guest", at(3)), ("agent", at(40))], 40),  # first of each side
+        ([("visitor", at(10)), ("agent", at(40)), ("agent", at(20))], 10),  # earliest agent
+        ([("", at(0)), ("", at(4))], None),  # the JSON sample: sides unknown
+        ([("visitor", at(0))], None),  # nobody came
+        ([("visitor", at(0)), ("agent", None)], None),  # the agent's arrival unknown
+        ([("visitor", at(0)), ("observer", at(3))], None),  # a type we do not know
+        ([("visitor", at(0)), ("agent", at(0))], 0),  # joined in the same second
+    ],
+)
+def test_time_to_join_takes_the_first_arrival_of_each_side(guests, wait):
+    assert waiting.time_to_join(guests) == wait
+
+
+def _session(glance_id, status, wait, *, partner_day=0, types=("visitor", "agent")):
+    """A session whose sides arrive `wait` seconds apart (None: only the visitor came)."""
+    start = T0 + timedelta(days=partner_day, minutes=glance_id)
+    guests = [guest(types[0], start=start - timedelta(seconds=wait or 0))]
+    if wait is not None:
+        guests.append(guest(types[1], start=start))
+    return record(glance_id, start, status=status, guests=guests)
+
+
+@pytest.fixture
+def lead(db):
+    """Two partners with different targets; a lead who sees both."""
+    fast = Partner.objects.create(
+        name="Fast", glance_partner_id=41, service_level_seconds=20, service_level_percent=90
+    )
+    slow = Partner.objects.create(name="Slow", glance_partner_id=42)  # 80% in 30 s
+    store(
+        fast,
+        _session(1, "C", 5),
+        _session(2, "C", 20),  # on the target: in time
+        _session(3, "X", 25),  # answered late for Fast
+        _session(4, "Q", None),  # gave up: a miss
+        _session(5, "C", 8, types=("", "")),  # wait unknown: out of both sides
+        _session(6, "E", 3),  # neither answered nor abandoned: not offered
+    )
+    store(
+        slow,
+        _session(11, "C", 25, partner_day=1),  # in time for Slow's 30 s
+        _session(12, "T", None, partner_day=1),
+        _session(13, "C", 31, partner_day=1),
+    )
+    user = User.objects.create_user("lead")
+    for partner in (fast, slow):
+        Membership.objects.create(user=user, partner=partner, role="analyst")
+    return user
+
+
+def _selection(user, query=""):
+    flt = SessionFilter(
+        QueryDict(f"start=2026-03-01&end=2026-03-06&{query}"),
+        user=user,
+        tz=ZoneInfo("UTC"),
+        today=date(2026, 3, 10),
+    )
+    assert flt.is_valid(), flt.errors
+    return selection.select(flt)
+
+
+def test_service_level_holds_each_partner_to_its_own_target(lead):
+    sel = _selection(lead)
+    targets = waiting.targets_of(Partner.objects.all())
+    for source in (sel, sel.sessions):  # the rollups, and the raw sessions
+        service = figures.service(source, targets)
+        # Offered: 4 answered + 1 abandoned at Fast, 2 answered + 1 abandoned at Slow.
+        assert (service.answered, service.abandoned, service.offered) == (6, 2, 8)
+        assert service.unknown == 1  # session 5
+        assert service.met == 3  # sessions 1, 2 and 11
+        assert service.service_level == pytest.approx(100 * 3 / 7)
+        assert service.abandoned_rate == pytest.approx(100 * 2 / 8)
+        # Known waits of every outcome: 3, 5, 20, 25, 25, 31 (session 6's 3 s counts here).
+        assert service.waited == 6
+        assert (service.median_wait, service.p90_wait) == (20, 31)
+    assert sel.uses_rollups
+
+
+def test_service_level_over_time_counts_each_day_by_its_partners_targets(lead):
+    sel = _selection(lead)
+    targets = waiting.targets_of(Partner.objects.all())
+    by_day = figures.service_over_time(sel, ZoneInfo("UTC"), "day", targets)
+    raw = figures.service_over_time(sel.sessions, ZoneInfo("UTC"), "day", targets)
+    assert [
+        (key.date(), s.met, s.offered - s.unknown) for key, s in by_day.items()
+    ] == [(date(2026, 3, 2), 2, 4), (date(2026, 3, 3), 1, 3)]
+    assert {k: (s.met, s.offered, s.unknown) for k, s in raw.items()} == {
+        k: (s.met, s.offered, s.unknown) for k, s in by_day.items()
+    }
+
+
+def test_agents_get_their_median_time_to_join(lead):
+    sel = _selection(lead, "partner=" + str(Partner.objects.get(name="Fast").pk))
+    rows = {row.agent.user_name: row for row in figures.agent_scorecard(sel) if row.agent}
+    raw = {row.agent.user_name: row for row in figures.agent_scorecard(sel.sessions) if row.agent}
+    # Fast's known waits, all Jane's: 3, 5, 20, 25 → the nearest-rank median is 5.
+    assert rows["jane.acme.glance.net"].median_wait == 5
+    assert raw["jane.acme.glance.net"].median_wait == 5
+
+
+def test_abandonment_by_hour_counts_abandoned_of_offered(lead):
+    sel = _selection(lead)
+    cells = figures.abandonment_by_hour(sel, ZoneInfo("UTC"))
+    # Every session starts between 10:00 and 10:13 UTC: Monday and Tuesday at 10.
+    assert cells == {(1, 10): (1, 5), (2, 10): (1, 3)}

@@ -12,7 +12,17 @@ APP = Path(__file__).resolve().parent.parent / "sessions_app"
 # Low to high. A module may import from its own layer or any below it, never from above.
 LAYERS = [
     # the vocabulary and the storage every layer shares
-    {"models", "codes", "waiting", "crypto", "timezones", "db", "outbound", "http", "staticfinders"},
+    {
+        "models",
+        "codes",
+        "waiting",
+        "crypto",
+        "timezones",
+        "db",
+        "outbound",
+        "http",
+        "staticfinders",
+    },
     {"glance", "accounts"},  # talking to Glance; who may see what, and the audit trail
     {"rollups"},  # the per-day sums kept beside the sessions
     {"sync"},  # pulling sessions in, checking them, retention

@@ -133,9 +133,10 @@ def test_service_level_over_time_counts_each_day_by_its_partners_targets(lead):
     targets = waiting.targets_of(Partner.objects.all())
     by_day = figures.service_over_time(sel, ZoneInfo("UTC"), "day", targets)
     raw = figures.service_over_time(sel.sessions, ZoneInfo("UTC"), "day", targets)
-    assert [
-        (key.date(), s.met, s.offered - s.unknown) for key, s in by_day.items()
-    ] == [(date(2026, 3, 2), 2, 4), (date(2026, 3, 3), 1, 3)]
+    assert [(key.date(), s.met, s.offered - s.unknown) for key, s in by_day.items()] == [
+        (date(2026, 3, 2), 2, 4),
+        (date(2026, 3, 3), 1, 3),
+    ]
     assert {k: (s.met, s.offered, s.unknown) for k, s in raw.items()} == {
         k: (s.met, s.offered, s.unknown) for k, s in by_day.items()
     }

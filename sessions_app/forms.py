@@ -43,6 +43,8 @@ class PartnerForm(forms.ModelForm):
             "enabled",
             "sync_interval_minutes",
             "backfill_start",
+            "service_level_percent",
+            "service_level_seconds",
             "retain_ip_days",
             "retain_contact_days",
             "retain_sessions_days",
@@ -52,6 +54,8 @@ class PartnerForm(forms.ModelForm):
             # A text box, so "www.glance.net/…" without https:// reaches the server, which adds it.
             "api_url": forms.TextInput(attrs={"inputmode": "url", "size": 60}),
             "sync_interval_minutes": forms.NumberInput(attrs={"min": 1}),
+            "service_level_percent": forms.NumberInput(attrs={"min": 1, "max": 100}),
+            "service_level_seconds": forms.NumberInput(attrs={"min": 1, "max": 3600}),
         }
         labels = {"sync_interval_minutes": "Sync every (minutes)"}
 

@@ -143,6 +143,8 @@ def test_a_partners_credentials_and_their_events(rows, monkeypatch):
         "retain_ip_days": 30,
         "retain_contact_days": 30,
         "retain_sessions_days": 365,
+        "service_level_percent": 80,
+        "service_level_seconds": 30,
     }
 
     def act():

@@ -165,7 +165,8 @@ def test_changing_the_endpoint_audits_the_old_and_new_address(client, world, gla
         f"/partners/{world.a.pk}/edit/",
         {"name": world.a.name, "api_url": new, "api_key": "test-key-4242-secret",
          "enabled": "on", "sync_interval_minutes": 15, "retain_ip_days": 90,
-         "retain_contact_days": 180, "retain_sessions_days": 730},
+         "retain_contact_days": 180, "retain_sessions_days": 730,
+         "service_level_percent": 80, "service_level_seconds": 30},
     )  # fmt: skip
     event = AuditEvent.objects.filter(partner=world.a, action="partner_changed").latest("pk")
     assert old in event.summary + str(event.details) and new in event.summary + str(event.details)

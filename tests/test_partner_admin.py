@@ -28,6 +28,8 @@ def form_data(glance, **changes):
         "retain_ip_days": 90,
         "retain_contact_days": 180,
         "retain_sessions_days": 730,
+        "service_level_percent": 80,
+        "service_level_seconds": 30,
         "api_key": "globex-key-7788",
     }
     data.update(changes)
@@ -304,6 +306,8 @@ def test_saving_the_partner_form_during_a_sync_leaves_the_syncs_fields_alone(wor
         "retain_ip_days": 90,
         "retain_contact_days": 180,
         "retain_sessions_days": 730,
+        "service_level_percent": 80,
+        "service_level_seconds": 30,
     }
     form = PartnerForm(data, instance=loaded)
     assert form.is_valid(), form.errors
@@ -341,7 +345,8 @@ def test_a_partner_admin_cannot_create_a_partner(client, world):
         "/partners/new/",
         {"name": "Not mine", "glance_partner_id": 44444, "api_url": world.a.api_url,
          "api_key": "guess", "enabled": "on", "sync_interval_minutes": 15,
-         "retain_ip_days": 90, "retain_contact_days": 180, "retain_sessions_days": 730},
+         "retain_ip_days": 90, "retain_contact_days": 180, "retain_sessions_days": 730,
+         "service_level_percent": 80, "service_level_seconds": 30},
     )  # fmt: skip
     assert answer.status_code == 403
     assert not Partner.objects.filter(glance_partner_id=44444).exists()
@@ -356,7 +361,8 @@ def test_a_partner_admin_cannot_move_their_partner_to_another_glance_id(client, 
         f"/partners/{world.a.pk}/edit/",
         {"name": "A", "glance_partner_id": 44444, "api_url": world.a.api_url, "enabled": "on",
          "sync_interval_minutes": 15, "retain_ip_days": 90, "retain_contact_days": 180,
-         "retain_sessions_days": 730},
+         "retain_sessions_days": 730,
+         "service_level_percent": 80, "service_level_seconds": 30},
     )  # fmt: skip
     world.a.refresh_from_db()
     assert world.a.glance_partner_id == 4242 and world.a.name == "A"

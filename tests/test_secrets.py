@@ -68,6 +68,8 @@ def test_saving_a_key_in_the_django_admin_is_audited_without_it(client, world):
         "retain_ip_days": 90,
         "retain_contact_days": 180,
         "retain_sessions_days": 730,
+        "service_level_percent": 80,
+        "service_level_seconds": 30,
         "api_key": "admin-typed-key-5555",
     }
     response = client.post(f"/admin/sessions_app/partner/{world.a.pk}/change/", data)

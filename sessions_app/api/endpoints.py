@@ -4,8 +4,8 @@
   (only its SHA-256 is stored). It reads exactly what that user may see, through the same access
   helper as the pages, and guest personal data only for partners where the user may see it.
 - Every endpoint takes the pages' filter parameters (preset, start, end, partner, type, status,
-  outcome, agent, country, region, city, min_duration, max_duration, key, has_error, q, weekday,
-  hour). A wrong value is a 400 naming it, as JSON.
+  outcome, agent, country, region, city, min_duration, max_duration, min_wait, max_wait, key,
+  has_error, q, weekday, hour). A wrong value is a 400 naming it, as JSON.
 - /api/v1/aggregates?by=day|type|status|agent|country: sessions, connected sessions, guests and
   seconds per group (by country: visitors per country, as the geography map counts them, and the
   sessions a visitor from there was in, which `country=` selects; a session with visitors from two

@@ -19,6 +19,8 @@ _FILTERS = {
     "city": {"type": "string", "maxLength": 200},
     "min_duration": {"type": "integer", "minimum": 0, "maximum": 10**9},
     "max_duration": {"type": "integer", "minimum": 0, "maximum": 10**9},
+    "min_wait": {"type": "integer", "minimum": 0, "maximum": 10**9, "description": "seconds"},
+    "max_wait": {"type": "integer", "minimum": 0, "maximum": 10**9, "description": "seconds"},
     "key": {"type": "string", "maxLength": 255},
     "has_error": {"type": "string", "enum": ["true", "false", "unknown"]},
     "q": {

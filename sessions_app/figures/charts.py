@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from django.db.models import QuerySet
 from django.utils.html import escape
 
-from sessions_app import codes, figures
+from sessions_app import codes, figures, waiting
 from sessions_app.figures import geo
 from sessions_app.figures.filters import SessionFilter
 from sessions_app.figures.selection import Selection
@@ -111,15 +111,19 @@ def sessions_over_time(ctx: Context) -> Chart:
     )
 
 
-def _time_drill(ctx: Context, moment: datetime, bucket: str, code: str) -> str:
+def _time_drill(ctx: Context, moment: datetime, bucket: str, code: str | None,
+                **changes: object) -> str:  # fmt: skip
+    """The session list of one bucket (of one type, where `code` is given)."""
+    if code is not None:
+        changes["type"] = code
     local = moment.astimezone(ctx.tz)
     if bucket == "hour":
-        return ctx.filter.drill(local.date(), hour=local.hour, type=code)
+        return ctx.filter.drill(local.date(), hour=local.hour, **changes)
     period = ctx.filter.period
     last = local.date() + timedelta(days=6 if bucket == "week" else 0)
     # A week's bar may start before the period (weeks begin on Monday): list only its part.
     return ctx.filter.drill(
-        max(local.date(), period.first_day), min(last, period.last_day), type=code
+        max(local.date(), period.first_day), min(last, period.last_day), **changes
     )
 
 
@@ -203,6 +207,85 @@ def heatmap(ctx: Context) -> Chart:
             colorscale="Blues",
             hovertemplate="%{y} %{x}: %{z} sessions<extra></extra>",
             colorbar={"title": {"text": "Sessions"}},
+        )
+    )
+    axes = {"yaxis": {"autorange": "reversed"}, "xaxis": {"title": {"text": ctx.tz_note}}}
+    return Chart(fig.update_layout(layout(**axes)))
+
+
+# --- waiting -------------------------------------------------------------------------------
+
+OFFERED = "".join(waiting.OFFERED_STATUSES)  # the status filter of answered or abandoned
+TARGET_COLOR = "#7c3aed"
+
+
+def service_level(ctx: Context) -> Chart:
+    """Service level per bucket, the target as a line; a point opens its offered sessions."""
+    period = ctx.filter.period
+    bucket = figures.bucket_for(period)
+    targets = waiting.targets_of(ctx.filter.shown_partners())
+    by_bucket = figures.service_over_time(ctx.selection, ctx.tz, bucket, targets)
+    points = [(key, s) for key, s in by_bucket.items() if s.service_level is not None]
+    if not points:
+        return Chart(None, "No answered or abandoned sessions match these filters.")
+    x = [key.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M") for key, _ in points]
+    fig = go.Figure()
+    fig.add_scatter(
+        name="Service level",
+        x=x,
+        y=[round(s.service_level, 1) for _, s in points],
+        mode="lines+markers",
+        line={"color": TYPE_COLORS["C"], "width": 2},
+        text=[f"{s.met:,} of {s.offered - s.unknown:,} in time" for _, s in points],
+        customdata=[_time_drill(ctx, key, bucket, None, status=OFFERED) for key, _ in points],
+        hovertemplate="%{x}<br>%{y}% (%{text})<extra></extra>",
+    )
+    target = waiting.common_target(targets.values())
+    if target is not None:
+        fig.add_scatter(
+            name=f"Target: {target}",
+            x=[x[0], x[-1]] if len(x) > 1 else x,
+            y=[target.percent] * min(len(x), 2),
+            mode="lines",
+            line={"color": TARGET_COLOR, "dash": "dash"},
+            hoverinfo="skip",
+        )
+    xaxis = {"title": {"text": f"{bucket.capitalize()} · {ctx.tz_note}"}}
+    yaxis = {"title": {"text": "Answered in time (%)"}, "range": [0, 105]}
+    return Chart(fig.update_layout(layout(xaxis=xaxis, yaxis=yaxis)))
+
+
+def abandonment(ctx: Context) -> Chart:
+    """Abandoned share of offered sessions by hour and weekday: when staffing falls short."""
+    cells = figures.abandonment_by_hour(ctx.selection, ctx.tz)
+    if not cells:
+        return Chart(None, "No answered or abandoned sessions match these filters.")
+    hours = list(range(24))
+    z, text = [], []
+    for day in range(1, 8):
+        rates, counts = [], []
+        for hour in hours:
+            abandoned, offered = cells.get((day, hour), (0, 0))
+            rates.append(round(100 * abandoned / offered, 1) if offered else None)
+            counts.append(f"{abandoned:,} of {offered:,} abandoned" if offered else "no sessions")
+        z.append(rates)
+        text.append(counts)
+    drill = [
+        [ctx.filter.drill(weekday=day, hour=hour, outcome="not_connected") for hour in hours]
+        for day in range(1, 8)
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[f"{hour:02d}:00" for hour in hours],
+            y=WEEKDAYS,
+            text=text,
+            customdata=drill,
+            zmin=0,
+            colorscale="OrRd",
+            hoverongaps=False,
+            hovertemplate="%{y} %{x}: %{z}% (%{text})<extra></extra>",
+            colorbar={"title": {"text": "Abandoned %"}},
         )
     )
     axes = {"yaxis": {"autorange": "reversed"}, "xaxis": {"title": {"text": ctx.tz_note}}}
@@ -350,6 +433,8 @@ CHARTS = {
     "outcomes": outcomes,
     "durations": durations,
     "heatmap": heatmap,
+    "service-level": service_level,
+    "abandonment": abandonment,
     "countries": countries,
     "us-states": us_states,
     "canada": canada,

@@ -2,7 +2,8 @@
 
 Its parameters live in the query string (bookmarkable, shareable): `start`, `end` (dates,
 inclusive, in the user's time zone) or a `preset`, `partner`, `type`, `status`, `outcome`,
-`agent`, `country`, `region`, `city`, `min_duration`, `max_duration` (seconds), `key`,
+`agent`, `country`, `region`, `city`, `min_duration`, `max_duration`, `min_wait`, `max_wait`
+(seconds; a wait filter selects only sessions whose time to join is known), `key`,
 `has_error`, `q` (guest name/email/phone; only where the user may see guest details), and, for
 drill-downs from the heatmap, `weekday` (1 = Monday) and `hour`. A bad value is a form error on
 the page, never a server error.
@@ -142,6 +143,12 @@ class SessionFilter(forms.Form):
     city = forms.CharField(required=False, max_length=200)
     min_duration = forms.IntegerField(required=False, min_value=0, max_value=10**9)
     max_duration = forms.IntegerField(required=False, min_value=0, max_value=10**9)
+    min_wait = forms.IntegerField(
+        required=False, min_value=0, max_value=10**9, label="Waited at least (s)"
+    )
+    max_wait = forms.IntegerField(
+        required=False, min_value=0, max_value=10**9, label="Waited at most (s)"
+    )
     key = forms.CharField(required=False, max_length=255)
     has_error = forms.NullBooleanField(
         required=False,
@@ -206,6 +213,9 @@ class SessionFilter(forms.Form):
         low, high = data.get("min_duration"), data.get("max_duration")
         if low is not None and high is not None and high < low:
             self.add_error("max_duration", "The longest duration is below the shortest.")
+        low, high = data.get("min_wait"), data.get("max_wait")
+        if low is not None and high is not None and high < low:
+            self.add_error("max_wait", "The longest wait is below the shortest.")
         return data
 
     # --- what it selects ----------------------------------------------------------------
@@ -259,6 +269,10 @@ class SessionFilter(forms.Form):
             qs = qs.filter(duration__gte=values["min_duration"])
         if values.get("max_duration") is not None:
             qs = qs.filter(duration__lte=values["max_duration"])
+        if values.get("min_wait") is not None:
+            qs = qs.filter(wait_seconds__gte=values["min_wait"])
+        if values.get("max_wait") is not None:
+            qs = qs.filter(wait_seconds__lte=values["max_wait"])
         if values.get("key"):
             qs = qs.filter(key=values["key"])
         qs = self._when(qs, values.get("weekday"), values.get("hour"))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sessions_app import codes, figures
+from sessions_app import codes, figures, waiting
 from sessions_app.figures import selection
 from sessions_app.figures.filters import Period, SessionFilter
 from sessions_app.models import Agent, Partner
@@ -22,8 +22,18 @@ class Kpi:
     label: str
     value: str
     change: str = ""
-    direction: str = "flat"  # up | down | flat: arrow and colour
+    direction: str = "flat"  # up | down | flat: the arrow
     note: str = ""
+    lower_is_better: bool = False  # waits and abandons: a rise is bad news
+    link: str = ""  # the session list behind the number
+    title: str = ""  # how the figure is defined, as a tooltip
+
+    @property
+    def tone(self) -> str:
+        """better | worse | "": the change's colour."""
+        if self.direction == "flat":
+            return ""
+        return "better" if (self.direction == "up") != self.lower_is_better else "worse"
 
 
 @dataclass
@@ -37,15 +47,42 @@ def compared(
 ) -> Compared:
     """The cards of the filter's period (one agent's, on an agent's page) against the period
     before, or with the reason there is no fair comparison."""
-    current = figures.totals(selection.select(flt, agent=agent))
+    partners = list(partners)
+    targets = waiting.targets_of(partners)
+    sel = selection.select(flt, agent=agent)
+    current = figures.totals(sel), figures.service(sel, targets)
     previous = flt.period.previous(flt.tz)
     gap = comparison_gap(partners, flt.period, previous, flt.tz)
+    links = _links(flt, targets, agent)
+
+    def all_cards(now, before, label):  # the waiting ones first: what a lead reads first
+        return waiting_cards(now[1], before[1], label, targets, links) + cards(
+            now[0], before[0], label
+        )
+
     if gap:
-        unchanged = cards(current, current, "")
-        return Compared([Kpi(c.label, c.value, note="no comparison") for c in unchanged], gap)
-    before = figures.totals(selection.select(flt, previous, agent=agent))
+        unchanged = all_cards(current, current, "")
+        return Compared(
+            [Kpi(c.label, c.value, note="no comparison", link=c.link, title=c.title)
+             for c in unchanged],
+            gap,
+        )  # fmt: skip
+    before_sel = selection.select(flt, previous, agent=agent)
+    before = figures.totals(before_sel), figures.service(before_sel, targets)
     label = f"vs {previous.first_day:%b %-d}–{previous.last_day:%b %-d}"
-    return Compared(cards(current, before, label))
+    return Compared(all_cards(current, before, label))
+
+
+def _links(flt: SessionFilter, targets: dict, agent: Agent | None) -> dict[str, str]:
+    """The session list behind each waiting card (on an agent's page, the agent's)."""
+    mine = {"agent": agent.pk} if agent is not None else {}
+    target = waiting.common_target(targets.values())
+    in_time = {"outcome": "connected", "max_wait": target.seconds} if target else {}
+    return {
+        "service": flt.drill(**mine, **in_time) if target else "",
+        "wait": flt.drill(**mine, min_wait=0),
+        "abandoned": flt.drill(**mine, outcome="not_connected"),
+    }
 
 
 def comparison_gap(
@@ -107,23 +144,57 @@ def cards(current: figures.Totals, previous: figures.Totals, previous_label: str
     ]
 
 
-def _relative(label, now, before, shown, previous_label) -> Kpi:
+def waiting_cards(now: figures.Service, before: figures.Service, previous_label: str,
+                  targets: dict, links: dict) -> list[Kpi]:  # fmt: skip
+    target = waiting.common_target(targets.values())
+    aim = f"target {target}" if target else "each partner's own target"
+    level = _points("Service level", now.service_level, before.service_level, previous_label)
+    if now.service_level is not None:
+        level.note = f"{aim} · {level.note}" if level.note else aim
+    level.title = (
+        "Answered sessions joined within the target time, of answered and abandoned sessions. "
+        "Abandons count as misses; answered sessions with an unknown wait are left out."
+    )
+    level.link = links.get("service", "")
+    median = _relative(
+        "Median time to join", now.median_wait, before.median_wait,
+        codes.format_duration(now.median_wait), previous_label, lower_is_better=True,
+    )  # fmt: skip
+    p90 = _relative(
+        "90th percentile time to join", now.p90_wait, before.p90_wait,
+        codes.format_duration(now.p90_wait), previous_label, lower_is_better=True,
+    )  # fmt: skip
+    for card in (median, p90):
+        card.title = "From the first participant's arrival to the other side's."
+        card.link = links.get("wait", "")
+    abandoned = _points(
+        "Abandoned", now.abandoned_rate, before.abandoned_rate, previous_label,
+        lower_is_better=True,
+    )  # fmt: skip
+    abandoned.title = "Sessions that ended while waiting (Q, T), of answered and abandoned."
+    abandoned.link = links.get("abandoned", "")
+    return [level, median, p90, abandoned]
+
+
+def _relative(label, now, before, shown, previous_label, *, lower_is_better=False) -> Kpi:
+    better = {"lower_is_better": lower_is_better}
     if now is None:
-        return Kpi(label, "—", note="no sessions")
+        return Kpi(label, "—", note="no sessions", **better)
     if not before:
-        return Kpi(label, shown, "new" if now else "", "flat", f"none {previous_label}")
+        return Kpi(label, shown, "new" if now else "", "flat", f"none {previous_label}", **better)
     change = round(100 * (now - before) / before)  # the arrow must agree with what is shown
-    return Kpi(label, shown, f"{change:+d}%", _direction(change), previous_label)
+    return Kpi(label, shown, f"{change:+d}%", _direction(change), previous_label, **better)
 
 
-def _points(label, now, before, previous_label) -> Kpi:
+def _points(label, now, before, previous_label, *, lower_is_better=False) -> Kpi:
+    better = {"lower_is_better": lower_is_better}
     if now is None:
-        return Kpi(label, "—", note="no sessions")
+        return Kpi(label, "—", note="no sessions", **better)
     shown = f"{now:.1f}%"
     if before is None:
-        return Kpi(label, shown, "", "flat", f"none {previous_label}")
+        return Kpi(label, shown, "", "flat", f"none {previous_label}", **better)
     change = round(now - before, 1)
-    return Kpi(label, shown, f"{change:+.1f} pts", _direction(change), previous_label)
+    return Kpi(label, shown, f"{change:+.1f} pts", _direction(change), previous_label, **better)
 
 
 def _direction(change: float) -> str:

@@ -44,10 +44,12 @@ def page_context(request, flt: SessionFilter, section: str, **extra) -> dict:
 
 CHART_CARDS = {
     "overview": [
+        ("service-level", "Service level over time, against the target", "wide"),
         ("sessions-over-time", "Sessions over time, by type", "wide"),
         ("outcomes", "Outcome by session type", ""),
         ("durations", "How long sessions lasted", ""),
         ("heatmap", "When sessions start (hour × weekday)", "wide"),
+        ("abandonment", "When visitors give up waiting (abandoned %, hour × weekday)", "wide"),
     ],
 }
 
@@ -91,6 +93,8 @@ AGENT_SORTS = {
     "minutes": lambda row: row.handled_minutes,
     "median": lambda row: row.median_duration or 0,
     "connected": lambda row: row.connected_rate or 0,
+    # An agent with no known wait sorts with the slowest.
+    "wait": lambda row: row.median_wait if row.median_wait is not None else float("inf"),
 }
 
 

@@ -123,6 +123,8 @@ _WORDS = [
     ("city", "city"),
     ("min_duration", "at least (s)"),
     ("max_duration", "at most (s)"),
+    ("min_wait", "waited at least (s)"),
+    ("max_wait", "waited at most (s)"),
     ("key", "session key"),
     ("has_error", "guest error:"),
     ("q", "guest"),

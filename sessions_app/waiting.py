@@ -65,6 +65,26 @@ def time_to_join(guests: Iterable[tuple[str | None, datetime | None]]) -> int | 
     return int((later - earlier).total_seconds())
 
 
+IN_TIME, LATE, UNKNOWN, ABANDONED = (
+    "answered in time",
+    "answered late",
+    "answered, wait unknown",
+    "abandoned",
+)
+
+
+def waiting_outcome(status: str, wait: int | None, target_seconds: int) -> str:
+    """Where one session stands in the service level: IN_TIME, LATE, UNKNOWN (left out of
+    it), ABANDONED (a miss), or "" for a session neither answered nor abandoned."""
+    if status in ABANDONED_STATUSES:
+        return ABANDONED
+    if status not in ANSWERED_STATUSES:
+        return ""
+    if wait is None:
+        return UNKNOWN
+    return IN_TIME if wait <= target_seconds else LATE
+
+
 @dataclass(frozen=True)
 class Target:
     """A service-level target: `percent` of offered sessions joined within `seconds`."""

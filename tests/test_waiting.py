@@ -2,6 +2,10 @@
 guest's type puts it on, and the service level and abandoned rate of a small known set of
 sessions, read from the list, the rollups and a raw computation alike."""
 
+import csv
+import html
+import io
+import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,10 +14,12 @@ from django.contrib.auth.models import User
 from django.http import QueryDict
 
 from sessions_app import figures, waiting
+from sessions_app.api import endpoints
 from sessions_app.figures import selection
 from sessions_app.figures.filters import SessionFilter
 from sessions_app.glance.records import sessions_from_xml
-from sessions_app.models import Membership, Partner, Session
+from sessions_app.models import AlertRule, Membership, Partner, Session
+from sessions_app.notify import alerts, wallboard
 from tests.factories import guest, record, store
 from tests.helpers.seed import FIXTURES, seed_page
 
@@ -156,3 +162,128 @@ def test_abandonment_by_hour_counts_abandoned_of_offered(lead):
     cells = figures.abandonment_by_hour(sel, ZoneInfo("UTC"))
     # Every session starts between 10:00 and 10:13 UTC: Monday and Tuesday at 10.
     assert cells == {(1, 10): (1, 5), (2, 10): (1, 3)}
+
+
+# --- the same figures on every surface ---------------------------------------------------------
+
+RANGE = "start=2026-03-01&end=2026-03-06"
+
+
+@pytest.fixture
+def lead_client(client, lead):
+    client.force_login(lead)
+    return client
+
+
+def _listed(client, query):
+    body = client.get(f"/sessions/?{RANGE}&{query}").content.decode()
+    found = re.search(r"([\d,]+) sessions?\. Times in", body)
+    return int(found.group(1).replace(",", "")) if found else 0
+
+
+def _cards(client, query=""):
+    body = client.get(f"/?{RANGE}&{query}").content.decode()
+    cards = re.findall(
+        r'<div class="kpi-label">(?:<a href="([^"]*)">)?([^<]+)(?:</a>)?</div>\s*'
+        r'<div class="kpi-value">([^<]+)</div>',
+        body,
+    )
+    return {label: (html.unescape(link), value) for link, label, value in cards}
+
+
+def test_the_overview_cards_show_the_waiting_figures_and_open_their_sessions(lead_client):
+    fast = Partner.objects.get(name="Fast")
+    cards = _cards(lead_client, f"partner={fast.pk}")
+    # Fast alone: 2 in time (5 s, 20 s) of 4 counted (1, 2, 3 and the abandoned 4).
+    assert cards["Service level"][1] == "50.0%"
+    assert cards["Abandoned"][1] == "20.0%"  # 1 of 5 offered
+    assert cards["Median time to join"][1] == "0:05"  # Fast's known waits: 3, 5, 20, 25
+    link, _ = cards["Service level"]
+    assert "max_wait=20" in link and "outcome=connected" in link
+    assert _listed(lead_client, link.split("?", 1)[1].replace(RANGE, "")) == 2
+    abandoned_link, _ = cards["Abandoned"]
+    assert _listed(lead_client, abandoned_link.split("?", 1)[1]) == 1
+
+
+def test_a_wait_filter_lists_exactly_the_sessions_waiting_that_long(lead_client):
+    # Known waits 3, 5, 20, 25, 25, 31: at least 20 s is four sessions, at most 5 s two.
+    assert _listed(lead_client, "min_wait=20") == 4
+    assert _listed(lead_client, "max_wait=5") == 2
+    assert _listed(lead_client, "min_wait=0") == 6  # every known wait, no unknown one
+    body = lead_client.get(f"/sessions/?{RANGE}&min_wait=30&max_wait=10").content.decode()
+    assert "The longest wait is below the shortest." in body
+
+
+def test_the_export_and_the_api_say_the_same_of_each_session(lead_client, lead):
+    response = lead_client.get(f"/sessions/export.csv?{RANGE}")
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    rows = {
+        row["session_id"]: (row["time_to_join_s"], row["waiting_outcome"])
+        for row in csv.DictReader(io.StringIO(body.decode("utf-8-sig")))
+    }
+    assert rows == {
+        "1": ("5", "answered in time"),
+        "2": ("20", "answered in time"),
+        "3": ("25", "answered late"),
+        "4": ("", "abandoned"),
+        "5": ("", "answered, wait unknown"),
+        "6": ("3", ""),
+        "11": ("25", "answered in time"),  # Slow's target is 30 s
+        "12": ("", "abandoned"),
+        "13": ("31", "answered late"),
+    }
+    secret = endpoints.new_token(lead, "script")[1]
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    answer = lead_client.get(f"/api/v1/sessions?{RANGE}&limit=100", **auth).json()
+    api_rows = {
+        str(s["glance_id"]): (
+            "" if s["time_to_join"] is None else str(s["time_to_join"]),
+            s["waiting_outcome"],
+        )
+        for s in answer["results"]
+    }
+    assert api_rows == rows
+    by_type = lead_client.get(f"/api/v1/aggregates?{RANGE}&by=type", **auth).json()["rows"]
+    (cobrowse,) = by_type
+    service = figures.service(
+        _selection(lead), waiting.targets_of(Partner.objects.all())
+    )  # the overview's figure
+    assert cobrowse["service_level"] == round(service.service_level, 2) == round(300 / 7, 2)
+    assert cobrowse["abandoned_rate"] == 25.0
+    assert (cobrowse["median_time_to_join"], cobrowse["p90_time_to_join"]) == (20, 31)
+    assert (cobrowse["answered"], cobrowse["abandoned"], cobrowse["answered_in_time"]) == (6, 2, 3)
+
+
+def test_the_wallboard_shows_todays_service_level_against_the_target(lead):
+    fast = Partner.objects.get(name="Fast")
+    board = wallboard.board([fast], ZoneInfo("UTC"), now=T0 + timedelta(hours=2)).as_json()
+    assert (board["service_level"], board["service_counted"]) == (50.0, 4)
+    assert board["service_target"] == "90% in 20 s"
+    assert board["service_state"] == "missed"  # 40 points under, not merely near
+    assert (board["abandoned_rate"], board["offered"]) == (20.0, 5)
+    assert (board["connected_rate"], board["ended"]) == (66.7, 6)  # 4 C/X of 6 ended (E too)
+
+
+def test_an_alert_rule_fires_when_the_service_level_is_below_the_target(db):
+    partner = Partner.objects.create(name="Alerted", glance_partner_id=51)  # 80% in 30 s
+    # Six offered in the last two hours: 4 in time, 1 late, 1 abandoned: 4 of 6 = 66.7%.
+    store(
+        partner,
+        *[_session(i, "C", 10) for i in range(1, 5)],
+        _session(5, "C", 45),
+        _session(6, "T", None),
+    )
+    rule = AlertRule(partner=partner, kind=AlertRule.Kind.LOW_SERVICE_LEVEL, hours=2)
+    assert str(rule) == "Alerted: service level below the target (80%) over the last 2 h"
+    now = T0 + timedelta(hours=1)
+    condition = alerts.low_service_level(rule, now)
+    assert condition.holds
+    assert condition.detail == (
+        "service level 66.7% against 80% (4 of 6 joined within 30 s in the last 2 h; 1 abandoned)"
+    )
+    rule.threshold = 60  # the rule's own floor, below what was met
+    assert not alerts.low_service_level(rule, now).holds
+    rule.hours = 1  # the window from 10:05 sees sessions 5 and 6 only: too few to judge
+    rule.threshold = None
+    later = T0 + timedelta(minutes=65)
+    assert alerts.low_service_level(rule, later).detail.startswith("2 answered or abandoned")

@@ -25,11 +25,11 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from sessions_app import crypto, figures, timezones
+from sessions_app import crypto, figures, timezones, waiting
 from sessions_app.accounts import access, pii
 from sessions_app.api.tokens import new_token  # noqa: F401  (where tests and scripts make tokens)
 from sessions_app.figures.filters import FIRST_DATE, LAST_DATE, SessionFilter
-from sessions_app.figures.kinds import CONNECTED
+from sessions_app.figures.kinds import CONNECTED, ServiceCounter
 from sessions_app.http import json_response
 from sessions_app.models import ApiToken, Guest, Role, Session
 
@@ -155,6 +155,7 @@ def aggregates(flt: SessionFilter, user, by: str) -> list[dict]:
         )
         .order_by("group")
     )
+    service = _service_by_group(sessions, column, waiting.targets_of(flt.shown_partners()))
     return [
         {
             "key": row["group"].isoformat() if by == "day" else row["group"],
@@ -162,9 +163,51 @@ def aggregates(flt: SessionFilter, user, by: str) -> list[dict]:
             "connected": row["connected"],
             "guests": row["guests"] or 0,
             "seconds": row["seconds"] or 0,
+            **_waiting_members(service.get(row["group"], figures.Service())),
         }
         for row in rows
     ]
+
+
+def _service_by_group(sessions, column, targets: dict) -> dict:
+    """{group: Service} by the pages' one rule (figures.kinds.ServiceCounter), from one GROUP BY
+    of (group, partner, status, wait)."""
+    counters: dict = {}
+    rows = (
+        sessions.order_by()
+        .annotate(group=column)
+        .values_list("group", "partner_id", "status", "wait_seconds")
+        .annotate(n=Count("pk"))
+    )
+    groups: dict = {}
+    for group, partner_id, status, wait, n in rows:
+        entry = groups.setdefault((group, partner_id, status), [0, [], []])
+        entry[0] += n
+        if wait is not None:
+            entry[1].append(wait)
+            entry[2].append(n)
+    for (group, partner_id, status), (n, waits, counts) in groups.items():
+        counter = counters.setdefault(group, ServiceCounter(targets))
+        counter.add(partner_id, status, n, waits, counts)
+    return {group: counter.result() for group, counter in counters.items()}
+
+
+def _waiting_members(service: figures.Service) -> dict:
+    """A group's waiting figures (sessions_app/waiting.py defines each)."""
+    return {
+        "answered": service.answered,
+        "abandoned": service.abandoned,
+        "answered_in_time": service.met,
+        "answered_wait_unknown": service.unknown,
+        "service_level": _rounded(service.service_level),
+        "abandoned_rate": _rounded(service.abandoned_rate),
+        "median_time_to_join": service.median_wait,
+        "p90_time_to_join": service.p90_wait,
+    }
+
+
+def _rounded(percent: float | None) -> float | None:
+    return None if percent is None else round(percent, 2)
 
 
 # --- sessions -------------------------------------------------------------------------------
@@ -196,6 +239,10 @@ def _session(session: Session, guests: list[Guest], reveal: bool) -> dict:
         "start": session.start_time.isoformat(),
         "end": session.end_time.isoformat(),
         "duration": session.duration,
+        "time_to_join": session.wait_seconds,
+        "waiting_outcome": waiting.waiting_outcome(
+            session.status, session.wait_seconds, session.partner.service_level_seconds
+        ),
         "key": session.key,
         "agent": session.agent.user_name if session.agent else None,
         "guests": [

@@ -1,7 +1,7 @@
 """The API's OpenAPI 3 schema, served at /api/openapi.json. The filter parameters are described
 from SessionFilter itself, so the schema and the pages cannot drift apart."""
 
-from sessions_app import codes
+from sessions_app import codes, waiting
 from sessions_app.api.endpoints import GROUPINGS, MAX_PAGE_SIZE
 from sessions_app.figures.filters import OUTCOMES, PRESETS
 
@@ -71,6 +71,10 @@ _GUEST = {
     | {"duration": {"type": "integer", "nullable": True}},
 }
 
+_WAITING_OUTCOMES = [
+    waiting.IN_TIME, waiting.LATE, waiting.UNKNOWN, waiting.ABANDONED, "",
+]  # fmt: skip
+
 _SESSION = {
     "type": "object",
     "required": ["id", "partner", "glance_id", "type", "status", "start", "end", "guests"],
@@ -83,6 +87,12 @@ _SESSION = {
         "start": {"type": "string", "format": "date-time"},
         "end": {"type": "string", "format": "date-time"},
         "duration": {"type": "integer"},
+        "time_to_join": {
+            "type": "integer",
+            "nullable": True,
+            "description": "seconds from the first arrival to the other side's; null: unknown",
+        },
+        "waiting_outcome": {"type": "string", "enum": _WAITING_OUTCOMES},
         "key": {"type": "string", "nullable": True},
         "agent": {"type": "string", "nullable": True},
         "guests": {"type": "array", "items": {"$ref": "#/components/schemas/Guest"}},
@@ -98,6 +108,15 @@ _AGGREGATE_ROW = {
         "connected": {"type": "integer"},
         "guests": {"type": "integer"},
         "seconds": {"type": "integer"},
+        # Waiting (not in rows by country): each partner's sessions held to its own target.
+        "answered": {"type": "integer"},
+        "abandoned": {"type": "integer"},
+        "answered_in_time": {"type": "integer"},
+        "answered_wait_unknown": {"type": "integer"},
+        "service_level": {"type": "number", "nullable": True, "description": "percent"},
+        "abandoned_rate": {"type": "number", "nullable": True, "description": "percent"},
+        "median_time_to_join": {"type": "integer", "nullable": True},
+        "p90_time_to_join": {"type": "integer", "nullable": True},
     },
 }
 

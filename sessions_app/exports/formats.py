@@ -27,7 +27,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
-from sessions_app import codes, figures
+from sessions_app import codes, figures, waiting
 from sessions_app.figures.filters import SessionFilter
 from sessions_app.glance import fields
 from sessions_app.models import Guest
@@ -108,6 +108,8 @@ class Exporter:
         "agent__user_name",
         "agent__partner_user_id",
         "guest_count",
+        "wait_seconds",
+        "partner__service_level_seconds",
     )
 
     def _session_chunks(self, sessions=None, extra=(), text_dates=False) -> Iterator[list[tuple]]:
@@ -137,13 +139,15 @@ class Exporter:
 
     def _session_values(self, row: tuple, countries: str) -> list:
         (_, partner, glance_id, kind, status, start, end, duration, key, width, height, kbytes,
-         reverse, agent, agent_id, guest_count, *_) = row  # fmt: skip
+         reverse, agent, agent_id, guest_count, wait, target, *_) = row  # fmt: skip
         return [
             partner,
             glance_id,
             kind,
             status,
             figures.outcome_of(status),
+            wait,
+            waiting.waiting_outcome(status, wait, target),
             start,
             end,
             start,
@@ -251,6 +255,8 @@ SESSION_COLUMNS = [
     *_SESSION["session_type"],
     *_SESSION["status"],
     Column("outcome", "Outcome"),
+    Column("time_to_join_s", "Time to join (s)", "int"),
+    Column("waiting_outcome", "Waiting outcome"),
     _SESSION["start_time"][0],
     Column("end", "End", "local"),
     _SESSION["start_time"][1],

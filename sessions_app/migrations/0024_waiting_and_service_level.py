@@ -79,5 +79,16 @@ class Migration(migrations.Migration):
             name='waits',
             field=models.BinaryField(default=b'', help_text='sessions per (UTC quarter, wait seconds), as triples'),
         ),
+
+        migrations.AlterField(
+            model_name='alertrule',
+            name='kind',
+            field=models.CharField(choices=[('low_connected_rate', 'Connected rate below a threshold'), ('no_sessions', 'No sessions during business hours'), ('sync_failing', 'Sync failing'), ('completeness', 'Sessions missing after a re-sync'), ('low_service_level', 'Service level below target')], max_length=32),
+        ),
+        migrations.AlterField(
+            model_name='alertrule',
+            name='threshold',
+            field=models.FloatField(blank=True, help_text="percent: the connected rate, or the service level (blank: the partner's own target)", null=True),
+        ),
         migrations.RunPython(fill_waits, migrations.RunPython.noop),
     ]

@@ -90,11 +90,15 @@ class AlertRule(models.Model):
         NO_SESSIONS = "no_sessions", "No sessions during business hours"
         SYNC_FAILING = "sync_failing", "Sync failing"
         COMPLETENESS = "completeness", "Sessions missing after a re-sync"
+        LOW_SERVICE_LEVEL = "low_service_level", "Service level below target"
 
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="alert_rules")
     kind = models.CharField(max_length=32, choices=Kind.choices)
     threshold = models.FloatField(
-        null=True, blank=True, help_text="connected rate, percent (connected-rate rules)"
+        null=True,
+        blank=True,
+        help_text="percent: the connected rate, or the service level (blank: the partner's own "
+        "target)",
     )
     hours = models.PositiveIntegerField(
         default=2, help_text="the window looked at, or how long a sync may fail"
@@ -138,6 +142,13 @@ class AlertRule(models.Model):
             )
         if self.kind == self.Kind.SYNC_FAILING:
             return f"sync failing for more than {self.hours} h"
+        if self.kind == self.Kind.LOW_SERVICE_LEVEL:
+            floor = (
+                f"{self.threshold:g}%"
+                if self.threshold is not None
+                else f"the target ({self.partner.service_level_percent}%)"
+            )
+            return f"service level below {floor} over the last {self.hours} h"
         return "sessions Glance counts still missing after a re-sync"
 
     @property

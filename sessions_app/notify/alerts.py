@@ -19,7 +19,7 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
-from sessions_app import figures, outbound
+from sessions_app import figures, outbound, waiting
 from sessions_app.accounts import audit
 from sessions_app.models import AlertRule, Partner, Session, SyncRun
 from sessions_app.sync import completeness
@@ -52,6 +52,30 @@ def low_connected_rate(rule: AlertRule, now: datetime) -> Condition:
     return Condition(
         rate < rule.threshold,
         f"{rate:.1f}% connected ({connected} of {total} sessions in the last {rule.hours} h)",
+    )
+
+
+def low_service_level(rule: AlertRule, now: datetime) -> Condition:
+    """The partner's service level over the window (waiting.py defines it) below the rule's
+    threshold, or the partner's own target where the rule sets none."""
+    since = now - timedelta(hours=rule.hours)
+    target = waiting.target_of(rule.partner)
+    service = figures.service(
+        Session.objects.filter(partner=rule.partner, start_time__gte=since, start_time__lt=now),
+        {rule.partner.pk: target},
+    )
+    counted = service.offered - service.unknown
+    if counted < MIN_SESSIONS_FOR_A_RATE:
+        return Condition(
+            False, f"{counted} answered or abandoned sessions in the last {rule.hours} h, too few "
+            "to judge",
+        )  # fmt: skip
+    floor = rule.threshold if rule.threshold is not None else target.percent
+    return Condition(
+        service.service_level < floor,
+        f"service level {service.service_level:.1f}% against {floor:g}% "
+        f"({service.met} of {counted} joined within {target.seconds} s in the last "
+        f"{rule.hours} h; {service.abandoned} abandoned)",
     )
 
 
@@ -113,6 +137,7 @@ CONDITIONS = {
     Kind.NO_SESSIONS: no_sessions,
     Kind.SYNC_FAILING: sync_failing,
     Kind.COMPLETENESS: missing_sessions,
+    Kind.LOW_SERVICE_LEVEL: low_service_level,
 }
 
 

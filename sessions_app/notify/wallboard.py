@@ -23,6 +23,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from sessions_app import crypto, figures
+from sessions_app import waiting as waiting_rules  # `waiting` here is Glance's live count
 from sessions_app.accounts import audit
 from sessions_app.glance.client import GlanceClient, GlanceError
 from sessions_app.models import KioskLink, LiveCounts, Partner, Session
@@ -42,6 +43,13 @@ class Board:
     today: int
     same_day_last_week: int
     connected_rate: float | None
+    ended: int = 0  # what the connected rate is "of"
+    service_level: float | None = None
+    service_counted: int = 0  # answered with a known wait, and abandoned: what it is "of"
+    service_target: str = ""  # "80% in 30 s", or "" where the partners' targets differ
+    service_state: str = ""  # met | near | missed: green, amber, red against the target
+    abandoned_rate: float | None = None
+    offered: int = 0
     top_agents: list[dict] = field(default_factory=list)
     updated: str = ""
 
@@ -72,6 +80,9 @@ def board(
         .order_by("-sessions", "agent__user_name")[:TOP_AGENTS]
     )
     active, waiting, note = live_counts(partners, detail=detail)
+    targets = waiting_rules.targets_of(partners)
+    service = figures.service(today, targets)
+    target = waiting_rules.common_target(targets.values())
     return Board(
         partners=[partner.name for partner in partners],
         time_zone=tz.key,
@@ -81,9 +92,31 @@ def board(
         today=today.count(),
         same_day_last_week=week_ago.count(),
         connected_rate=round(100 * connected / ended, 1) if ended else None,
+        ended=ended,
+        service_level=_rounded(service.service_level),
+        service_counted=service.offered - service.unknown,
+        service_target=str(target) if target else "",
+        service_state=_state(service.service_level, target),
+        abandoned_rate=_rounded(service.abandoned_rate),
+        offered=service.offered,
         top_agents=[{"agent": a["agent__user_name"], "sessions": a["sessions"]} for a in agents],
         updated=now.astimezone(tz).strftime("%H:%M:%S"),
     )
+
+
+NEAR_POINTS = 5  # within this many points below the target: amber, not red
+
+
+def _state(level: float | None, target) -> str:
+    if level is None or target is None:
+        return ""
+    if level >= target.percent:
+        return "met"
+    return "near" if level >= target.percent - NEAR_POINTS else "missed"
+
+
+def _rounded(percent: float | None) -> float | None:
+    return None if percent is None else round(percent, 1)
 
 
 def live_counts(

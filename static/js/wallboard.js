@@ -4,6 +4,10 @@
   "use strict";
   var REFRESH_MS = 30000;
 
+  function percent(value) {
+    return value === null ? "—" : value + "%";
+  }
+
   function field(board, name) {
     return board.querySelector('[data-field="' + name + '"]');
   }
@@ -16,7 +20,13 @@
       waiting: data.waiting === null ? "?" : String(data.waiting),
       today: String(data.today),
       same_day_last_week: String(data.same_day_last_week),
-      connected_rate: data.connected_rate === null ? "—" : data.connected_rate + "%",
+      connected_rate: percent(data.connected_rate),
+      connected_of: "of " + data.ended.toLocaleString() + " ended",
+      service_level: percent(data.service_level),
+      service_of: "of " + data.service_counted.toLocaleString() +
+        (data.service_target ? " · target " + data.service_target : " · each partner's target"),
+      abandoned_rate: percent(data.abandoned_rate),
+      abandoned_of: "of " + data.offered.toLocaleString() + " answered or abandoned",
       live_note: data.live_note,
     };
     Object.keys(text).forEach(function (name) {
@@ -26,7 +36,9 @@
     var before = data.same_day_last_week;
     change.textContent = before ? "(" + (data.today >= before ? "+" : "") +
       Math.round((100 * (data.today - before)) / before) + "%)" : "";
-    change.className = data.today >= before ? "up" : "down";
+    // No change is not good news: only a real rise is green.
+    change.className = data.today > before ? "up" : data.today < before ? "down" : "";
+    field(board, "service_tile").className = "tile " + (data.service_state || "");
     var list = field(board, "top_agents");
     list.replaceChildren();
     data.top_agents.forEach(function (row) {

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from sessions_app.rollups.write import PLACE_PAIR
+from sessions_app.rollups.write import PLACE_PAIR, WAIT
 
 BEFORE = [("sessions_app", "0007_export_job")]
 AFTER = [("sessions_app", "0009_rollup_places_agents")]
@@ -75,3 +75,41 @@ def test_the_rollup_migration_sums_the_sessions_already_stored():
     assert {bytes(r.place_sessions) for r in partner_rows.filter(partner_id=partner.pk)} == {
         expected
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_waiting_migration_times_each_stored_session_from_its_guests():
+    before = [("sessions_app", "0023_invitations")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    partner = old.get_model("sessions_app", "Partner").objects.create(
+        name="old", glance_partner_id=6
+    )
+    agent = old.get_model("sessions_app", "Agent").objects.create(partner=partner, user_name="a")
+    start = datetime(2026, 2, 3, 22, 17, 51, tzinfo=UTC)
+    guests = {  # the seed's cobrowse sample (29 s), and one whose sides are unknown
+        1: [("visitor", datetime(2026, 2, 3, 22, 17, 22, tzinfo=UTC)), ("agent", start)],
+        2: [("", start), ("", start)],
+    }
+    for glance_id, pairs in guests.items():
+        session = old.get_model("sessions_app", "Session").objects.create(
+            partner=partner, agent=agent, glance_id=glance_id, session_type="C", status="C",
+            start_time=start, end_time=start, duration=60, guest_count=2,
+        )  # fmt: skip
+        for position, (kind, moment) in enumerate(pairs):
+            old.get_model("sessions_app", "Guest").objects.create(
+                session=session, position=position, guest_type=kind, start_time=moment
+            )
+
+    executor.loader.build_graph()
+    leaf = executor.loader.graph.leaf_nodes()
+    executor.migrate(leaf)
+    new = executor.loader.project_state(leaf).apps
+    sessions = new.get_model("sessions_app", "Session").objects.filter(partner_id=partner.pk)
+    assert dict(sessions.values_list("glance_id", "wait_seconds")) == {1: 29, 2: None}
+    (row,) = new.get_model("sessions_app", "SessionRollup").objects.filter(partner_id=partner.pk)
+    quarter = 22 * 4 + 17 // 15
+    assert np.frombuffer(bytes(row.waits), WAIT).tolist() == [(quarter, 29, 1)]
+    partner_row = new.get_model("sessions_app", "Partner").objects.get(pk=partner.pk)
+    assert (partner_row.service_level_percent, partner_row.service_level_seconds) == (80, 30)

@@ -6,6 +6,7 @@ from django.urls import path
 
 from sessions_app.views import (
     accounts,
+    agent_names,
     alert_rules,
     api,
     audit_log,
@@ -58,6 +59,13 @@ partner_urls = [
     path("partners/<int:pk>/sync/", partners.partner_sync, name="partner_sync"),
     path("partners/<int:pk>/status.json", partners.partner_status, name="partner_status"),
     path("partners/<int:pk>/access/", partners.access_grant, name="access_grant"),
+    path("partners/<int:pk>/agents/", agent_names.agent_names, name="agent_names"),
+    path("partners/<int:pk>/teams/", agent_names.team_add, name="team_add"),
+    path(
+        "partners/<int:pk>/teams/<int:team_pk>/remove/",
+        agent_names.team_remove,
+        name="team_remove",
+    ),
     path("partners/<int:pk>/alerts/", alert_rules.alert_create, name="alert_create"),
     path("partners/<int:pk>/kiosk/", wallboard.kiosk_create, name="kiosk_create"),
     path(

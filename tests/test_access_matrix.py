@@ -23,6 +23,7 @@ from sessions_app.models import (
     Membership,
     ReportSchedule,
     SavedView,
+    Team,
 )
 
 LOGIN = "login"  # anonymous: sent to the login page
@@ -134,6 +135,8 @@ RULES = {
             ("partner_test", "POST", 302),
             ("partner_sync", "POST", 302),
             ("access_grant", "POST", 302),
+            ("agent_names", "GET", 200),
+            ("team_add", "POST", 302),
         ]
     },
     "saved_view_list": ("GET", None, {"": LOGGED_IN}),
@@ -166,6 +169,14 @@ RULES = {
         )
         for name in ("alert_create", "alert_check")
     },
+    "team_remove": (
+        "POST",
+        lambda w, v: {"pk": partner_of(w, v).pk, "team_pk": team_of(w, partner_of(w, v)).pk},
+        {
+            "own": members(302)(ADMIN_ONLY),
+            "other": {**members(404, others=404)(()), "superuser": 302},
+        },
+    ),
     "alert_delete": (
         "POST",
         lambda w, v: {"pk": partner_of(w, v).pk, "rule_pk": alert_rule(w, partner_of(w, v)).pk},
@@ -274,6 +285,10 @@ def alert_rule(world, partner):
     return AlertRule.objects.get_or_create(
         partner=partner, kind="sync_failing", defaults={"webhook_url": "https://hooks.example/x"}
     )[0]
+
+
+def team_of(world, partner):
+    return Team.objects.get_or_create(partner=partner, name="Matrix team")[0]
 
 
 def shared_view(world, partner):

@@ -143,7 +143,8 @@ def test_a_wrong_filter_value_is_named_on_the_page(client, world):
     page = response.content.decode()
     assert response.status_code == 200
     assert "These filters could not be used, so defaults are shown" in page
-    assert "min_duration: Enter a whole number." in page and "country: Ensure this value" in page
+    assert "Lasted at least (s): Enter a whole number." in page
+    assert "Country: Ensure this value" in page
     export = client.get("/sessions/export.csv", {"country": "Narnia"})
     assert export.status_code == 400 and b"country" in export.content
 
@@ -153,5 +154,5 @@ def test_an_id_too_large_for_the_database_is_a_form_error(client, world, value):
     # Found by the fuzz test: on SQLite it overflowed the query and answered 500.
     client.force_login(world.users["analyst"])
     page = client.get("/", {"agent": value, "partner": "1"}).content.decode()
-    assert f"agent: “{value}” is not an id." in page
+    assert f"Agent: “{value}” is not an agent id." in page
     assert client.get("/sessions/export.csv", {"agent": value}).status_code == 400

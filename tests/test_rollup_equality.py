@@ -28,6 +28,7 @@ from sessions_app.models import (
     Role,
     Session,
     SessionRollup,
+    Team,
 )
 from sessions_app.rollups import write
 from tests import factories
@@ -115,6 +116,8 @@ filters = st.fixed_dictionaries(
             st.sampled_from([("a", "ann"), ("a", "bob"), ("b", "ann")]), max_size=2, unique=True
         ),
         "agent_page": st.sampled_from([None, ("a", "ann"), ("b", "bob")]),
+        "team": st.booleans(),  # partner A's team: Ann, and Bob where `bob_in_team`
+        "bob_in_team": st.booleans(),
     }
 )
 
@@ -133,6 +136,7 @@ class RollupEquality(TestCase):
         cls.user = users.create_user("eq", password="pw-eq-Xy9!")
         for partner in cls.partners.values():
             Membership.objects.create(user=cls.user, partner=partner, role=Role.ANALYST)
+        cls.team = Team.objects.create(partner=cls.partners["a"], name="Tier 1")
         # Sees partner A only, while B's rows sit in the same tables and days.
         cls.user_of_a = users.create_user("eq-a", password="pw-eq-Xy9!")
         Membership.objects.create(user=cls.user_of_a, partner=cls.partners["a"], role=Role.ANALYST)
@@ -159,6 +163,10 @@ class RollupEquality(TestCase):
         factories.store(self.partners["b"], *second)
         if reread:  # the same ids again, changed: ingest must take out what it put in
             factories.store(self.partners["a"], *[_changed(r) for r in first[::2]])
+        in_team = ["ann.acme.glance.net"] + ["bob.acme.glance.net"] * chosen["bob_in_team"]
+        Agent.objects.filter(partner=self.partners["a"], user_name__in=in_team).update(
+            team=self.team
+        )
         tz = ZoneInfo(zone)
         if of_a_only:  # B's partner and agents are not the user's to name
             chosen = _of_partner_a(chosen)
@@ -188,6 +196,8 @@ class RollupEquality(TestCase):
         data.setlist("status", chosen["status"])
         if chosen["partner"]:
             data["partner"] = str(self.partners[chosen["partner"]].pk)
+        if chosen["team"]:
+            data["team"] = str(self.team.pk)
         agents = [self._agent(agent) for agent in chosen["agents"]]
         data.setlist("agent", [str(agent.pk) for agent in agents if agent])
         return SessionFilter(data, user=user, tz=tz, today=date(2026, 6, 1))
@@ -245,6 +255,7 @@ def _figures(flt, agent=None) -> dict:
         "heatmap": figures.weekday_hour(sel, flt.tz),
         "geography": _geography(figures.visitor_places(sel)),
         "agents": _scorecard(sel),
+        "teams": _teams(sel),
     }
 
 
@@ -260,6 +271,17 @@ def _scorecard(sel) -> dict:
         )
         for row in figures.agent_scorecard(sel)
     }
+
+
+def _teams(sel) -> dict:
+    rows = figures.team_scorecard(sel, figures.agent_scorecard(sel))
+    return {
+        row.team.pk if row.team else None: (
+            row.sessions, row.handled_minutes, row.median_duration, row.connected_rate,
+            row.median_wait, row.agents,
+        )
+        for row in rows
+    }  # fmt: skip
 
 
 def _service(s) -> tuple:

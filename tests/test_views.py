@@ -47,7 +47,7 @@ def test_the_session_list_shows_stored_sessions_newest_first(client, admin_user,
     body = client.get("/sessions/").content.decode()
     assert f"{partner.sessions.count():,} sessions" in body
     assert body.index(str(newest.glance_id)) < body.index("</tbody>")
-    assert newest.agent.user_name in body
+    assert newest.agent.name in body  # "Jane Allen", from jane.allen.acme.glance.net
 
 
 def test_an_admin_is_told_when_nothing_has_synced_yet(client, admin_user, partner):

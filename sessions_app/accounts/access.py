@@ -25,6 +25,7 @@ from sessions_app.models import (
     SavedView,
     Session,
     SessionRollup,
+    Team,
 )
 
 # Each role may do everything the roles after it may.
@@ -121,6 +122,10 @@ def scope_for(user, role: str = Role.VIEWER) -> Scope:
 
 def agents_for(user, role: str = Role.VIEWER) -> QuerySet[Agent]:
     return Agent.objects.filter(partner__in=partners_for(user, role))
+
+
+def teams_for(user, role: str = Role.VIEWER) -> QuerySet[Team]:
+    return Team.objects.filter(partner__in=partners_for(user, role))
 
 
 def emails_outside(emails: list[str], partners, role: str = Role.VIEWER) -> list[str]:

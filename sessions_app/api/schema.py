@@ -14,6 +14,7 @@ _FILTERS = {
     "status": {"type": "array", "items": {"type": "string", "pattern": "^[A-Za-z]+$"}},
     "outcome": {"type": "string", "enum": ["", *[key for key, _ in OUTCOMES]]},
     "agent": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+    "team": {"type": "array", "items": {"type": "integer", "minimum": 1}},
     "country": {"type": "string", "pattern": "^([A-Za-z]{2})?$"},
     "region": {"type": "string", "maxLength": 100},
     "city": {"type": "string", "maxLength": 200},

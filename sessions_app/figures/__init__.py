@@ -22,10 +22,12 @@ from sessions_app.figures.kinds import (
     AgentFigures,
     AgentRow,
     Service,
+    TeamRow,
     Totals,
     agent_rows,
     outcome_of,
     team_medians,
+    team_rows,
 )
 from sessions_app.figures.places import VisitorPlaces
 from sessions_app.figures.selection import Selection, narrowed
@@ -36,6 +38,7 @@ __all__ = [
     "AgentRow",
     "Service",
     "Source",
+    "TeamRow",
     "Totals",
     "abandonment_by_hour",
     "agent_scorecard",
@@ -49,6 +52,7 @@ __all__ = [
     "session_count",
     "sessions_over_time",
     "team_medians",
+    "team_scorecard",
     "totals",
     "visitor_places",
     "weekday_hour",
@@ -177,6 +181,15 @@ def agent_scorecard(source: Source) -> list[AgentRow]:
     if sel is not None:
         return agent_rows(from_rollups.agent_figures(sel))
     return agent_rows(from_sessions.agent_figures(_sessions_of(source)))
+
+
+def team_scorecard(source: Source, agents: list[AgentRow]) -> list[TeamRow]:
+    """Each team's sessions, handled minutes, median duration, connected rate and median time
+    to join; `agents` is the same source's agent scorecard (for each team's working agents)."""
+    sel = _rollups_of(source)
+    if sel is not None:
+        return team_rows(from_rollups.agent_figures(sel, by_team=True), agents)
+    return team_rows(from_sessions.agent_figures(_sessions_of(source), by_team=True), agents)
 
 
 def visitor_places(source: Source, guest_q: Q | None = None) -> VisitorPlaces:

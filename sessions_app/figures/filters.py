@@ -2,7 +2,7 @@
 
 Its parameters live in the query string (bookmarkable, shareable): `start`, `end` (dates,
 inclusive, in the user's time zone) or a `preset`, `partner`, `type`, `status`, `outcome`,
-`agent`, `country`, `region`, `city`, `min_duration`, `max_duration`, `min_wait`, `max_wait`
+`agent`, `team`, `country`, `region`, `city`, `min_duration`, `max_duration`, `min_wait`, `max_wait`
 (seconds; a wait filter selects only sessions whose time to join is known), `key`,
 `has_error`, `q` (guest name/email/phone; only where the user may see guest details), and, for
 drill-downs from the heatmap, `weekday` (1 = Monday) and `hour`. A bad value is a form error on
@@ -69,11 +69,15 @@ class LettersField(forms.MultipleChoiceField):
 
 
 class MultipleIdsField(forms.ModelMultipleChoiceField):
-    default_error_messages = {
-        "invalid_choice": "There is no such %(value)s you can see.",
-        "invalid_pk_value": "“%(pk)s” is not an id.",
-    }
     MAX_ID = 2**63 - 1  # the largest id either database stores; a larger one overflows the query
+
+    def __init__(self, *args, noun: str, **kwargs):
+        """`noun` names what the ids are of, in the errors: "There is no agent 7 …"."""
+        kwargs.setdefault("label", noun.capitalize())
+        super().__init__(*args, **kwargs)
+        self.error_messages["invalid_choice"] = f"There is no {noun} %(value)s that you can see."
+        article = "an" if noun[0] in "aeiou" else "a"
+        self.error_messages["invalid_pk_value"] = f"“%(pk)s” is not {article} {noun} id."
 
     def _check_values(self, value):
         for pk in value:
@@ -133,16 +137,21 @@ class SessionFilter(forms.Form):
     preset = forms.ChoiceField(choices=PRESETS, required=False)
     start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    partner = MultipleIdsField(queryset=None, required=False)
+    partner = MultipleIdsField(queryset=None, required=False, noun="partner")
     type = forms.MultipleChoiceField(choices=list(codes.SESSION_TYPES.items()), required=False)
     status = LettersField(required=False)
     outcome = forms.ChoiceField(choices=[("", "Any"), *OUTCOMES], required=False)
-    agent = MultipleIdsField(queryset=None, required=False)
+    agent = MultipleIdsField(queryset=None, required=False, noun="agent")
+    team = MultipleIdsField(queryset=None, required=False, noun="team")
     country = forms.CharField(required=False, max_length=2)
     region = forms.CharField(required=False, max_length=100)
     city = forms.CharField(required=False, max_length=200)
-    min_duration = forms.IntegerField(required=False, min_value=0, max_value=10**9)
-    max_duration = forms.IntegerField(required=False, min_value=0, max_value=10**9)
+    min_duration = forms.IntegerField(
+        required=False, min_value=0, max_value=10**9, label="Lasted at least (s)"
+    )
+    max_duration = forms.IntegerField(
+        required=False, min_value=0, max_value=10**9, label="Lasted at most (s)"
+    )
     min_wait = forms.IntegerField(
         required=False, min_value=0, max_value=10**9, label="Waited at least (s)"
     )
@@ -170,6 +179,7 @@ class SessionFilter(forms.Form):
         self.today = today or timezone.now().astimezone(tz).date()
         self.fields["partner"].queryset = access.partners_for(user)
         self.fields["agent"].queryset = access.agents_for(user)
+        self.fields["team"].queryset = access.teams_for(user)
         self._valid = self.is_valid()
 
     # --- validation ---------------------------------------------------------------------
@@ -218,6 +228,15 @@ class SessionFilter(forms.Form):
             self.add_error("max_wait", "The longest wait is below the shortest.")
         return data
 
+    def error_list(self) -> list[str]:
+        """The errors in words, each led by its field's label ("Team: There is no team 7 …")."""
+        out = []
+        for name, errors in self.errors.items():
+            label = self.fields[name].label if name in self.fields else ""
+            label = label or name.replace("_", " ").capitalize()
+            out += [error if name == "__all__" else f"{label}: {error}" for error in errors]
+        return out
+
     # --- what it selects ----------------------------------------------------------------
 
     @property
@@ -242,10 +261,10 @@ class SessionFilter(forms.Form):
         """The partners whose data the filter shows: those it names, else all the user's; of
         those, only the ones its agents work for when it names agents."""
         partners = list(self.values.get("partner") or self.fields["partner"].queryset)
-        agents = self.values.get("agent")
-        if agents:
-            of_agents = {agent.partner_id for agent in agents}
-            partners = [partner for partner in partners if partner.pk in of_agents]
+        for chosen in (self.values.get("agent"), self.values.get("team")):
+            if chosen:
+                theirs = {item.partner_id for item in chosen}
+                partners = [partner for partner in partners if partner.pk in theirs]
         return partners
 
     def pii_partners(self) -> QuerySet[Partner]:
@@ -265,6 +284,8 @@ class SessionFilter(forms.Form):
         qs = self._outcome(qs, values.get("outcome"))
         if values.get("agent"):
             qs = qs.filter(agent__in=values["agent"])
+        if values.get("team"):
+            qs = qs.filter(agent__team__in=values["team"])
         if values.get("min_duration") is not None:
             qs = qs.filter(duration__gte=values["min_duration"])
         if values.get("max_duration") is not None:
@@ -337,7 +358,7 @@ class SessionFilter(forms.Form):
         for name, value in self.cleaned_data.items():
             if value in (None, "", []) or (name == "preset" and value == DEFAULT_PRESET):
                 continue
-            if name in ("partner", "agent"):
+            if name in ("partner", "agent", "team"):
                 out += [(name, str(obj.pk)) for obj in value]
             elif isinstance(value, list):
                 out += [(name, item) for item in value]

@@ -32,7 +32,7 @@ from sessions_app.figures.kinds import (
     nearest_rank,
 )
 from sessions_app.figures.selection import Selection
-from sessions_app.models import Session
+from sessions_app.models import Agent, Session
 from sessions_app.rollups import local_time, write
 
 DURATION_INDEX = "session_duration_idx"
@@ -294,11 +294,12 @@ def _coarse_of_bands() -> np.ndarray:
     return np.array(out)
 
 
-def agent_figures(sel: Selection) -> dict[int | None, AgentFigures]:
-    """Every agent's figures from the rollups' (agent, duration) pairs and the edges' sessions:
-    counts by numpy's bincount, and each exact median found in two steps that stay linear in the
-    number of sessions: the duration band holding each agent's middle rank, then a sort of only
-    the sessions in those bands."""
+def agent_figures(sel: Selection, by_team: bool = False) -> dict[int | None, AgentFigures]:
+    """Every agent's figures (or with `by_team`, every team's: each agent counted in its team)
+    from the rollups' (agent, duration) pairs and the edges' sessions: counts by numpy's
+    bincount, and each exact median found in two steps that stay linear in the number of
+    sessions: the duration band holding each agent's middle rank, then a sort of only the
+    sessions in those bands."""
     rows = read_rollups(sel, "session_type", "status", "agent_durations", "agent_waits")
     edge = [
         row
@@ -314,6 +315,8 @@ def agent_figures(sel: Selection) -> dict[int | None, AgentFigures]:
         np.int64
     )
     duration = np.concatenate([pairs["duration"], [row[3] for row in edge]]).astype(np.int64)
+    if by_team:
+        agent = teams_of(agent)
     if not len(agent):
         return {}
     types = list(codes.SESSION_TYPES)
@@ -331,7 +334,7 @@ def agent_figures(sel: Selection) -> dict[int | None, AgentFigures]:
     width = len(types) + 1
     mix = np.bincount(slot * width + kind, minlength=len(ids) * width).reshape(-1, width)
     medians = _medians(slot, duration, count)
-    waits = _wait_medians(rows, edge)
+    waits = _wait_medians(rows, edge, by_team)
     return {
         (int(pk) if pk != write.NO_AGENT else None): AgentFigures(
             sessions=int(count[i]),
@@ -345,7 +348,19 @@ def agent_figures(sel: Selection) -> dict[int | None, AgentFigures]:
     }
 
 
-def _wait_medians(rows: list[tuple], edge: list[tuple]) -> dict[int, int]:
+def teams_of(agents: np.ndarray) -> np.ndarray:
+    """Each agent id's team id (NO_AGENT for no agent or no team), by a lookup array."""
+    if not len(agents):
+        return agents
+    distinct = _distinct(agents)
+    team_of = dict(Agent.objects.filter(pk__in=distinct.tolist()).values_list("pk", "team_id"))
+    lookup = {pk: team_of.get(pk) or write.NO_AGENT for pk in distinct.tolist()}
+    keys = np.array(list(lookup), np.int64)
+    values = np.array(list(lookup.values()), np.int64)
+    return values[np.searchsorted(keys, agents)]
+
+
+def _wait_medians(rows: list[tuple], edge: list[tuple], by_team: bool = False) -> dict[int, int]:
     """{agent id (NO_AGENT for none): median wait} from the rows' (agent, wait) pairs and the
     edges' sessions with a known wait: a sort by (agent, wait), then each agent's middle entry."""
     pairs = np.frombuffer(b"".join(bytes(row[3]) for row in rows if row[3]), write.AGENT_DURATION)
@@ -354,6 +369,8 @@ def _wait_medians(rows: list[tuple], edge: list[tuple]) -> dict[int, int]:
         np.int64
     )
     wait = np.concatenate([pairs["duration"], [row[4] for row in known]]).astype(np.int64)
+    if by_team:
+        agent = teams_of(agent)
     if not len(agent):
         return {}
     order = np.lexsort((wait, agent))

@@ -265,10 +265,12 @@ def located_countries(qs: QuerySet) -> set[str]:
 # --- agents --------------------------------------------------------------------------------
 
 
-def agent_figures(qs: QuerySet) -> dict[int | None, AgentFigures]:
+def agent_figures(qs: QuerySet, by_team: bool = False) -> dict[int | None, AgentFigures]:
+    """Every agent's figures, or with `by_team` every team's (None: no agent, or no team)."""
+    key = "agent__team" if by_team else "agent"
     rows = (
         plain(qs)
-        .values("agent")
+        .values(key)
         .annotate(
             sessions=Count("pk"),
             seconds=Sum("duration"),
@@ -276,27 +278,29 @@ def agent_figures(qs: QuerySet) -> dict[int | None, AgentFigures]:
             **{f"type_{t}": Count("pk", filter=Q(session_type=t)) for t in codes.SESSION_TYPES},
         )
     )
-    medians = agent_medians(qs)
-    waits = agent_medians(qs.filter(wait_seconds__isnull=False), "wait_seconds")
+    medians = agent_medians(qs, by=key)
+    waits = agent_medians(qs.filter(wait_seconds__isnull=False), "wait_seconds", by=key)
     return {
-        row["agent"]: AgentFigures(
+        row[key]: AgentFigures(
             sessions=row["sessions"],
             seconds=row["seconds"] or 0,
             connected=row["connected"],
-            median=medians.get(row["agent"]),
+            median=medians.get(row[key]),
             mix={t: row[f"type_{t}"] for t in codes.SESSION_TYPES},
-            median_wait=waits.get(row["agent"]),
+            median_wait=waits.get(row[key]),
         )
         for row in rows
     }
 
 
-def agent_medians(qs: QuerySet, field: str = "duration") -> dict[int | None, int]:
-    """Each agent's median of a field by nearest rank (the KPI cards' definition too): the row
-    ranked ceil(n / 2) in each agent's partition, found with window functions."""
+def agent_medians(
+    qs: QuerySet, field: str = "duration", by: str = "agent"
+) -> dict[int | None, int]:
+    """Each agent's (or team's) median of a field by nearest rank (the KPI cards' definition
+    too): the row ranked ceil(n / 2) in each partition, found with window functions."""
     ranked = plain(qs).annotate(
-        rank=Window(RowNumber(), partition_by=[F("agent")], order_by=F(field).asc()),
-        size=Window(Count("pk"), partition_by=[F("agent")]),
+        rank=Window(RowNumber(), partition_by=[F(by)], order_by=F(field).asc()),
+        size=Window(Count("pk"), partition_by=[F(by)]),
     )
     middle = ranked.filter(rank=(F("size") + 1) / 2)
-    return dict(middle.values_list("agent", field))
+    return dict(middle.values_list(by, field))

@@ -12,7 +12,7 @@ import numpy as np
 from django.db.models import Q
 
 from sessions_app import codes, waiting
-from sessions_app.models import Agent
+from sessions_app.models import Agent, Team
 
 DURATION_BINS: list[tuple[int | None, str]] = [  # (upper bound in seconds, label); last is open
     (60, "< 1 min"),
@@ -94,7 +94,7 @@ class AgentRow:
 
 def agent_rows(figures: dict[int | None, AgentFigures]) -> list[AgentRow]:
     """The scorecard's rows: each agent's figures beside the agent (None: no agent)."""
-    agents = Agent.objects.in_bulk([pk for pk in figures if pk])
+    agents = Agent.objects.select_related("partner", "team").in_bulk([pk for pk in figures if pk])
     return [
         AgentRow(
             agent=agents.get(pk) if pk else None,
@@ -104,6 +104,40 @@ def agent_rows(figures: dict[int | None, AgentFigures]) -> list[AgentRow]:
             connected_rate=100 * f.connected / f.sessions if f.sessions else None,
             mix=f.mix,
             median_wait=f.median_wait,
+        )
+        for pk, f in figures.items()
+    ]
+
+
+@dataclass
+class TeamRow:
+    team: Team | None  # None: agents in no team, and sessions with no agent
+    sessions: int
+    handled_minutes: float
+    median_duration: float | None
+    connected_rate: float | None
+    median_wait: float | None
+    agents: int = 0  # of the team's agents, those with sessions here
+
+
+def team_rows(figures: dict[int | None, AgentFigures], agents: list[AgentRow]) -> list[TeamRow]:
+    """The team scorecard's rows: each team's own figures (its sessions together, so its
+    medians are of its sessions, not of its agents' medians), and how many of its agents had
+    sessions (from the agent scorecard's rows)."""
+    teams = Team.objects.in_bulk([pk for pk in figures if pk])
+    working: dict[int | None, int] = {}
+    for row in agents:
+        if row.agent is not None:
+            working[row.agent.team_id] = working.get(row.agent.team_id, 0) + 1
+    return [
+        TeamRow(
+            team=teams.get(pk) if pk else None,
+            sessions=f.sessions,
+            handled_minutes=f.seconds / 60,
+            median_duration=f.median,
+            connected_rate=100 * f.connected / f.sessions if f.sessions else None,
+            median_wait=f.median_wait,
+            agents=working.get(pk, 0),
         )
         for pk, f in figures.items()
     ]

@@ -23,7 +23,9 @@ from sessions_app.rollups.write import day_number, day_start
 
 # The filter's parameters a rollup row can answer; any other one set means raw sessions only.
 # Agents are answered by the agents' own rows (AgentRollup), the rest by either kind.
-ROLLUP_PARAMETERS = {"preset", "start", "end", "partner", "type", "status", "outcome", "agent"}
+ROLLUP_PARAMETERS = {
+    "preset", "start", "end", "partner", "type", "status", "outcome", "agent", "team",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -64,9 +66,8 @@ def select(
     first_day, end_day = whole_utc_days(period.start, period.end)
     if first_day >= end_day:
         return plain  # no whole UTC day inside: at most two days of sessions, read raw
-    rows = (
-        scope.agent_rollups() if agent is not None or flt.values.get("agent") else scope.rollups()
-    )
+    by_agents = agent is not None or flt.values.get("agent") or flt.values.get("team")
+    rows = scope.agent_rollups() if by_agents else scope.rollups()
     rollups = narrow(rows, flt.values, agent).filter(
         day__gte=day_number(first_day), day__lt=day_number(end_day)
     )
@@ -113,6 +114,8 @@ def narrow(rollups: QuerySet, values: dict, agent: Agent | None = None) -> Query
     them, to rows by partner or (with agents) by agent; `agent` narrows to one more."""
     if values.get("agent"):
         rollups = rollups.filter(agent__in=values["agent"])
+    if values.get("team"):
+        rollups = rollups.filter(agent__team__in=values["team"])
     if agent is not None:
         rollups = rollups.filter(agent=agent)
     if values.get("partner"):

@@ -23,7 +23,7 @@ from sessions_app.models.partners import (
     email_list,
 )
 from sessions_app.models.rollups import AgentRollup, RollupMeasures, SessionRollup
-from sessions_app.models.sessions import Agent, Guest, Place, Session
+from sessions_app.models.sessions import Agent, Guest, Place, Session, Team
 from sessions_app.models.sync import CompletenessCheck, SyncRun
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "Session",
     "SessionRollup",
     "SyncRun",
+    "Team",
     "default_api_url",
     "default_sync_minutes",
     "email_list",

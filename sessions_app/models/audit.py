@@ -35,6 +35,7 @@ class AuditEvent(models.Model):
         REPORT_CHANGED = "report_changed", "Emailed report changed"
         INVITATION_SENT = "invitation_sent", "Invitation sent"
         INVITATION_ACCEPTED = "invitation_accepted", "Invitation accepted"
+        AGENTS_CHANGED = "agents_changed", "Agent names or teams changed"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(

@@ -5,11 +5,48 @@ Codes from Glance (session type and status, guest type and status) are stored ex
 came: the documented sets are open, so an unknown letter is data, not an error.
 """
 
+import re
+
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from sessions_app import codes
 from sessions_app.models.partners import Partner
+
+
+class Team(models.Model):
+    """A group of one partner's agents, named by its admins: what a lead compares."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="teams")
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            # "Tier 1" and "tier 1" are one team to the people who name them.
+            models.UniqueConstraint(Lower("name"), "partner", name="uniq_team_name"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+def name_from_user_name(user_name: str) -> str:
+    """A person's name from a Glance user name, as the agents pages show it until an admin names
+    them: "grace.nelson.acme.glance.net" is "Grace Nelson" (the last label before glance.net is
+    the company), "g_nelson@acme.com" is "G Nelson". Anything else is shown as it is."""
+    name = user_name.strip()
+    lowered = name.lower()
+    if lowered.endswith(".glance.net"):
+        labels = name[: -len(".glance.net")].split(".")
+        labels = labels[:-1] if len(labels) > 1 else labels
+    elif "@" in name:
+        labels = name.split("@", 1)[0].split(".")
+    else:
+        return name
+    words = [w for label in labels for w in re.split(r"[_\-]+", label) if w]
+    return " ".join(w[:1].upper() + w[1:] for w in words) or name
 
 
 class Agent(models.Model):
@@ -21,6 +58,12 @@ class Agent(models.Model):
     partner_user_id = models.CharField(max_length=255, blank=True)
     valid_user = models.BooleanField(default=True)
     invalid_reason = models.TextField(null=True, blank=True)
+    # What the pages call the agent, given by the partner's admins; blank: from the user name.
+    # A database default too: ingest inserts agents with plain SQL, naming only its columns.
+    display_name = models.CharField(max_length=200, blank=True, default="", db_default="")
+    team = models.ForeignKey(
+        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="agents"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -33,7 +76,16 @@ class Agent(models.Model):
         ]
 
     def __str__(self):
-        return self.user_name or self.partner_user_id or f"agent {self.pk}"
+        return self.name
+
+    @property
+    def name(self) -> str:
+        """The display name, or one made from the Glance user name."""
+        if self.display_name:
+            return self.display_name
+        if self.user_name:
+            return name_from_user_name(self.user_name)
+        return self.partner_user_id or f"agent {self.pk}"
 
 
 class Session(models.Model):

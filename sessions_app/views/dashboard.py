@@ -102,7 +102,10 @@ AGENT_SORTS = {
 @require_GET
 def agent_list(request):
     flt = session_filter(request)
-    rows = figures.agent_scorecard(selection.select(flt))
+    sel = selection.select(flt)
+    rows = figures.agent_scorecard(sel)
+    teams = figures.team_scorecard(sel, rows)
+    teams.sort(key=lambda row: (row.team is None, -row.sessions))
     sort = request.GET.get("sort", "-sessions")
     key = sort.lstrip("-")
     if key not in AGENT_SORTS:
@@ -120,16 +123,23 @@ def agent_list(request):
         for row in rows
         if row.agent
     }
+    team_links = {
+        row.team.pk: f"{listed}?{flt.query(team=row.team.pk)}" for row in teams if row.team
+    }
     context = page_context(
-        request, flt, "agents", rows=rows, team=figures.team_medians(rows), sort=sort, links=links
-    )
+        request, flt, "agents", rows=rows, team=figures.team_medians(rows), sort=sort,
+        links=links, teams=teams, team_links=team_links,
+        several_partners=len({row.agent.partner_id for row in rows if row.agent}) > 1,
+    )  # fmt: skip
     return render(request, "dashboard/agent_list.html", context)
 
 
 @login_required
 @require_GET
 def agent_detail(request, pk):
-    agent = get_object_or_404(access.agents_for(request.user).select_related("partner"), pk=pk)
+    agent = get_object_or_404(
+        access.agents_for(request.user).select_related("partner", "team"), pk=pk
+    )
     flt = session_filter(request)
     # The agent's own rollup rows where the filter allows, as for a filter by agent.
     current = selection.select(flt, agent=agent)

@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET
 
-from sessions_app import figures
+from sessions_app import figures, waiting
 from sessions_app.accounts import access, pii
 from sessions_app.figures import charts, selection
 from sessions_app.figures.timeline import guest_timeline
@@ -35,6 +35,7 @@ SORTS = {
     "status": "status",
     "guests": "guest_count",
     "agent": "agent__user_name",
+    "wait": "wait_seconds",
     "partner": "partner__name",
 }
 DEFAULT_SORT = "-start"
@@ -62,6 +63,8 @@ def session_list(request):
             "partner__name",
             "agent__user_name",
             "agent__partner_user_id",
+            "agent__display_name",
+            "wait_seconds",
         )
         .order_by(f"{direction}{column}", f"{direction}glance_id")
     )
@@ -92,6 +95,9 @@ def session_detail(request, pk):
         "guests": guests,
         "pii_masked": not reveal,
         "section": "sessions",
+        "waiting_outcome": waiting.waiting_outcome(
+            session.status, session.wait_seconds, session.partner.service_level_seconds
+        ),
     }
     return render(request, "sessions_app/session_detail.html", context)
 

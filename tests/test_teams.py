@@ -1,0 +1,128 @@
+"""Agents by name and team: the name made from a Glance user name until an admin gives one,
+teams formed by a partner's admins (audited, and only of that partner's agents), the `team=`
+filter on the pages, exports and API, and the team scorecard beside the agents'."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth.models import User
+
+from sessions_app.models import Agent, AuditEvent, Membership, Partner, Team
+from sessions_app.models.sessions import name_from_user_name
+from tests.factories import guest, record, store
+
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+RANGE = "start=2026-03-01&end=2026-03-06"
+
+
+@pytest.mark.parametrize(
+    ("user_name", "name"),
+    [
+        ("grace.nelson.acme.glance.net", "Grace Nelson"),
+        ("agent2.company.glance.net", "Agent2"),  # the seed's user names
+        ("Mary-Ann.o.ACME.GLANCE.NET", "Mary Ann O"),
+        ("g_nelson@acme.com", "G Nelson"),
+        ("desk 7", "desk 7"),  # nothing to go on: as it is
+    ],
+)
+def test_an_agent_is_called_by_a_name_made_from_the_glance_user_name(user_name, name):
+    assert name_from_user_name(user_name) == name
+
+
+def _session(glance_id, agent, wait):
+    start = T0 + timedelta(minutes=glance_id)
+    guests = [guest("visitor", start=start - timedelta(seconds=wait)), guest("agent", start=start)]
+    return record(glance_id, start, agent=agent, guests=guests)
+
+
+@pytest.fixture
+def centre(db, client):
+    """Acme: Grace and Omar in Tier 1 (waits 10, 20, 30 s), Lee in no team (5 s); the lead is
+    Acme's admin. Other Co's agent sits in the same tables."""
+    acme = Partner.objects.create(name="Acme", glance_partner_id=61)
+    other = Partner.objects.create(name="Other Co", glance_partner_id=62)
+    store(
+        acme,
+        _session(1, "grace.nelson.acme.glance.net", 10),
+        _session(2, "grace.nelson.acme.glance.net", 30),
+        _session(3, "omar.haddad.acme.glance.net", 20),
+        _session(4, "lee.chan.acme.glance.net", 5),
+    )
+    store(other, _session(5, "zed.other.glance.net", 99))
+    lead = User.objects.create_user("lead")
+    Membership.objects.create(user=lead, partner=acme, role="admin")
+    client.force_login(lead)
+    page = client.post(f"/partners/{acme.pk}/teams/", {"name": "  Tier   1 "}, follow=True)
+    assert "Team “Tier 1” added" in page.content.decode()
+    tier1 = Team.objects.get(partner=acme)
+    agents = {a.user_name.split(".")[0]: a for a in Agent.objects.filter(partner=acme)}
+    form = {f"name-{a.pk}": "" for a in agents.values()}
+    form |= {f"team-{a.pk}": "" for a in agents.values()}
+    form |= {f"team-{agents['grace'].pk}": tier1.pk, f"team-{agents['omar'].pk}": tier1.pk}
+    form[f"name-{agents['omar'].pk}"] = "Omar H."
+    client.post(f"/partners/{acme.pk}/agents/", form)
+    return acme, other, tier1, agents, client
+
+
+def test_admins_name_agents_and_form_teams_and_each_change_is_audited(centre):
+    acme, _, tier1, _, client = centre
+    assert [a.name for a in tier1.agents.order_by("user_name")] == ["Grace Nelson", "Omar H."]
+    events = AuditEvent.objects.filter(action="agents_changed").order_by("pk")
+    assert [e.summary for e in events] == [
+        "Acme: team “Tier 1” added",
+        "Acme: 2 agents renamed or regrouped",
+    ]
+    again = client.post(f"/partners/{acme.pk}/teams/", {"name": "tier 1"}, follow=True)
+    assert "Acme has a team called “tier 1” already." in again.content.decode()
+    assert Team.objects.count() == 1
+
+
+def test_another_partners_team_cannot_be_given_to_an_agent(centre):
+    acme, other, _, agents, client = centre
+    theirs = Team.objects.create(partner=other, name="Theirs")
+    grace = agents["grace"]
+    page = client.post(
+        f"/partners/{acme.pk}/agents/",
+        {f"name-{grace.pk}": "", f"team-{grace.pk}": theirs.pk},
+        follow=True,
+    ).content.decode()
+    assert "that team is not one of this partner" in page
+    grace.refresh_from_db()
+    assert grace.team.name == "Tier 1"  # nothing saved
+    assert client.post(f"/partners/{other.pk}/teams/", {"name": "Sneaky"}).status_code == 404
+
+
+def _listed(client, query):
+    body = client.get(f"/sessions/?{RANGE}&{query}").content.decode()
+    found = re.search(r"([\d,]+) sessions?\. Times in", body)
+    return int(found.group(1).replace(",", "")) if found else 0
+
+
+def test_the_team_filter_and_scorecard_agree_on_the_teams_sessions(centre):
+    _, _, tier1, _, client = centre
+    assert _listed(client, f"team={tier1.pk}") == 3
+    body = client.get(f"/agents/?{RANGE}").content.decode()
+    teams = body.split('<table class="grid scorecard teams">', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr>\s*<td>(.*?)</td>\s*(.*?)</tr>", teams, re.S)
+    cells = {
+        re.sub("<[^>]+>", "", name).strip(): re.findall(r'<td class="num">([^<]*)</td>', rest)
+        for name, rest in rows
+    }
+    # Tier 1: 2 agents, 3 sessions, median wait 20 s; no team: Lee, 1 session of 5 s.
+    assert cells["Tier 1"][0:2] == ["2", "3"] and cells["Tier 1"][-1] == "0:20"
+    assert cells["no team"][0:2] == ["1", "1"] and cells["no team"][-1] == "0:05"
+    assert (
+        f'href="/sessions/?{RANGE}&amp;team={tier1.pk}"'
+        in teams.replace("start=2026-03-01&amp;end=2026-03-06", RANGE)
+        or f"team={tier1.pk}" in teams
+    )
+    csv = client.get(f"/sessions/export.csv?{RANGE}&team={tier1.pk}")
+    text = b"".join(csv.streaming_content).decode("utf-8-sig")
+    assert text.count("\n") == 1 + 3
+
+
+def test_an_unknown_team_is_named_as_a_team_in_the_error(centre):
+    *_, client = centre
+    body = client.get(f"/sessions/?{RANGE}&team=99999").content.decode()
+    assert "There is no team 99999 that you can see." in body

@@ -11,8 +11,8 @@ SESSION_STATUSES = {
     "J": "Setting up",
     "K": "Killed",
     "L": "Locked",
-    "Q": "Quit before joined",
-    "T": "Timed out",
+    "Q": "Quit while waiting",
+    "T": "Timed out waiting",
     "U": "Unknown",
     "W": "Waiting",
     "X": "Completed, no clean close",
@@ -39,9 +39,20 @@ def label(table: dict, code: str | None) -> str:
     return table.get(code, code)
 
 
-def format_duration(seconds: int | None) -> str:
+def format_duration(seconds: float | None) -> str:
+    """A duration with its units, to the precision a reader needs: "45 s", "7 min 51 s",
+    "1 h 01 min" (seconds are noise beside hours), "2 d 03 h"."""
     if seconds is None:
         return "—"
-    hours, rest = divmod(int(seconds), 3600)
+    total = round(seconds)
+    sign, total = ("−", -total) if total < 0 else ("", total)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    if days:
+        return f"{sign}{days} d {hours:02d} h"
+    if hours:
+        return f"{sign}{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{sign}{minutes} min {secs:02d} s"
+    return f"{sign}{secs} s"

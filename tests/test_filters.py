@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.http import QueryDict
 
 from sessions_app.figures.filters import SessionFilter
@@ -62,7 +63,7 @@ def test_the_previous_period_has_the_same_length(boss):
     [
         ("start=2026-03-10&end=2026-03-01", "end"),
         ("start=yesterday&end=2026-03-01", "start"),
-        ("country=USA", "country"),
+        ("country=Atlantis", "country"),
         ("min_duration=-1", "min_duration"),
         ("min_duration=60&max_duration=10", "max_duration"),
         ("type=Z", "type"),
@@ -199,3 +200,14 @@ def test_an_api_cursor_of_any_year_is_a_400_in_json(client, world):
         cursor = base64.urlsafe_b64encode(orjson.dumps([moment, 1])).decode().rstrip("=")
         answer = client.get(f"/api/v1/sessions?cursor={cursor}", **token)
         assert answer.status_code in (200, 400) and answer["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [("USA", "US"), ("Germany", "DE"), ("germany", "DE"), ("de", "DE"), ("DEU", "DE"),
+     ("United Kingdom", "GB"), ("UK", "GB"), ("South Korea", "KR"), ("XK", "XK")],
+)  # fmt: skip
+def test_a_country_is_found_by_its_name_or_code(typed, code):
+    flt = SessionFilter(QueryDict(f"country={typed}"), user=AnonymousUser(), tz=ZoneInfo("UTC"))
+    assert flt.is_valid(), flt.errors
+    assert flt.cleaned_data["country"] == code

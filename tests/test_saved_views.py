@@ -32,7 +32,7 @@ def test_a_view_is_saved_from_the_page_it_shows_and_reopens_it_exactly(client, w
     assert 'value="V" checked' in follow  # the filter bar shows the saved filters
     listing = client.get("/views/").content.decode()
     assert "Video agents" in listing and "Agents" in listing and "only you" in listing
-    assert "Last 7 days · Video · sorted by -minutes" in listing  # the filters, in words
+    assert "Last 7 days · Video · most handled minutes first" in listing  # the filters, in words
 
 
 def test_the_list_names_a_views_partners_and_agents(client, world):
@@ -44,7 +44,7 @@ def test_the_list_names_a_views_partners_and_agents(client, world):
     save(client, "Named", "/", query)
     listing = client.get("/views/").content.decode()
     expected = (
-        f"2026-11-01 to 2026-11-07 · {world.a.name} · Connected (C, X) · agent {agent.user_name}"
+        f"2026-11-01 to 2026-11-07 · {world.a.name} · Connected (C, X) · agent {agent.name}"
     )
     assert expected in listing
 

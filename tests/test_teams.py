@@ -110,8 +110,8 @@ def test_the_team_filter_and_scorecard_agree_on_the_teams_sessions(centre):
         for name, rest in rows
     }
     # Tier 1: 2 agents, 3 sessions, median wait 20 s; no team: Lee, 1 session of 5 s.
-    assert cells["Tier 1"][0:2] == ["2", "3"] and cells["Tier 1"][-1] == "0:20"
-    assert cells["no team"][0:2] == ["1", "1"] and cells["no team"][-1] == "0:05"
+    assert cells["Tier 1"][0:2] == ["2", "3"] and cells["Tier 1"][-1] == "20 s"
+    assert cells["no team"][0:2] == ["1", "1"] and cells["no team"][-1] == "5 s"
     assert (
         f'href="/sessions/?{RANGE}&amp;team={tier1.pk}"'
         in teams.replace("start=2026-03-01&amp;end=2026-03-06", RANGE)

@@ -13,7 +13,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.http import QueryDict
 
-from sessions_app import figures, waiting
+from sessions_app import codes, figures, waiting
 from sessions_app.api import endpoints
 from sessions_app.figures import selection
 from sessions_app.figures.filters import SessionFilter
@@ -197,7 +197,7 @@ def test_the_overview_cards_show_the_waiting_figures_and_open_their_sessions(lea
     # Fast alone: 2 in time (5 s, 20 s) of 4 counted (1, 2, 3 and the abandoned 4).
     assert cards["Service level"][1] == "50.0%"
     assert cards["Abandoned"][1] == "20.0%"  # 1 of 5 offered
-    assert cards["Median time to join"][1] == "0:05"  # Fast's known waits: 3, 5, 20, 25
+    assert cards["Median time to join"][1] == "5 s"  # Fast's known waits: 3, 5, 20, 25
     link, _ = cards["Service level"]
     assert "max_wait=20" in link and "outcome=connected" in link
     assert _listed(lead_client, link.split("?", 1)[1].replace(RANGE, "")) == 2
@@ -287,3 +287,21 @@ def test_an_alert_rule_fires_when_the_service_level_is_below_the_target(db):
     rule.threshold = None
     later = T0 + timedelta(minutes=65)
     assert alerts.low_service_level(rule, later).detail.startswith("2 answered or abandoned")
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (None, "—"),
+        (0, "0 s"),
+        (45, "45 s"),
+        (471, "7 min 51 s"),
+        (600, "10 min 00 s"),
+        (3660, "1 h 01 min"),
+        (3599.6, "1 h 00 min"),  # a median of two: rounded, never "59 min 60 s"
+        (90061, "1 d 01 h"),
+        (-5, "−5 s"),  # a negative duration Glance sent is shown, not hidden
+    ],
+)
+def test_durations_read_with_their_units(seconds, words):
+    assert codes.format_duration(seconds) == words

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from sessions_app import codes
 from sessions_app.accounts import access
+from sessions_app.figures import geo
 from sessions_app.figures.kinds import outcome_q
 from sessions_app.models import Guest, Partner, Role
 
@@ -143,7 +144,7 @@ class SessionFilter(forms.Form):
     outcome = forms.ChoiceField(choices=[("", "Any"), *OUTCOMES], required=False)
     agent = MultipleIdsField(queryset=None, required=False, noun="agent")
     team = MultipleIdsField(queryset=None, required=False, noun="team")
-    country = forms.CharField(required=False, max_length=2)
+    country = forms.CharField(required=False, max_length=80)
     region = forms.CharField(required=False, max_length=100)
     city = forms.CharField(required=False, max_length=200)
     min_duration = forms.IntegerField(
@@ -197,10 +198,19 @@ class SessionFilter(forms.Form):
         return day
 
     def clean_country(self) -> str:
-        country = self.cleaned_data["country"].strip()
-        if country and not _COUNTRY.match(country):
-            raise forms.ValidationError("A two-letter ISO country code, such as US or DE.")
-        return country.upper()
+        """A country by its name ("Germany"), a common short name ("USA", "UK") or its ISO
+        code ("DE", "DEU"): the two-letter code the places are stored under."""
+        text = self.cleaned_data["country"].strip()
+        if not text:
+            return ""
+        code = geo.country_code_of(text)
+        if code is None:
+            if _COUNTRY.match(text):  # a code Glance may send that ISO has not (yet) assigned
+                return text.upper()
+            raise forms.ValidationError(
+                f"No country called “{text}”: type its name (Germany) or code (DE)."
+            )
+        return code
 
     def clean_q(self) -> str:
         text = self.cleaned_data["q"].strip()
@@ -266,6 +276,60 @@ class SessionFilter(forms.Form):
                 theirs = {item.partner_id for item in chosen}
                 partners = [partner for partner in partners if partner.pk in theirs]
         return partners
+
+    def chosen_people(self) -> list[tuple[str, object, str]]:
+        """(kind, agent or team, this filter's query without it) of each agent and team it
+        names: the filter bar's removable chips."""
+        out = []
+        for kind in ("team", "agent"):
+            chosen = self.values.get(kind) or []
+            for item in chosen:
+                rest = [other.pk for other in chosen if other.pk != item.pk]
+                out.append((kind, item, self.query(**{kind: rest})))
+        return out
+
+    def picker_options(self) -> list[tuple[str, int, str]]:
+        """(kind, id, label) of every team and agent the user may pick, teams first; an agent's
+        label names its partner where the user sees several, and its Glance user name."""
+        several = self.fields["partner"].queryset.count() > 1
+        options = [
+            ("team", team.pk, f"Team: {team.name}" + (f" ({team.partner.name})" if several else ""))
+            for team in self.fields["team"].queryset.select_related("partner").order_by("name")
+        ]
+        for agent in self.fields["agent"].queryset.select_related("partner"):
+            where = f"{agent.partner.name}, " if several else ""
+            options.append(("agent", agent.pk, f"{agent.name} ({where}{agent.user_name})"))
+        options[len(options) - len(self.fields["agent"].queryset) :] = sorted(
+            options[len(options) - len(self.fields["agent"].queryset) :],
+            key=lambda o: o[2].lower(),
+        )
+        return options
+
+    WEEKDAYS = ["Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays",
+                "Sundays"]  # fmt: skip
+
+    @property
+    def weekday_words(self) -> str:
+        day = self.values.get("weekday")
+        return self.WEEKDAYS[day - 1] if day else ""
+
+    @property
+    def hour_words(self) -> str:
+        hour = self.values.get("hour")
+        return "" if hour is None else f"{hour:02d}:00–{hour + 1:02d}:00"
+
+    @property
+    def without_weekday(self) -> str:
+        return self.query(weekday=[])
+
+    @property
+    def without_hour(self) -> str:
+        return self.query(hour=[])
+
+    def country_name(self) -> str:
+        """The country filter as the box shows it: by name."""
+        code = self.values.get("country")
+        return geo.country_name(code) if code else ""
 
     def pii_partners(self) -> QuerySet[Partner]:
         return access.partners_for(self.user, Role.ANALYST)

@@ -16,6 +16,42 @@ def country_name(alpha2: str) -> str:
     return getattr(country, "common_name", None) or (country.name if country else alpha2)
 
 
+# Names people type that ISO does not list: a country's everyday short names.
+ALIASES = {
+    "USA": "US", "U.S.": "US", "U.S.A.": "US", "AMERICA": "US", "UNITED STATES OF AMERICA": "US",
+    "UK": "GB", "U.K.": "GB", "BRITAIN": "GB", "GREAT BRITAIN": "GB", "ENGLAND": "GB",
+    "SCOTLAND": "GB", "WALES": "GB", "NORTHERN IRELAND": "GB", "HOLLAND": "NL", "RUSSIA": "RU",
+    "SOUTH KOREA": "KR", "KOREA": "KR", "NORTH KOREA": "KP", "VIETNAM": "VN", "IRAN": "IR",
+    "SYRIA": "SY", "LAOS": "LA", "BOLIVIA": "BO", "VENEZUELA": "VE", "TANZANIA": "TZ",
+    "MOLDOVA": "MD", "CZECHIA": "CZ", "CZECH REPUBLIC": "CZ", "TURKEY": "TR", "UAE": "AE",
+    "DEUTSCHLAND": "DE", "IVORY COAST": "CI", "TAIWAN": "TW", "PALESTINE": "PS",
+}  # fmt: skip
+
+
+@cache
+def country_code_of(text: str) -> str | None:
+    """The two-letter code of a country named by its code (DE, DEU), its ISO name, common or
+    official name (Germany), or an everyday alias (USA, UK); None if none matches."""
+    key = " ".join(text.split()).upper()
+    if key in ALIASES:
+        return ALIASES[key]
+    try:
+        return pycountry.countries.lookup(key).alpha_2
+    except LookupError:
+        pass
+    for country in pycountry.countries:
+        if getattr(country, "common_name", "").upper() == key:
+            return country.alpha_2
+    return None
+
+
+@cache
+def country_names() -> list[tuple[str, str]]:
+    """(code, name) of every country, by name: the country box's suggestions."""
+    return sorted(((c.alpha_2, country_name(c.alpha_2)) for c in pycountry.countries),
+                  key=lambda pair: pair[1])  # fmt: skip
+
+
 def _subdivisions(country: str) -> dict[str, str]:
     """{"MA": "Massachusetts", …}: the part of the ISO code after the country."""
     return {

@@ -15,9 +15,9 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from sessions_app import figures, timezones
+from sessions_app import codes, figures, timezones
 from sessions_app.accounts import access
-from sessions_app.figures import charts, kpis, selection
+from sessions_app.figures import charts, geo, kpis, selection
 from sessions_app.figures.filters import SessionFilter
 from sessions_app.http import json_bytes, json_response
 from sessions_app.models import Role, Session, SessionRollup, SyncRun
@@ -38,6 +38,8 @@ def page_context(request, flt: SessionFilter, section: str, **extra) -> dict:
         "can_see_pii": flt.pii_partners().exists(),
         "has_partners": flt.fields["partner"].queryset.exists(),
         "export_formats": [("csv", "CSV"), ("xlsx", "Excel"), ("ndjson", "NDJSON")],
+        "country_names": geo.country_names(),
+        "statuses": list(codes.SESSION_STATUSES.items()),
         **extra,
     }
 

@@ -97,7 +97,10 @@ def describe(query: str, user) -> str:
     else:
         preset = params.get("preset") or DEFAULT_PRESET
         parts = [dict(PRESETS).get(preset, preset)]
-    ids = {name: [v for v in params.getlist(name) if v.isdigit()] for name in ("partner", "agent")}
+    ids = {
+        name: [v for v in params.getlist(name) if v.isdigit()]
+        for name in ("partner", "agent", "team")
+    }
     if ids["partner"]:
         names = (
             access.partners_for(user).filter(pk__in=ids["partner"]).values_list("name", flat=True)
@@ -105,16 +108,47 @@ def describe(query: str, user) -> str:
         parts.append(", ".join(sorted(names)) or "a partner you cannot see")
     parts += [codes.label(codes.SESSION_TYPES, code) for code in params.getlist("type")]
     if params.get("status"):
-        parts.append("status " + "".join(params.getlist("status")))
+        letters = "".join(params.getlist("status")).upper()
+        parts.append(" or ".join(codes.label(codes.SESSION_STATUSES, s) for s in letters))
     if params.get("outcome"):
         parts.append(dict(OUTCOMES).get(params["outcome"], params["outcome"]))
     if ids["agent"]:
         agents = access.agents_for(user).filter(pk__in=ids["agent"])
-        parts += [f"agent {name}" for name in agents.values_list("user_name", flat=True)]
+        parts += [f"agent {agent.name}" for agent in agents]
+    if ids["team"]:
+        teams = access.teams_for(user).filter(pk__in=ids["team"])
+        parts += [f"team {name}" for name in teams.values_list("name", flat=True)]
     for name, label in _WORDS:
-        if params.get(name):
+        if params.get(name) and name in ("weekday", "hour"):
+            parts.append(_when(name, params[name]))
+        elif params.get(name):
             parts.append(f"{label} {params[name]}")
+    if params.get("sort"):
+        parts.append(sort_words(params["sort"]))
     return " · ".join(parts)
+
+
+# What each sort key orders by, ascending and descending: "longest first", not "-duration".
+SORT_WORDS = {
+    "start": ("oldest first", "newest first"),
+    "duration": ("shortest first", "longest first"),
+    "wait": ("quickest join first", "longest wait first"),
+    "guests": ("fewest guests first", "most guests first"),
+    "type": ("by type", "by type, reversed"),
+    "status": ("by status", "by status, reversed"),
+    "agent": ("by agent, A to Z", "by agent, Z to A"),
+    "partner": ("by partner, A to Z", "by partner, Z to A"),
+    "sessions": ("fewest sessions first", "most sessions first"),
+    "minutes": ("fewest handled minutes first", "most handled minutes first"),
+    "median": ("shortest median first", "longest median first"),
+    "connected": ("lowest connected rate first", "highest connected rate first"),
+}
+
+
+def sort_words(sort: str) -> str:
+    key, descending = sort.lstrip("-"), sort.startswith("-")
+    words = SORT_WORDS.get(key)
+    return words[descending] if words else f"sorted by {key}"
 
 
 _WORDS = [
@@ -130,8 +164,20 @@ _WORDS = [
     ("q", "guest"),
     ("weekday", "weekday"),
     ("hour", "hour"),
-    ("sort", "sorted by"),
 ]
+_WEEKDAYS = ["Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays"]
+
+
+def _when(name: str, value: str) -> str:
+    """A heatmap cell's part in words: "Mondays", "09:00–10:00"."""
+    if not value.isdigit():
+        return f"{name} {value}"
+    number = int(value)
+    if name == "weekday" and 1 <= number <= 7:
+        return _WEEKDAYS[number - 1]
+    if name == "hour" and 0 <= number <= 23:
+        return f"{number:02d}:00–{number + 1:02d}:00"
+    return f"{name} {value}"
 
 
 def _page_label(view) -> str:

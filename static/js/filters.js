@@ -38,6 +38,30 @@
     });
     if (preset && range) showRange();
   });
+  // The agent and team picker: choosing a suggestion adds it to the filter and applies it.
+  form.querySelectorAll("[data-picker-input]").forEach(function (input) {
+    const options = document.getElementById(input.getAttribute("list"));
+    function choose() {
+      const match = Array.prototype.find.call(options.options, function (option) {
+        return option.value === input.value;
+      });
+      if (!match) return;
+      const hidden = document.createElement("input");
+      hidden.type = "hidden";
+      hidden.name = match.dataset.kind;
+      hidden.value = match.dataset.id;
+      form.append(hidden);
+      input.value = "";
+      form.requestSubmit();
+    }
+    input.addEventListener("change", choose);
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        choose();
+      }
+    });
+  });
   form.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
     select.addEventListener("change", function () {
       form.requestSubmit();

@@ -43,9 +43,7 @@ def test_the_list_names_a_views_partners_and_agents(client, world):
     )
     save(client, "Named", "/", query)
     listing = client.get("/views/").content.decode()
-    expected = (
-        f"2026-11-01 to 2026-11-07 · {world.a.name} · Connected (C, X) · agent {agent.name}"
-    )
+    expected = f"2026-11-01 to 2026-11-07 · {world.a.name} · Connected (C, X) · agent {agent.name}"
     assert expected in listing
 
 

@@ -6,6 +6,7 @@ places) is escaped, since plotly renders a subset of HTML in hover text. A point
 somewhere carries the URL of the session list narrowed to it as its customdata (drill-down).
 """
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -15,13 +16,15 @@ from django.db.models import QuerySet
 from django.utils.html import escape
 
 from sessions_app import codes, figures, waiting
-from sessions_app.figures import geo
+from sessions_app.figures import geo, selection
 from sessions_app.figures.filters import SessionFilter
 from sessions_app.figures.selection import Selection
 
 TYPE_COLORS = {"C": "#2563eb", "G": "#d97706", "V": "#059669"}
 OTHER_COLOR = "#7b8794"
-OUTCOME_COLORS = {"connected": "#16a34a", "not_connected": "#dc2626", "other": "#9aa5b1"}
+# Okabe and Ito's blue and orange: told apart by every common kind of colour blindness, where
+# green against red is not.
+OUTCOME_COLORS = {"connected": "#0072b2", "not_connected": "#e69f00", "other": "#9aa5b1"}
 OUTCOME_LABELS = {"connected": "Connected", "not_connected": "Not connected", "other": "Other"}
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
@@ -63,13 +66,18 @@ def type_color(code: str) -> str:
     return TYPE_COLORS.get(code, OTHER_COLOR)
 
 
+LEGEND = {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"}
+
+
 def layout(**extra: object) -> dict:
     base = {
-        "margin": {"l": 56, "r": 16, "t": 16, "b": 48},
+        "margin": {"l": 56, "r": 16, "t": 40, "b": 48},
         "font": {"family": FONT, "size": 13, "color": "#1f2933"},
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "rgba(0,0,0,0)",
-        "legend": {"orientation": "h", "y": -0.18},
+        # Above the plot: below it, a legend that wraps on a narrow screen ran into the axis
+        # title.
+        "legend": LEGEND,
         "hoverlabel": {"font": {"family": FONT}},
     }
     base.update(extra)
@@ -96,6 +104,7 @@ def sessions_over_time(ctx: Context) -> Chart:
             customdata=[_time_drill(ctx, row["bucket"], bucket, code) for row in points],
             hovertemplate="%{x}<br>%{y} sessions<extra>%{fullData.name}</extra>",
         )
+    _add_previous_period(fig, ctx, bucket)
     xaxis = {"title": {"text": f"{bucket.capitalize()} · {ctx.tz_note}"}}
     if bucket == "week":
         xaxis["tickformat"] = "week of %b %d"
@@ -104,10 +113,41 @@ def sessions_over_time(ctx: Context) -> Chart:
             layout(
                 barmode="stack",
                 xaxis=xaxis,
-                yaxis={"title": {"text": "Sessions"}},
-                legend={"orientation": "h", "y": -0.18, "traceorder": "normal"},
+                yaxis={"title": {"text": "Sessions"}, "fixedrange": True},
+                legend={**LEGEND, "traceorder": "normal"},
+                **DATE_DRAG,
             )
         )
+    )
+
+
+# A drag across a time chart sets the page's date filter (static/js/charts.js): zoom on the
+# time axis only.
+DATE_DRAG = {"dragmode": "zoom", "meta": {"date_drag": True}}
+
+
+def _add_previous_period(fig: go.Figure, ctx: Context, bucket: str) -> None:
+    """The period before, of equal length, as a line laid over this one's bars (hidden until
+    its legend entry is clicked): each of its buckets drawn where the matching bucket of this
+    period is, its own dates in the hover."""
+    period = ctx.filter.period
+    previous = period.previous(ctx.tz)
+    rows = figures.sessions_over_time(selection.select(ctx.filter, previous), ctx.tz, bucket)
+    totals: dict[datetime, int] = {}
+    for row in rows:
+        totals[row["bucket"]] = totals.get(row["bucket"], 0) + row["n"]
+    shift = timedelta(days=period.days)
+    keys = sorted(totals)
+    fig.add_scatter(
+        name=f"Previous period ({previous.first_day:%b %-d}–{previous.last_day:%b %-d})",
+        x=[(k.astimezone(ctx.tz) + shift).strftime("%Y-%m-%d %H:%M") for k in keys],
+        y=[totals[k] for k in keys],
+        text=[k.astimezone(ctx.tz).strftime("%a %b %-d %H:%M") for k in keys],
+        mode="lines+markers",
+        line={"color": "#1f2933", "dash": "dot", "width": 2},
+        marker={"size": 5},
+        visible="legendonly",
+        hovertemplate="%{text}: %{y} sessions<extra>previous period</extra>",
     )
 
 
@@ -157,7 +197,13 @@ def outcomes(ctx: Context) -> Chart:
             customdata=[ctx.filter.drill(type=t, outcome=outcome) for t in types],
             hovertemplate="%{y}: %{x} sessions<extra>%{fullData.name}</extra>",
         )
-    return Chart(fig.update_layout(layout(barmode="stack", xaxis={"title": {"text": "Sessions"}})))
+    # A label that does not fit its segment is hidden (the hover still says it), not shrunk.
+    uniform = {"minsize": 12, "mode": "hide"}
+    return Chart(
+        fig.update_layout(
+            layout(barmode="stack", xaxis={"title": {"text": "Sessions"}}, uniformtext=uniform)
+        )
+    )
 
 
 def durations(ctx: Context) -> Chart:
@@ -251,8 +297,8 @@ def service_level(ctx: Context) -> Chart:
             hoverinfo="skip",
         )
     xaxis = {"title": {"text": f"{bucket.capitalize()} · {ctx.tz_note}"}}
-    yaxis = {"title": {"text": "Answered in time (%)"}, "range": [0, 105]}
-    return Chart(fig.update_layout(layout(xaxis=xaxis, yaxis=yaxis)))
+    yaxis = {"title": {"text": "Answered in time (%)"}, "range": [0, 105], "fixedrange": True}
+    return Chart(fig.update_layout(layout(xaxis=xaxis, yaxis=yaxis, **DATE_DRAG)))
 
 
 def abandonment(ctx: Context) -> Chart:
@@ -314,11 +360,17 @@ def _choropleth(
     **trace,
 ) -> go.Choropleth:
     """A map of visitors by place (keys in sorted order, as `locations`, `names` and `links`
-    give them), each place's hover saying what its click opens."""
+    give them), each place's hover saying what its click opens. The colour is by the logarithm
+    of the count, its legend in plain numbers: with one country at 7,000, a linear scale paints
+    500 and 0 alike."""
     keys = sorted(visitors)
+    largest = max(visitors.values())
+    ticks = [10**power for power in range(len(str(largest)))]
     return go.Choropleth(
         locations=locations,
-        z=[visitors[k] for k in keys],
+        z=[math.log10(visitors[k]) for k in keys],
+        zmin=0,
+        zmax=max(math.log10(largest), 1),
         text=names,
         colorscale="Blues",
         customdata=[
@@ -326,7 +378,11 @@ def _choropleth(
             for k, link in zip(keys, links, strict=True)
         ],
         hovertemplate=PLACE_HOVER,
-        colorbar={"title": {"text": "Visitors"}},
+        colorbar={
+            "title": {"text": "Visitors"},
+            "tickvals": [math.log10(t) for t in ticks],
+            "ticktext": [f"{t:,}" for t in ticks],
+        },
         **trace,
     )
 
@@ -394,13 +450,18 @@ def canada(ctx: Context) -> Chart:
         return Chart(None, "No visitors in Canada match these filters.")
     codes_ = sorted(provinces)
     largest = max(provinces.values())
+
+    def size(n: int) -> float:  # a bubble's area grows with its count
+        return 10 + 40 * (n / largest) ** 0.5
+
     fig = go.Figure(
         go.Scattergeo(
             lat=[geo.CA_PROVINCES[c][1] for c in codes_],
             lon=[geo.CA_PROVINCES[c][2] for c in codes_],
             text=[geo.CA_PROVINCES[c][0] for c in codes_],
+            showlegend=False,
             marker={
-                "size": [10 + 40 * (provinces[c] / largest) ** 0.5 for c in codes_],
+                "size": [size(provinces[c]) for c in codes_],
                 "color": "#2563eb",
                 "opacity": 0.7,
                 "line": {"width": 1, "color": "#fff"},
@@ -415,6 +476,11 @@ def canada(ctx: Context) -> Chart:
             hovertemplate=PLACE_HOVER,
         )
     )
+    for n in _size_steps(largest):  # the size legend: a bubble of each of a few counts
+        fig.add_scattergeo(
+            lat=[None], lon=[None], mode="markers", name=f"{n:,} visitors", hoverinfo="skip",
+            marker={"size": size(n), "color": "#2563eb", "opacity": 0.7},
+        )  # fmt: skip
     geo_layout = {
         "scope": "north america",
         "resolution": 50,
@@ -422,10 +488,25 @@ def canada(ctx: Context) -> Chart:
         "showsubunits": True,
         "landcolor": "#f0f4f8",
         "bgcolor": "rgba(0,0,0,0)",
-        "center": {"lat": 58, "lon": -96},
-        "projection": {"type": "conic conformal", "scale": 1.6, "parallels": [49, 77]},
+        # Canada's middle, from the 49th parallel to the Arctic islands, filling the frame.
+        "center": {"lat": 62, "lon": -96},
+        "lonaxis": {"range": [-142, -50]},
+        "lataxis": {"range": [41, 84]},
+        "projection": {"type": "conic conformal", "parallels": [49, 77]},
     }
-    return Chart(fig.update_layout(layout(geo=geo_layout, margin={"l": 0, "r": 0, "t": 0, "b": 0})))
+    legend = {"itemsizing": "trace", "orientation": "v", "x": 1, "xanchor": "right", "y": 0.05,
+              "title": {"text": "Visitors"}, "bgcolor": "rgba(255,255,255,0.8)"}  # fmt: skip
+    return Chart(
+        fig.update_layout(
+            layout(geo=geo_layout, legend=legend, margin={"l": 0, "r": 0, "t": 0, "b": 0})
+        )
+    )
+
+
+def _size_steps(largest: int) -> list[int]:
+    """A few round counts up to the largest, for a size legend: 1, 10, 100… and the largest."""
+    steps = [10**power for power in range(len(str(largest))) if 10**power < largest]
+    return [*steps[-2:], largest]
 
 
 CHARTS = {

@@ -28,6 +28,20 @@
     return typeof url === "string" && url.startsWith("/") && !url.startsWith("//") ? url : null;
   }
 
+  // A drag across a time chart (a zoom on its time axis) sets this page's date filter: the
+  // local days the dragged range touches. A double click (autorange) changes nothing.
+  function dragUrl(change) {
+    const from = change["xaxis.range[0]"];
+    const to = change["xaxis.range[1]"];
+    if (typeof from !== "string" || typeof to !== "string") return null;
+    const url = new URL(window.location.href);
+    url.searchParams.set("preset", "custom");
+    url.searchParams.set("start", from.slice(0, 10));
+    url.searchParams.set("end", to.slice(0, 10));
+    url.searchParams.delete("page");
+    return url.toString();
+  }
+
   async function request(src) {
     const response = await fetch(src, { credentials: "same-origin" });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
@@ -63,6 +77,12 @@
       const url = drillUrl(event.points && event.points[0]);
       if (url) window.location.assign(url);
     });
+    if (figure.layout.meta && figure.layout.meta.date_drag) {
+      div.on("plotly_relayout", function (change) {
+        const url = dragUrl(change);
+        if (url) window.location.assign(url);
+      });
+    }
     div.dataset.state = "drawn";
   }
 

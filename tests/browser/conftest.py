@@ -45,9 +45,15 @@ def browser(pytestconfig):
         browser.close()
 
 
+# Widths a test may ask for with @pytest.mark.parametrize("page", [...], indirect=True): a
+# desktop, and a phone (an iPhone's 390 px, at its height).
+HEIGHTS = {1440: 900, 1280: 900, 390: 844}
+
+
 @pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def page(browser, live_server, request):
+    width = getattr(request, "param", 1280)
+    context = browser.new_context(viewport={"width": width, "height": HEIGHTS[width]})
     page = context.new_page()
     page.outside_requests = []
     server = urlsplit(live_server.url).netloc

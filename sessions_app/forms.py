@@ -10,6 +10,7 @@ from django.db import models
 from django.http import QueryDict
 from django.urls import Resolver404, resolve
 
+from sessions_app import timezones
 from sessions_app.accounts import access, members
 from sessions_app.models import AlertRule, Partner, ReportSchedule, Role, email_list
 from sessions_app.notify import reports
@@ -248,11 +249,26 @@ def view_query(query: str) -> str:
     return params.urlencode()
 
 
+class WeekdaysField(forms.MultipleChoiceField):
+    """Weekday checkboxes; also takes the digits run together ("12345"), as rules are stored."""
+
+    def to_python(self, value):
+        return [digit for item in super().to_python(value) for digit in item.strip()]
+
+
 class AlertRuleForm(forms.ModelForm):
     """A partner admin's alert rule: what to watch, and whom to tell."""
 
     webhook_url = forms.URLField(
         required=False, max_length=500, assume_scheme="https", label="Webhook"
+    )
+    WEEKDAYS = [("1", "Mon"), ("2", "Tue"), ("3", "Wed"), ("4", "Thu"), ("5", "Fri"),
+                ("6", "Sat"), ("7", "Sun")]  # fmt: skip
+    business_days = WeekdaysField(
+        choices=WEEKDAYS,
+        initial=["1", "2", "3", "4", "5"],
+        widget=forms.CheckboxSelectMultiple,
+        label="Business days",
     )
 
     class Meta:
@@ -270,9 +286,12 @@ class AlertRuleForm(forms.ModelForm):
         ]
         widgets = {"emails": forms.TextInput(attrs={"size": 40})}
 
-    def __init__(self, data=None, *, partner, **kwargs):
+    def __init__(self, data=None, *, partner, time_zone: str = "UTC", **kwargs):
+        kwargs.setdefault("initial", {"time_zone": time_zone})
         super().__init__(data, **kwargs)
         self.partner = partner
+        self.fields["kind"].choices = AlertRule.Kind.choices  # no "---------"
+        self.fields["time_zone"].widget = forms.Select(choices=timezones.choices())
 
     def clean_time_zone(self):
         name = self.cleaned_data["time_zone"]
@@ -281,9 +300,10 @@ class AlertRuleForm(forms.ModelForm):
         return name
 
     def clean_business_days(self):
+        """The ticked days as the rule stores them: ISO weekday digits, "12345"."""
         days = self.cleaned_data["business_days"]
-        if not days or any(day not in "1234567" for day in days):
-            raise forms.ValidationError("ISO weekday digits, 1 = Monday … 7 = Sunday: e.g. 12345.")
+        if not days:
+            raise forms.ValidationError("Tick at least one business day.")
         return "".join(sorted(set(days)))
 
     def clean_emails(self):
@@ -320,18 +340,32 @@ class ReportScheduleForm(forms.ModelForm):
 
     class Meta:
         model = ReportSchedule
-        fields = ["frequency", "send_hour", "recipients"]
-        widgets = {"recipients": forms.TextInput(attrs={"size": 36})}
+        fields = ["frequency", "send_hour", "send_to_owner", "recipients"]
+        widgets = {
+            "recipients": forms.TextInput(
+                attrs={"size": 36, "placeholder": "colleague@example.com, …"}
+            ),
+            "send_hour": forms.Select(choices=[(h, f"{h:02d}:00") for h in range(24)]),
+        }
+        labels = {"frequency": "How often", "send_hour": "At", "recipients": "Also to"}
 
     def __init__(self, data=None, *, user, view, **kwargs):
+        kwargs.setdefault("initial", {"send_to_owner": True, "frequency": "weekly"})
         super().__init__(data, **kwargs)
         self.user, self.view = user, view
+        self.fields["frequency"].choices = ReportSchedule.Frequency.choices  # no "---------"
         self.fields["send_hour"].min_value, self.fields["send_hour"].max_value = 0, 23
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("send_to_owner") and not data.get("recipients") and not self.errors:
+            raise forms.ValidationError("Send it to yourself or name someone to send it to.")
+        return data
 
     def clean_recipients(self):
         emails = email_list(self.cleaned_data["recipients"])
         if not emails:
-            raise forms.ValidationError("Name at least one recipient.")
+            return ""
         probe = ReportSchedule(saved_view=self.view, owner=self.user)
         outside = reports.unfit_recipients(probe, emails)
         if outside:

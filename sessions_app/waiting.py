@@ -7,17 +7,20 @@ the same in words):
 - **Time to join** runs from the first participant's arrival to the other side's. Glance lists
   both sides among a session's guests, each with its own `startTime`: the subscriber's side
   (`agent`, `host`) and the customer's (`visitor`, `guest`). The first start of each side is
-  taken, and the wait is the later minus the earlier, in whole seconds. The session's own
-  `startTime` is not used: in the seed's samples it is the second side's arrival. Where the
-  guests' types do not tell the sides apart (empty or unknown types), or one side never came,
-  the wait is unknown (None), never 0.
+  taken, and the wait is the later minus the earlier, in whole seconds, whichever side came
+  first. The session's own `startTime` is not used: in the seed's samples it is the second
+  side's arrival. Where the guests' types do not tell the sides apart (empty or unknown types),
+  or one side never came, the wait is unknown (None), never 0. So is a wait longer than a day
+  (MAX_WAIT): a start time like 0001-01-01 is a default, not an arrival.
 - **Answered** sessions ended connected (C, X); **abandoned** ones ended while waiting (Q: the
   waiting side gave up; T: nobody joined in time). Together they are the **offered** sessions.
 - **Abandoned rate** = abandoned / offered.
 - **Service level** = answered sessions joined within the partner's target time / offered
   sessions. Abandons count as misses (leaving them out would flatter the figure, and no
   short-abandon allowance is made). An answered session whose wait is unknown is left out of
-  both sides: it is neither proof of a quick join nor of a slow one.
+  both sides: it is neither proof of a quick join nor of a slow one. Where the wait is unknown
+  for more than half of the answered sessions (a partner whose records carry no guest types),
+  no service level is given: the abandons, always counted, would drag it towards 0%.
 """
 
 from collections.abc import Iterable
@@ -36,6 +39,8 @@ OFFERED_STATUSES = ANSWERED_STATUSES + ABANDONED_STATUSES
 # phone queues; a co-browse join takes the agent a few more clicks.
 DEFAULT_TARGET_SECONDS = 30
 DEFAULT_TARGET_PERCENT = 80
+MAX_WAIT = 86_400  # seconds; a longer "wait" is a wrong start time, not a visitor waiting
+MIN_KNOWN_SHARE = 0.5  # of answered sessions, with a known wait, for a service level
 
 
 def side_of(guest_type: str | None) -> str | None:
@@ -62,7 +67,8 @@ def time_to_join(guests: Iterable[tuple[str | None, datetime | None]]) -> int | 
     if len(first) < 2:
         return None
     earlier, later = sorted(first.values())
-    return int((later - earlier).total_seconds())
+    wait = int((later - earlier).total_seconds())
+    return wait if wait <= MAX_WAIT else None
 
 
 IN_TIME, LATE, UNKNOWN, ABANDONED = (

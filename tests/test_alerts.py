@@ -3,6 +3,7 @@ it starts to hold and one when it clears, by email (captured by Django's test ma
 webhook (a real HTTP receiver on loopback), and a failed delivery that never fails the sync."""
 
 import json
+import re
 import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,7 +12,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from sessions_app.models import AlertRule, AuditEvent, Membership, Session
+from sessions_app.models import AlertRule, AuditEvent, Membership, Profile, Session
 from sessions_app.notify import alerts
 from sessions_app.sync.run import sync_partner
 from tests.helpers.glance import make_partner
@@ -191,3 +192,25 @@ def test_an_admin_adds_a_rule_on_the_partner_page(client, world, settings):
         f"{world.a.name}: alert added: connected rate below 80% over the last 4 h",
         f"{world.a.name}: alert removed: connected rate below 80% over the last 4 h",
     ]
+
+
+def test_the_alert_form_ticks_weekdays_and_starts_in_the_admins_time_zone(client, world):
+    admin = world.users["admin"]
+    Profile.objects.update_or_create(user=admin, defaults={"time_zone": "Asia/Tokyo"})
+    client.force_login(admin)
+    page = client.get(f"/partners/{world.a.pk}/").content.decode()
+    form = page.split('class="inline-form alert-form"', 1)[1].split("</form>", 1)[0]
+    assert "---------" not in form
+    ticked = re.findall(
+        r'<input type="checkbox" name="business_days" value="(\d)"[^>]*checked', form
+    )
+    assert ticked == ["1", "2", "3", "4", "5"]
+    assert re.search(r'<option value="Asia/Tokyo"[^>]*selected', form)
+    # A Saturday-only rule, by its checkbox: stored as the weekday digit.
+    answer = client.post(
+        f"/partners/{world.a.pk}/alerts/",
+        {"kind": "no_sessions", "hours": "2", "business_days": ["6"], "business_start": "9",
+         "business_end": "17", "time_zone": "Asia/Tokyo", "emails": "analyst@example.com"},
+    )  # fmt: skip
+    assert answer.status_code == 302
+    assert AlertRule.objects.get().business_days == "6"

@@ -9,6 +9,7 @@ from django.core import mail
 from django_q.models import Schedule
 
 from sessions_app.models import AuditEvent, Membership, ReportSchedule, SavedView
+from sessions_app.notify import reports as report_mail
 from sessions_app.sync.schedules import first_report_run, report_schedule_name
 from sessions_app.tasks import send_report_task
 
@@ -167,3 +168,30 @@ def test_a_report_of_someone_elses_guest_search_leaves_the_search_out(client, wo
     assert "zoe.secret" not in preview
     send_report_task(report.pk)
     assert all("zoe.secret" not in m.body for m in mail.outbox) and mail.outbox
+
+
+def test_a_report_to_oneself_waits_for_an_email_address_and_says_so(client, world):
+    """Choosing "send it to me" works without an address on file: the page says so and links
+    to the preferences, where the address is added (with the password); then it is sent."""
+    user = world.users["viewer"]
+    type(user).objects.filter(pk=user.pk).update(email="")
+    view = SavedView.objects.create(owner=user, name="Mine", path="/", query="preset=7d")
+    client.force_login(user)
+    page = client.get("/views/").content.decode()
+    assert "You have no email address on file" in page and 'href="/account/"' in page
+    to_me = {"frequency": "weekly", "send_hour": 7, "send_to_owner": "on", "recipients": ""}
+    client.post(f"/views/{view.pk}/reports/", to_me)
+    report = ReportSchedule.objects.get(saved_view=view)
+    assert report.send_to_owner and report.recipients == ""
+    assert report_mail.send(report) == 0
+    report.refresh_from_db()
+    assert report.last_error == "not sent to you: you have no email address on file"
+    refused = client.post("/account/", {"time_zone": "", "email": "viewer@example.com"})
+    assert "Your current password, to change your email." in refused.content.decode()
+    client.post(
+        "/account/",
+        {"time_zone": "", "email": "viewer@example.com", "current_password": "pw-viewer-Xy9!"},
+    )
+    report.refresh_from_db()
+    assert report_mail.send(report) == 1 and mail.outbox[-1].to == ["viewer@example.com"]
+    assert AuditEvent.objects.filter(summary="user viewer: changed email").exists()

@@ -2,14 +2,19 @@
 teams formed by a partner's admins (audited, and only of that partner's agents), the `team=`
 filter on the pages, exports and API, and the team scorecard beside the agents'."""
 
+import csv
+import io
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import User
 
+from sessions_app.api import endpoints
 from sessions_app.models import Agent, AuditEvent, Membership, Partner, Team
 from sessions_app.models.sessions import name_from_user_name
+from sessions_app.notify import wallboard
 from tests.factories import guest, record, store
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -126,3 +131,43 @@ def test_an_unknown_team_is_named_as_a_team_in_the_error(centre):
     *_, client = centre
     body = client.get(f"/sessions/?{RANGE}&team=99999").content.decode()
     assert "There is no team 99999 that you can see." in body
+
+
+def test_another_partners_real_team_is_no_filter_of_yours(centre):
+    *_, client = centre
+    theirs = Team.objects.create(partner=Partner.objects.get(name="Other Co"), name="Theirs")
+    body = client.get(f"/sessions/?{RANGE}&team={theirs.pk}").content.decode()
+    assert f"There is no team {theirs.pk} that you can see." in body
+    assert "Theirs" not in body  # not among the picker's suggestions either
+
+
+def test_team_names_differ_by_more_than_case_in_any_script(centre):
+    acme, _, _, _, client = centre
+    client.post(f"/partners/{acme.pk}/teams/", {"name": "Équipe"})
+    again = client.post(f"/partners/{acme.pk}/teams/", {"name": "éQUIPE"}, follow=True)
+    assert "Acme has a team called “éQUIPE” already." in again.content.decode()
+    assert sorted(acme.teams.values_list("name", flat=True)) == ["Tier 1", "Équipe"]
+
+
+def test_the_wallboard_api_and_exports_name_agents_as_the_pages_do(centre):
+    acme, _, tier1, agents, client = centre
+    board = wallboard.board([acme], ZoneInfo("UTC"), now=T0 + timedelta(hours=1)).as_json()
+    assert board["top_agents"] == [
+        {"agent": "Grace Nelson", "sessions": 2},
+        {"agent": "Lee Chan", "sessions": 1},
+        {"agent": "Omar H.", "sessions": 1},
+    ]
+    response = client.get(f"/sessions/export.csv?{RANGE}&agent={agents['omar'].pk}")
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    (row,) = list(csv.DictReader(io.StringIO(text)))
+    assert (row["agent"], row["agent_name"], row["team"]) == (
+        "omar.haddad.acme.glance.net", "Omar H.", "Tier 1",
+    )  # fmt: skip
+    lead = User.objects.get(username="lead")
+    secret = endpoints.new_token(lead, "script")[1]
+    answer = client.get(
+        f"/api/v1/sessions?{RANGE}&team={tier1.pk}", HTTP_AUTHORIZATION=f"Bearer {secret}"
+    ).json()
+    assert {(s["agent_name"], s["team"]) for s in answer["results"]} == {
+        ("Grace Nelson", "Tier 1"), ("Omar H.", "Tier 1"),
+    }  # fmt: skip

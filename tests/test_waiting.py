@@ -12,11 +12,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.contrib.auth.models import User
 from django.http import QueryDict
+from django.test import RequestFactory
 
 from sessions_app import codes, figures, waiting
+from sessions_app.accounts.partners import save_partner
 from sessions_app.api import endpoints
 from sessions_app.figures import selection
 from sessions_app.figures.filters import SessionFilter
+from sessions_app.forms import PartnerForm
 from sessions_app.glance.records import sessions_from_xml
 from sessions_app.models import AlertRule, Membership, Partner, Session
 from sessions_app.notify import alerts, wallboard
@@ -305,3 +308,72 @@ def test_an_alert_rule_fires_when_the_service_level_is_below_the_target(db):
 )
 def test_durations_read_with_their_units(seconds, words):
     assert codes.format_duration(seconds) == words
+
+
+def test_a_start_time_that_is_a_default_not_an_arrival_gives_no_wait(db):
+    """0001-01-01 (a .NET default), 1900 and 1970 (a zero timestamp) against a 2026 arrival:
+    no wait, and the sync stores the session instead of failing on it for good."""
+    partner = Partner.objects.create(name="Odd", glance_partner_id=52)
+    starts = [
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(1900, 1, 1, tzinfo=UTC),
+        datetime(1970, 1, 1, tzinfo=UTC),
+        T0 - timedelta(seconds=waiting.MAX_WAIT),
+    ]
+    store(
+        partner,
+        *[
+            record(i, T0, guests=[guest("visitor", start=start), guest("agent", start=T0)])
+            for i, start in enumerate(starts, start=1)
+        ],
+    )
+    waits = dict(Session.objects.filter(partner=partner).values_list("glance_id", "wait_seconds"))
+    assert waits == {1: None, 2: None, 3: None, 4: waiting.MAX_WAIT}  # a day is still a wait
+
+
+def test_too_few_known_waits_give_no_service_level_rather_than_a_false_zero(db, client):
+    """A video partner whose guests carry no types (as the seed's JSON sample): 20 answered of
+    unknown wait and 2 abandoned would otherwise read 0%."""
+    partner = Partner.objects.create(name="Video", glance_partner_id=53)
+    store(
+        partner,
+        *[_session(i, "C", 5, types=("", "")) for i in range(1, 21)],
+        _session(21, "T", None),
+        _session(22, "Q", None),
+    )
+    service = figures.service(Session.objects.all(), waiting.targets_of([partner]))
+    assert (service.answered, service.unknown, service.abandoned) == (20, 20, 2)
+    assert service.service_level is None and service.abandoned_rate == pytest.approx(100 * 2 / 22)
+    user = User.objects.create_user("video-lead")
+    Membership.objects.create(user=user, partner=partner, role="analyst")
+    client.force_login(user)
+    body = client.get(f"/?{RANGE}").content.decode()
+    card = body.split("Service level</a></div>", 1)[1].split("</div>\n</div>", 1)[0]
+    assert "—" in card and "too few known waits (0 of 20 answered)" in card
+    rule = AlertRule(partner=partner, kind=AlertRule.Kind.LOW_SERVICE_LEVEL, hours=3)
+    condition = alerts.low_service_level(rule, T0 + timedelta(hours=1))
+    assert not condition.holds and condition.detail.startswith("too few known waits")
+
+
+def test_a_new_target_redraws_the_cached_service_level_chart(lead_client):
+    fast = Partner.objects.get(name="Fast")
+    url = f"/charts/service-level/?{RANGE}&partner={fast.pk}"
+    before = lead_client.get(url).json()
+    assert before["data"][1]["name"] == "Target: 90% in 20 s"
+    form = PartnerForm(
+        {
+            "name": fast.name, "api_url": fast.api_url, "enabled": "on", "api_key": "k-1",
+            "sync_interval_minutes": 15, "service_level_percent": 75,
+            "service_level_seconds": 30, "retain_ip_days": 90, "retain_contact_days": 180,
+            "retain_sessions_days": 730,
+        },
+        instance=fast,
+    )  # fmt: skip
+    assert form.is_valid(), form.errors
+    request = RequestFactory().post("/")
+    request.user = User.objects.get(username="lead")
+    save_partner(form, request=request)
+    after = lead_client.get(url).json()
+    assert after["data"][1]["name"] == "Target: 75% in 30 s"
+    # Fast's day: 3 of 4 joined within 30 s now (5, 20 and 25 s; the abandon a miss).
+    assert after["data"][0]["y"] == [75.0]

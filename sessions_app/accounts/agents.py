@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.db.models.functions import Lower
 
 from sessions_app.accounts import audit
 from sessions_app.models import Agent, Partner, Team
@@ -35,7 +34,10 @@ def add_team(partner: Partner, name: str, *, request) -> Team:
         raise TeamError("A team needs a name.")
     if len(name) > MAX_NAME:
         raise TeamError(f"A team name has at most {MAX_NAME} characters.")
-    if partner.teams.annotate(lowered=Lower("name")).filter(lowered=name.lower()).exists():
+    # Compared here, not by the database's LOWER(), which SQLite applies to ASCII only.
+    if name.casefold() in {
+        other.casefold() for other in partner.teams.values_list("name", flat=True)
+    }:
         raise TeamError(f"{partner.name} has a team called “{name}” already.")
     try:
         with transaction.atomic():

@@ -145,7 +145,8 @@ def revoke(partner: Partner, user, *, request=None, actor=None) -> bool:
 
 def save_user(user, changed: list[str], *, request, created: bool):
     """A user saved by a superuser in the Django admin, where the staff and superuser flags are
-    set: every change audited (which fields, never a password)."""
+    set, or by themselves (their email address, in their preferences): every change audited
+    (which fields, never a password)."""
     with transaction.atomic():
         user.save()
         if created:

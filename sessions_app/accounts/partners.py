@@ -3,6 +3,7 @@ Django admin) or by the operator's add_partner command, each save and its audit 
 transaction; and an admin's request for a sync now."""
 
 from django.db import transaction
+from django.db.models import F
 from django_q.tasks import async_task
 
 from sessions_app.accounts import audit
@@ -17,6 +18,9 @@ def save_partner(form, *, request) -> Partner:
     created = form.instance.pk is None
     with transaction.atomic():
         partner = form.save()
+        if {"service_level_seconds", "service_level_percent"} & set(form.changed_data):
+            # Cached charts are keyed by the data's generation: a new target redraws them.
+            Partner.objects.filter(pk=partner.pk).update(data_generation=F("data_generation") + 1)
         audit.partner_saved(request, partner, form, created=created)
     return partner
 

@@ -215,7 +215,7 @@ def _rounded(percent: float | None) -> float | None:
 
 def session_page(flt: SessionFilter, user, cursor: str, limit: int) -> tuple[list[dict], str]:
     """One page of sessions, newest first, and the cursor of the next ('' at the end)."""
-    sessions = selected(flt, user).select_related("partner", "agent")
+    sessions = selected(flt, user).select_related("partner", "agent__team")
     if cursor:
         start, pk = _read_cursor(cursor)
         sessions = sessions.filter(Q(start_time__lt=start) | Q(start_time=start, pk__lt=pk))
@@ -245,6 +245,8 @@ def _session(session: Session, guests: list[Guest], reveal: bool) -> dict:
         ),
         "key": session.key,
         "agent": session.agent.user_name if session.agent else None,
+        "agent_name": session.agent.name if session.agent else None,
+        "team": session.agent.team.name if session.agent and session.agent.team else None,
         "guests": [
             {
                 "type": guest.guest_type,

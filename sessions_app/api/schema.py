@@ -95,7 +95,9 @@ _SESSION = {
         },
         "waiting_outcome": {"type": "string", "enum": _WAITING_OUTCOMES},
         "key": {"type": "string", "nullable": True},
-        "agent": {"type": "string", "nullable": True},
+        "agent": {"type": "string", "nullable": True, "description": "Glance user name"},
+        "agent_name": {"type": "string", "nullable": True, "description": "as the pages name"},
+        "team": {"type": "string", "nullable": True},
         "guests": {"type": "array", "items": {"$ref": "#/components/schemas/Guest"}},
     },
 }

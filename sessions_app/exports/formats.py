@@ -31,6 +31,7 @@ from sessions_app import codes, figures, waiting
 from sessions_app.figures.filters import SessionFilter
 from sessions_app.glance import fields
 from sessions_app.models import Guest
+from sessions_app.models.sessions import name_from_user_name
 
 CHUNK = 2000
 FORMATS = {
@@ -110,6 +111,8 @@ class Exporter:
         "guest_count",
         "wait_seconds",
         "partner__service_level_seconds",
+        "agent__display_name",
+        "agent__team__name",
     )
 
     def _session_chunks(self, sessions=None, extra=(), text_dates=False) -> Iterator[list[tuple]]:
@@ -139,7 +142,7 @@ class Exporter:
 
     def _session_values(self, row: tuple, countries: str) -> list:
         (_, partner, glance_id, kind, status, start, end, duration, key, width, height, kbytes,
-         reverse, agent, agent_id, guest_count, wait, target, *_) = row  # fmt: skip
+         reverse, agent, agent_id, guest_count, wait, target, display, team, *_) = row  # fmt: skip
         return [
             partner,
             glance_id,
@@ -159,6 +162,8 @@ class Exporter:
             kbytes,
             reverse,
             agent or None,
+            (display or name_from_user_name(agent)) if agent else None,
+            team,
             agent_id or None,
             guest_count,
             countries,
@@ -268,6 +273,8 @@ SESSION_COLUMNS = [
     *_SESSION["kbytes"],
     *_SESSION["is_reverse"],
     Column("agent", "Agent user name"),
+    Column("agent_name", "Agent"),
+    Column("team", "Team"),
     Column("agent_partner_user_id", "Agent partnerUserId"),
     Column("guest_count", "Guests", "int"),
     Column("guest_countries", "Guest countries"),

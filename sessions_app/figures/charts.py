@@ -275,6 +275,10 @@ def service_level(ctx: Context) -> Chart:
     if not points:
         return Chart(None, "No answered or abandoned sessions match these filters.")
     x = [key.astimezone(ctx.tz).strftime("%Y-%m-%d %H:%M") for key, _ in points]
+    # A point opens its answered and abandoned sessions (within the filter's own statuses),
+    # which its hover counts: the answered ones of unknown wait among them.
+    chosen = ctx.filter.values.get("status") or []
+    offered = [s for s in waiting.OFFERED_STATUSES if not chosen or s in chosen]
     fig = go.Figure()
     fig.add_scatter(
         name="Service level",
@@ -282,9 +286,11 @@ def service_level(ctx: Context) -> Chart:
         y=[round(s.service_level, 1) for _, s in points],
         mode="lines+markers",
         line={"color": TYPE_COLORS["C"], "width": 2},
-        text=[f"{s.met:,} of {s.offered - s.unknown:,} in time" for _, s in points],
-        customdata=[_time_drill(ctx, key, bucket, None, status=OFFERED) for key, _ in points],
-        hovertemplate="%{x}<br>%{y}% (%{text})<extra></extra>",
+        text=[_service_hover(s) for _, s in points],
+        customdata=[
+            _time_drill(ctx, key, bucket, None, status="".join(offered)) for key, _ in points
+        ],
+        hovertemplate="%{x}<br>%{y}%: %{text}<extra></extra>",
     )
     target = waiting.common_target(targets.values())
     if target is not None:
@@ -299,6 +305,11 @@ def service_level(ctx: Context) -> Chart:
     xaxis = {"title": {"text": f"{bucket.capitalize()} · {ctx.tz_note}"}}
     yaxis = {"title": {"text": "Answered in time (%)"}, "range": [0, 105], "fixedrange": True}
     return Chart(fig.update_layout(layout(xaxis=xaxis, yaxis=yaxis, **DATE_DRAG)))
+
+
+def _service_hover(s: figures.Service) -> str:
+    unknown = f", {s.unknown:,} of unknown wait left out" if s.unknown else ""
+    return f"{s.met:,} of {s.offered - s.unknown:,} in time ({s.offered:,} sessions{unknown})"
 
 
 def abandonment(ctx: Context) -> Chart:

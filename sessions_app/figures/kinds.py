@@ -124,7 +124,7 @@ def team_rows(figures: dict[int | None, AgentFigures], agents: list[AgentRow]) -
     """The team scorecard's rows: each team's own figures (its sessions together, so its
     medians are of its sessions, not of its agents' medians), and how many of its agents had
     sessions (from the agent scorecard's rows)."""
-    teams = Team.objects.in_bulk([pk for pk in figures if pk])
+    teams = Team.objects.select_related("partner").in_bulk([pk for pk in figures if pk])
     working: dict[int | None, int] = {}
     for row in agents:
         if row.agent is not None:
@@ -180,9 +180,19 @@ class Service:
         return self.answered + self.abandoned
 
     @property
+    def known_enough(self) -> bool:
+        """Whether enough answered sessions have a known wait for a service level to mean
+        anything (waiting.MIN_KNOWN_SHARE)."""
+        if not self.answered:
+            return True
+        return (self.answered - self.unknown) / self.answered >= waiting.MIN_KNOWN_SHARE
+
+    @property
     def service_level(self) -> float | None:
         counted = self.offered - self.unknown
-        return 100 * self.met / counted if counted else None
+        if not counted or not self.known_enough:
+            return None
+        return 100 * self.met / counted
 
     @property
     def abandoned_rate(self) -> float | None:

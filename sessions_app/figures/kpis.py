@@ -25,6 +25,7 @@ class Kpi:
     direction: str = "flat"  # up | down | flat: the arrow
     note: str = ""
     lower_is_better: bool = False  # waits and abandons: a rise is bad news
+    caveat: str = ""  # why the figure is missing or to be read with care, shown always
     link: str = ""  # the session list behind the number
     title: str = ""  # how the figure is defined, as a tooltip
 
@@ -63,8 +64,8 @@ def compared(
     if gap:
         unchanged = all_cards(current, current, "")
         return Compared(
-            [Kpi(c.label, c.value, note="no comparison", link=c.link, title=c.title)
-             for c in unchanged],
+            [Kpi(c.label, c.value, note="no comparison", link=c.link, title=c.title,
+                 caveat=c.caveat) for c in unchanged],
             gap,
         )  # fmt: skip
     before_sel = selection.select(flt, previous, agent=agent)
@@ -151,6 +152,10 @@ def waiting_cards(now: figures.Service, before: figures.Service, previous_label:
     level = _points("Service level", now.service_level, before.service_level, previous_label)
     if now.service_level is not None:
         level.note = f"{aim} · {level.note}" if level.note else aim
+    elif now.offered and not now.known_enough:
+        known = now.answered - now.unknown
+        level.note = ""
+        level.caveat = f"too few known waits ({known:,} of {now.answered:,} answered)"
     level.title = (
         "Answered sessions joined within the target time, of answered and abandoned sessions. "
         "Abandons count as misses; answered sessions with an unknown wait are left out."
@@ -180,6 +185,8 @@ def _relative(label, now, before, shown, previous_label, *, lower_is_better=Fals
     better = {"lower_is_better": lower_is_better}
     if now is None:
         return Kpi(label, "—", note="no sessions", **better)
+    if before == 0 and now == 0:
+        return Kpi(label, shown, "+0%", "flat", previous_label, **better)
     if not before:
         return Kpi(label, shown, "new" if now else "", "flat", f"none {previous_label}", **better)
     change = round(100 * (now - before) / before)  # the arrow must agree with what is shown

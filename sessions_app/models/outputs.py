@@ -60,7 +60,12 @@ class ReportSchedule(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports"
     )
     frequency = models.CharField(max_length=16, choices=Frequency.choices)
-    recipients = models.TextField(help_text="emails of users who can see the view's data")
+    recipients = models.TextField(
+        blank=True, help_text="emails of users who can see the view's data"
+    )
+    # The owner by their account, not an address: the report follows their email as it changes,
+    # and waits while they have none.
+    send_to_owner = models.BooleanField("send it to me", default=False)
     time_zone = models.CharField(max_length=64, default="UTC")
     send_hour = models.PositiveSmallIntegerField(default=7, help_text="local hour, 0-23")
     last_sent_at = models.DateTimeField(null=True, blank=True)
@@ -78,7 +83,17 @@ class ReportSchedule(models.Model):
 
     @property
     def recipient_list(self) -> list[str]:
-        return email_list(self.recipients)
+        """Every address it goes to: the owner's (where they have one) and the others."""
+        others = email_list(self.recipients)
+        mine = self.owner.email if self.send_to_owner else ""
+        if mine and mine.lower() not in {e.lower() for e in others}:
+            return [mine, *others]
+        return others
+
+    @property
+    def recipients_in_words(self) -> str:
+        parts = ["you" if self.send_to_owner else "", self.recipients]
+        return ", ".join(part for part in parts if part)
 
 
 class AlertRule(models.Model):

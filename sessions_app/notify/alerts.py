@@ -65,6 +65,12 @@ def low_service_level(rule: AlertRule, now: datetime) -> Condition:
         {rule.partner.pk: target},
     )
     counted = service.offered - service.unknown
+    if not service.known_enough:
+        known = service.answered - service.unknown
+        return Condition(
+            False, f"too few known waits to judge ({known} of {service.answered} answered "
+            f"sessions in the last {rule.hours} h)",
+        )  # fmt: skip
     if counted < MIN_SESSIONS_FOR_A_RATE:
         return Condition(
             False, f"{counted} answered or abandoned sessions in the last {rule.hours} h, too few "

@@ -153,7 +153,10 @@ def send(schedule: ReportSchedule, now: datetime | None = None) -> int:
         message.attach_alternative(html, "text/html")
         message.send()
     schedule.last_sent_at = timezone.now()
-    schedule.last_error = f"not sent to {', '.join(dropped)}: no longer allowed" if dropped else ""
+    problems = [f"not sent to {', '.join(dropped)}: no longer allowed"] if dropped else []
+    if schedule.send_to_owner and not schedule.owner.email:
+        problems.append("not sent to you: you have no email address on file")
+    schedule.last_error = "; ".join(problems)
     schedule.save(update_fields=["last_sent_at", "last_error"])
     return len(allowed)
 

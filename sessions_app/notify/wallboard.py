@@ -26,7 +26,7 @@ from sessions_app import crypto, figures
 from sessions_app import waiting as waiting_rules  # `waiting` here is Glance's live count
 from sessions_app.accounts import audit
 from sessions_app.glance.client import GlanceClient, GlanceError
-from sessions_app.models import KioskLink, LiveCounts, Partner, Session
+from sessions_app.models import Agent, KioskLink, LiveCounts, Partner, Session
 
 LIVE_SECONDS = 30  # each partner is asked at most this often, however many walls watch
 KEEP = timedelta(minutes=5)  # a stored answer (or failure) is shown this long; then "asking…"
@@ -46,6 +46,7 @@ class Board:
     ended: int = 0  # what the connected rate is "of"
     service_level: float | None = None
     service_counted: int = 0  # answered with a known wait, and abandoned: what it is "of"
+    service_known: bool = True  # False: too few known waits for a service level
     service_target: str = ""  # "80% in 30 s", or "" where the partners' targets differ
     service_state: str = ""  # met | near | missed: green, amber, red against the target
     abandoned_rate: float | None = None
@@ -75,10 +76,11 @@ def board(
     ended, connected = figures.ended_and_connected(today)
     agents = (
         today.exclude(agent__isnull=True)
-        .values("agent__user_name")
+        .values("agent")
         .annotate(sessions=Count("pk"))
         .order_by("-sessions", "agent__user_name")[:TOP_AGENTS]
     )
+    named = Agent.objects.in_bulk([row["agent"] for row in agents])
     active, waiting, note = live_counts(partners, detail=detail)
     targets = waiting_rules.targets_of(partners)
     service = figures.service(today, targets)
@@ -95,11 +97,12 @@ def board(
         ended=ended,
         service_level=_rounded(service.service_level),
         service_counted=service.offered - service.unknown,
+        service_known=service.known_enough,
         service_target=str(target) if target else "",
         service_state=_state(service.service_level, target),
         abandoned_rate=_rounded(service.abandoned_rate),
         offered=service.offered,
-        top_agents=[{"agent": a["agent__user_name"], "sessions": a["sessions"]} for a in agents],
+        top_agents=[{"agent": named[a["agent"]].name, "sessions": a["sessions"]} for a in agents],
         updated=now.astimezone(tz).strftime("%H:%M:%S"),
     )
 

@@ -1,8 +1,10 @@
-"""The user's own account: preferences (time zone), password change and reset (audited)."""
+"""The user's own account: preferences (time zone, email address), password change and reset
+(audited)."""
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
@@ -40,18 +42,54 @@ class PreferencesForm(forms.Form):
         required=False,
         help_text="Dates are shown, filtered and grouped into days and hours in this zone.",
     )
+    email = forms.EmailField(
+        required=False,
+        label="Email address",
+        help_text="Where emailed reports, alerts and password resets reach you.",
+    )
+    current_password = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Needed to change your email address: password resets go there.",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean(self):
+        data = super().clean()
+        if "email" not in self.data:  # a form without the field changes only the time zone
+            data["email"] = self.user.email
+        email = (data.get("email") or "").strip()
+        if email.lower() == (self.user.email or "").lower():
+            return data
+        if not self.user.check_password(data.get("current_password") or ""):
+            self.add_error("current_password", "Your current password, to change your email.")
+        users = get_user_model().objects.exclude(pk=self.user.pk)
+        if email and users.filter(email__iexact=email).exists():
+            self.add_error("email", "Another account uses this address.")
+        return data
 
 
 @login_required
 def preferences(request):
     profile, _ = Profile.objects.get_or_create(user=request.user)
-    form = PreferencesForm(request.POST or None, initial={"time_zone": profile.time_zone})
+    initial = {"time_zone": profile.time_zone, "email": request.user.email}
+    form = PreferencesForm(request.POST or None, initial=initial, user=request.user)
     if request.method == "POST" and form.is_valid():
         profile.time_zone = form.cleaned_data["time_zone"]
         profile.save()
         # The zone just saved: request.user still holds the profile it was loaded with.
         zone = timezones.named(profile.time_zone).key
-        messages.success(request, f"Times are now shown in {zone}.")
+        said = [f"Times are now shown in {zone}."]
+        email = form.cleaned_data["email"].strip()
+        if email.lower() != (request.user.email or "").lower():
+            request.user.email = email
+            members.save_user(request.user, ["email"], request=request, created=False)
+            said.append(f"Email address {email} saved." if email else "Email address removed.")
+        messages.success(request, " ".join(said))
         return redirect("preferences")
     return render(request, "registration/preferences.html", {"form": form})
 

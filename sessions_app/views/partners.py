@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from sessions_app import timezones
 from sessions_app.accounts import access, members
 from sessions_app.accounts.partners import request_sync, save_partner
 from sessions_app.forms import AlertRuleForm, GrantAccessForm, PartnerForm
@@ -58,7 +59,9 @@ def partner_detail(request, pk):
         "completeness": completeness.completeness(partner),
         "alert_rules": partner.alert_rules.all(),
         "kiosk_links": partner.kiosk_links.select_related("created_by"),
-        "alert_form": AlertRuleForm(partner=partner),
+        "alert_form": AlertRuleForm(
+            partner=partner, time_zone=timezones.for_user(request.user).key
+        ),
         "memberships": partner.memberships.select_related("user"),
         "grant_form": GrantAccessForm(),
         "recent_runs": partner.sync_runs.all()[:10],

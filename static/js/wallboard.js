@@ -23,7 +23,8 @@
       connected_rate: percent(data.connected_rate),
       connected_of: "of " + data.ended.toLocaleString() + " ended",
       service_level: percent(data.service_level),
-      service_of: "of " + data.service_counted.toLocaleString() +
+      service_of: (data.service_known ? "of " + data.service_counted.toLocaleString()
+        : "too few known waits") +
         (data.service_target ? " · target " + data.service_target : " · each partner's target"),
       abandoned_rate: percent(data.abandoned_rate),
       abandoned_of: "of " + data.offered.toLocaleString() + " answered or abandoned",

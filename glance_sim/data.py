@@ -277,7 +277,9 @@ class PartnerData:
         guests, extras = [], []
         for gi, (is_sub, gtype) in enumerate(parties):
             if gi == 0:
-                gstart, gdur, gkb = start - int(rnd() * 40), dur, kbytes
+                # The first arrival waits for the other side: mostly a few seconds, now and
+                # then most of a minute (a cube of a uniform draw: median 5 s, a fifth over 20 s).
+                gstart, gdur, gkb = start - int(rnd() ** 3 * 40), dur, kbytes
             else:
                 lag = int(rnd() * min(20, dur // 3 + 1))
                 gstart, gdur = start + lag, max(1, dur - lag - int(rnd() * min(30, dur // 4 + 1)))

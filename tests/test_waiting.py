@@ -377,3 +377,13 @@ def test_a_new_target_redraws_the_cached_service_level_chart(lead_client):
     assert after["data"][1]["name"] == "Target: 75% in 30 s"
     # Fast's day: 3 of 4 joined within 30 s now (5, 20 and 25 s; the abandon a miss).
     assert after["data"][0]["y"] == [75.0]
+
+
+def test_every_overview_card_opens_what_it_counts(lead_client):
+    cards = _cards(lead_client)
+    assert all(link for link, _ in cards.values()), cards
+    sessions_link, sessions = cards["Sessions"]
+    assert _listed(lead_client, sessions_link.split("?", 1)[1]) == int(sessions) == 9
+    connected_link, _ = cards["Connected"]
+    assert _listed(lead_client, connected_link.split("?", 1)[1]) == 6  # C and X
+    assert cards["Active agents"][0].startswith("/agents/?")

@@ -6,7 +6,7 @@
 - Every endpoint takes the pages' filter parameters (preset, start, end, partner, type, status,
   outcome, agent, country, region, city, min_duration, max_duration, min_wait, max_wait, key,
   has_error, q, weekday, hour). A wrong value is a 400 naming it, as JSON.
-- /api/v1/aggregates?by=day|type|status|agent|country: sessions, connected sessions, guests and
+- /api/v1/aggregates?by=day|type|status|agent|team|country: sessions, connected sessions, guests and
   seconds per group (by country: visitors per country, as the geography map counts them, and the
   sessions a visitor from there was in, which `country=` selects; a session with visitors from two
   countries is in both rows, so these sessions can add up to more than the total; the row with no
@@ -36,7 +36,7 @@ from sessions_app.models import ApiToken, Guest, Role, Session
 log = logging.getLogger(__name__)
 
 PAGE_SIZE, MAX_PAGE_SIZE = 100, 1000
-GROUPINGS = ("day", "type", "status", "agent", "country")
+GROUPINGS = ("day", "type", "status", "agent", "team", "country")
 
 
 class ApiError(Exception):
@@ -143,6 +143,7 @@ def aggregates(flt: SessionFilter, user, by: str) -> list[dict]:
         "type": F("session_type"),
         "status": F("status"),
         "agent": F("agent__user_name"),
+        "team": F("agent__team__name"),  # null: sessions of agents in no team, or no agent
     }[by]
     rows = (
         sessions.annotate(group=column)

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from django.urls import reverse
+
 from sessions_app import codes, figures, waiting
 from sessions_app.figures import selection
 from sessions_app.figures.filters import Period, SessionFilter
@@ -57,9 +59,11 @@ def compared(
     links = _links(flt, targets, agent)
 
     def all_cards(now, before, label):  # the waiting ones first: what a lead reads first
-        return waiting_cards(now[1], before[1], label, targets, links) + cards(
-            now[0], before[0], label
-        )
+        shown = waiting_cards(now[1], before[1], label, targets, links)
+        shown += cards(now[0], before[0], label)
+        for card in shown:
+            card.link = card.link or links.get(card.label, "")
+        return shown
 
     if gap:
         unchanged = all_cards(current, current, "")
@@ -78,11 +82,26 @@ def _links(flt: SessionFilter, targets: dict, agent: Agent | None) -> dict[str, 
     """The session list behind each waiting card (on an agent's page, the agent's)."""
     mine = {"agent": agent.pk} if agent is not None else {}
     target = waiting.common_target(targets.values())
-    in_time = {"outcome": "connected", "max_wait": target.seconds} if target else {}
+    # One target: the sessions that met it. Several: the answered and abandoned sessions the
+    # figure counts (no one filter says "within each partner's own time").
+    in_time = (
+        {"outcome": "connected", "max_wait": target.seconds}
+        if target
+        else {"status": "".join(waiting.OFFERED_STATUSES)}
+    )
+    longest = flt.drill(**mine, sort="-duration")
     return {
-        "service": flt.drill(**mine, **in_time) if target else "",
+        "service": flt.drill(**mine, **in_time),
         "wait": flt.drill(**mine, min_wait=0),
         "abandoned": flt.drill(**mine, outcome="not_connected"),
+        # The headline cards, by their labels: where each number's sessions (or rows) are.
+        "Sessions": flt.drill(**mine),
+        "Connected": flt.drill(**mine, outcome="connected"),
+        "Median duration": longest,
+        "90th percentile duration": longest,
+        "Guests per session": flt.drill(**mine),
+        "Active agents": f"{reverse('agent_list')}?{flt.query()}",
+        "Countries": f"{reverse('geography')}?{flt.query(**mine)}",
     }
 
 

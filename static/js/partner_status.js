@@ -8,6 +8,10 @@
   const bar = block.querySelector("progress");
   const text = block.querySelector(".progress-text");
 
+  function plural(n, word) {
+    return `${n.toLocaleString()} ${word}${n === 1 ? "" : "s"}`;
+  }
+
   async function poll() {
     let running = box.dataset.running === "1";
     try {
@@ -21,7 +25,7 @@
         running = status.running;
         block.hidden = !running;
         bar.value = status.percent;
-        text.textContent = `window ${status.windows_done} of ${status.windows_total} · ${status.pages} pages · ${status.sessions} sessions` +
+        text.textContent = `window ${status.windows_done} of ${status.windows_total} · ${plural(status.pages, "page")} · ${plural(status.sessions, "session")}` +
           (status.finishing ? " · finishing: checking completeness" : "");
       }
     } catch (error) {

@@ -46,8 +46,8 @@ def browser(pytestconfig):
 
 
 # Widths a test may ask for with @pytest.mark.parametrize("page", [...], indirect=True): a
-# desktop, and a phone (an iPhone's 390 px, at its height).
-HEIGHTS = {1440: 900, 1280: 900, 390: 844}
+# wall display (1080p), a desktop, and a phone (an iPhone's 390 px, at its height).
+HEIGHTS = {1920: 1080, 1440: 900, 1280: 900, 390: 844}
 
 
 @pytest.fixture

@@ -126,3 +126,23 @@ def test_the_world_map_colours_by_a_log_scale(page, live_server, world):
     (trace,) = chart_data(page, "countries")
     assert trace["colorbar"]["ticktext"][:2] == ["1", "10"]
     assert trace["zmin"] == 0
+
+
+@pytest.mark.parametrize("page", [1920], indirect=True)
+def test_the_wallboard_fills_a_1080p_screen_and_says_of_how_many(page, live_server, world):
+    log_in(page, live_server, "analyst")
+    page.goto(f"{live_server.url}/wallboard/")
+    page.wait_for_selector("#board[data-state=live]", timeout=15000)
+    for field in ("connected_of", "service_of", "abandoned_of"):
+        assert re.match(
+            r"(of [\d,]+|too few known waits)", page.inner_text(f'[data-field="{field}"]')
+        )
+    assert "target 80% in 30 s" in page.inner_text('[data-field="service_of"]')
+    board = page.locator("#board").bounding_box()
+    assert board["height"] >= 1080 - 1 and board["width"] >= 1920 - 1
+    # Fills it, without scrolling: the last tile and the agents end inside the screen.
+    assert page.evaluate("() => document.documentElement.scrollHeight") <= 1080 + 1
+    change = page.locator('[data-field="change"]')
+    if change.inner_text() in ("(+0%)", ""):
+        assert change.get_attribute("class") in ("", None)  # no change is not green
+    screenshot(page, "wallboard-1080p")

@@ -84,7 +84,7 @@ def test_teams_are_picked_by_name_and_compared(page, live_server, world):
     assert page.locator(".chip", has_text="Tier 1").count() == 0
 
 
-@pytest.mark.parametrize("page", [1440], indirect=True)
+@pytest.mark.parametrize("page", WIDTHS, indirect=True)
 def test_a_country_is_typed_by_name(page, live_server, world):
     log_in(page, live_server, "analyst")
     page.fill("input[name=country]", "USA")
@@ -94,7 +94,7 @@ def test_a_country_is_typed_by_name(page, live_server, world):
     assert page.locator(".filter-errors").count() == 0
 
 
-@pytest.mark.parametrize("page", [1440], indirect=True)
+@pytest.mark.parametrize("page", WIDTHS, indirect=True)
 def test_the_charts_read_without_colour_and_a_drag_sets_the_dates(page, live_server, world):
     log_in(page, live_server, "analyst")
     wait_for_charts(page, timeout=30000)
@@ -118,7 +118,7 @@ def test_the_charts_read_without_colour_and_a_drag_sets_the_dates(page, live_ser
     assert page.locator("input[name=start]").input_value() == start
 
 
-@pytest.mark.parametrize("page", [1440], indirect=True)
+@pytest.mark.parametrize("page", WIDTHS, indirect=True)
 def test_the_world_map_colours_by_a_log_scale(page, live_server, world):
     log_in(page, live_server, "analyst")
     page.goto(f"{live_server.url}/geography/")
@@ -146,3 +146,31 @@ def test_the_wallboard_fills_a_1080p_screen_and_says_of_how_many(page, live_serv
     if change.inner_text() in ("(+0%)", ""):
         assert change.get_attribute("class") in ("", None)  # no change is not green
     screenshot(page, "wallboard-1080p")
+
+
+@pytest.mark.parametrize("page", WIDTHS, indirect=True)
+def test_the_alert_and_report_forms_read_without_codes(page, live_server, world):
+    log_in(page, live_server, "admin")
+    page.goto(f"{live_server.url}/partners/{world.a.pk}/#alerts")
+    page.locator("#alerts details").evaluate("d => d.open = true")
+    form = page.locator("form.alert-form")
+    assert "---------" not in form.inner_text()
+    assert form.locator("input[name=business_days]:checked").count() == 5
+    assert form.locator("label", has_text="Sat").is_visible()
+    assert no_sideways_scroll(page)
+    screenshot(page, f"partner-{page.viewport_size['width']}")
+    page.goto(f"{live_server.url}/views/")
+    assert no_sideways_scroll(page)
+
+
+@pytest.mark.parametrize("page", [390], indirect=True)
+def test_no_page_scrolls_sideways_on_a_phone(page, live_server, world):
+    """Wide tables scroll inside themselves; everything else fits the screen."""
+    log_in(page, live_server, "admin")
+    pages = ["/", "/geography/", "/agents/", "/sessions/", "/views/", "/account/", "/sync/",
+             "/audit/", f"/partners/{world.a.pk}/", f"/partners/{world.a.pk}/edit/",
+             f"/partners/{world.a.pk}/agents/", "/partners/"]  # fmt: skip
+    for path in pages:
+        page.goto(f"{live_server.url}{path}")
+        page.locator("details").evaluate_all("all => all.forEach(d => d.open = true)")
+        assert no_sideways_scroll(page), path

@@ -237,6 +237,12 @@ def _figures(flt, agent=None) -> dict:
             for bucket in ("hour", "day", "week")
         },
         "abandonment": figures.abandonment_by_hour(sel, flt.tz),
+        "team_service": {
+            team: _service(s)
+            for team, s in figures.service_by_team(
+                selection.select(flt, agent=agent, agents_only=True), targets
+            ).items()
+        },
         "totals": (
             totals.sessions,
             totals.connected,

@@ -10,8 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import User
+from django.http import QueryDict
 
+from sessions_app import figures, waiting
 from sessions_app.api import endpoints
+from sessions_app.figures import selection
+from sessions_app.figures.filters import SessionFilter
 from sessions_app.models import Agent, AuditEvent, Membership, Partner, Team
 from sessions_app.models.sessions import name_from_user_name
 from sessions_app.notify import wallboard
@@ -171,3 +175,32 @@ def test_the_wallboard_api_and_exports_name_agents_as_the_pages_do(centre):
     assert {(s["agent_name"], s["team"]) for s in answer["results"]} == {
         ("Grace Nelson", "Tier 1"), ("Omar H.", "Tier 1"),
     }  # fmt: skip
+
+
+def test_the_overview_says_which_team_was_slowest_to_join(centre):
+    """Tier 1 (Grace 10 s and 30 s, Omar 20 s: median 20 s) before the agents in no team (Lee,
+    5 s); the rollups and the raw sessions agree."""
+    acme, _, tier1, _, client = centre
+    body = client.get(f"/?{RANGE}").content.decode()
+    table = body.split('<section class="card team-waits">', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr>\s*<td>(.*?)</td>(.*?)</tr>", table, re.S)
+    cells = [
+        (re.sub("<[^>]+>", "", name).strip(), re.findall(r'class="num">([^<]*)<', rest))
+        for name, rest in rows
+    ]
+    assert cells == [
+        ("Tier 1", ["3", "100.0%", "20 s", "30 s", "0.0%"]),  # 10, 20 and 30 s: within 30 s
+        ("in no team", ["1", "100.0%", "5 s", "5 s", "0.0%"]),
+    ]
+    user = User.objects.get(username="lead")
+    flt = SessionFilter(QueryDict(RANGE), user=user, tz=ZoneInfo("UTC"))
+    sel = selection.select(flt, agents_only=True)
+    assert sel.uses_rollups and sel.by_agent
+    targets = waiting.targets_of([acme])
+    summed = figures.service_by_team(sel, targets)
+    counted = figures.service_by_team(sel.sessions, targets)
+    assert (
+        {k: (s.met, s.offered, s.median_wait) for k, s in summed.items()}
+        == {k: (s.met, s.offered, s.median_wait) for k, s in counted.items()}
+        == {tier1.pk: (3, 3, 20), None: (1, 1, 5)}
+    )

@@ -48,6 +48,7 @@ __all__ = [
     "outcome_of",
     "outcomes_by_type",
     "service",
+    "service_by_team",
     "service_over_time",
     "session_count",
     "sessions_over_time",
@@ -132,6 +133,17 @@ def service(source: Source, targets: dict[int, waiting.Target]) -> Service:
     if sel is not None:
         return from_rollups.service(sel, targets)
     return from_sessions.service(_sessions_of(source), targets)
+
+
+def service_by_team(
+    source: Source, targets: dict[int, waiting.Target]
+) -> dict[int | None, Service]:
+    """{team id (None: agents in no team): Service} of the sessions that have an agent; give a
+    selection made with `agents_only=True`, which the agents' own rollup rows serve."""
+    sel = _rollups_of(source)
+    if sel is not None and sel.by_agent:
+        return from_rollups.service_by_team(sel, targets)
+    return from_sessions.service_by_team(_sessions_of(source), targets)
 
 
 def service_over_time(

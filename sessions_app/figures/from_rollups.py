@@ -228,6 +228,23 @@ def service(sel: Selection, targets: dict[int, waiting.Target]) -> Service:
     return counter.result()
 
 
+def service_by_team(
+    sel: Selection, targets: dict[int, waiting.Target]
+) -> dict[int | None, Service]:
+    """From the agents' own rollup rows (`select(…, agents_only=True)`), each agent's rows
+    counted in its team; the edges' sessions grouped by team in SQL."""
+    rows = read_rollups(sel, "agent", "partner", "status", "sessions", "waits")
+    teams = teams_of(np.array([row[0] for row in rows], np.int64)).tolist()
+    counters: dict[int | None, ServiceCounter] = {}
+    for team, (_, partner_id, status, sessions, blob) in zip(teams, rows, strict=True):
+        counter = counters.setdefault(team or None, ServiceCounter(targets))
+        triples = _waits(blob)
+        counter.add(partner_id, status, sessions, triples["wait"], triples["n"])
+    for part in sel.edges:
+        raw.add_service_by_team(counters, part, targets)
+    return {team: counter.result() for team, counter in counters.items()}
+
+
 def service_over_time(
     sel: Selection, tz: ZoneInfo, bucket: str, targets: dict[int, waiting.Target]
 ) -> dict[object, Service] | None:

@@ -179,6 +179,33 @@ def add_service(counter: ServiceCounter, qs: QuerySet) -> None:
         counter.add(partner_id, status, sessions, waits, counts)
 
 
+def service_by_team(qs: QuerySet, targets: dict[int, waiting.Target]) -> dict[int | None, Service]:
+    counters: dict[int | None, ServiceCounter] = {}
+    add_service_by_team(counters, qs, targets)
+    return {team: counter.result() for team, counter in counters.items()}
+
+
+def add_service_by_team(counters: dict, qs: QuerySet, targets: dict[int, waiting.Target]) -> None:
+    """Adds the waiting figures of sessions that have an agent, by the agent's team (None: in
+    no team), from one GROUP BY."""
+    rows = (
+        plain(qs)
+        .filter(agent__isnull=False)
+        .values_list("agent__team", "partner_id", "status", "wait_seconds")
+        .annotate(n=Count("pk"))
+    )
+    groups: dict[tuple, list] = {}
+    for team, partner_id, status, wait, n in rows:
+        group = groups.setdefault((team, partner_id, status), [0, [], []])
+        group[0] += n
+        if wait is not None:
+            group[1].append(wait)
+            group[2].append(n)
+    for (team, partner_id, status), (sessions, waits, counts) in groups.items():
+        counter = counters.setdefault(team, ServiceCounter(targets))
+        counter.add(partner_id, status, sessions, waits, counts)
+
+
 def service_over_time(
     qs: QuerySet, tz: ZoneInfo, bucket: str, targets: dict[int, waiting.Target]
 ) -> dict[object, Service]:

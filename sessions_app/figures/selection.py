@@ -51,22 +51,31 @@ class Selection:
 
 
 def select(
-    flt: SessionFilter, period: Period | None = None, *, agent: Agent | None = None
+    flt: SessionFilter,
+    period: Period | None = None,
+    *,
+    agent: Agent | None = None,
+    agents_only: bool = False,
 ) -> Selection:
     """The filter's selection for `period` (the filter's own by default), scoped to what its
-    user may see; `agent` narrows it to one agent (an agent's own page)."""
+    user may see; `agent` narrows it to one agent (an agent's own page); `agents_only` to the
+    sessions that have an agent, read from the agents' own rollup rows (figures by team)."""
     period = period or flt.period
     scope = access.scope_for(flt.user)
     sessions = flt.filter_qs(scope.sessions(), period)
     if agent is not None:
         sessions = sessions.filter(agent=agent)
+    if agents_only:
+        sessions = sessions.filter(agent__isnull=False)
     plain = Selection(sessions=sessions, period=period, tz=flt.tz)
     if not settings.GLANCEDASH_ROLLUPS or not rollups_answer(flt):
         return plain
     first_day, end_day = whole_utc_days(period.start, period.end)
     if first_day >= end_day:
         return plain  # no whole UTC day inside: at most two days of sessions, read raw
-    by_agents = agent is not None or flt.values.get("agent") or flt.values.get("team")
+    by_agents = (
+        agents_only or agent is not None or flt.values.get("agent") or flt.values.get("team")
+    )
     rows = scope.agent_rollups() if by_agents else scope.rollups()
     rollups = narrow(rows, flt.values, agent).filter(
         day__gte=day_number(first_day), day__lt=day_number(end_day)
@@ -82,6 +91,8 @@ def select(
     )
     if agent is not None:
         edges = tuple(edge.filter(agent=agent) for edge in edges)
+    if agents_only:
+        edges = tuple(edge.filter(agent__isnull=False) for edge in edges)
     return Selection(sessions, period, flt.tz, rollups, edges, first_day, end_day)
 
 

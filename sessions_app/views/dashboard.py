@@ -15,12 +15,12 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from sessions_app import codes, figures, timezones
+from sessions_app import codes, figures, timezones, waiting
 from sessions_app.accounts import access
 from sessions_app.figures import charts, geo, kpis, selection
 from sessions_app.figures.filters import SessionFilter
 from sessions_app.http import json_bytes, json_response
-from sessions_app.models import Role, Session, SessionRollup, SyncRun
+from sessions_app.models import Role, Session, SessionRollup, SyncRun, Team
 from sessions_app.sync import completeness
 from sessions_app.sync.status import sync_status
 
@@ -60,12 +60,32 @@ CHART_CARDS = {
 @require_GET
 def overview(request):
     flt = session_filter(request)
-    cards = kpis.compared(flt, flt.shown_partners())
+    partners = flt.shown_partners()
+    cards = kpis.compared(flt, partners)
     context = page_context(
         request, flt, "overview", kpis=cards.kpis, comparison_gap=cards.gap,
-        charts=CHART_CARDS["overview"],
+        charts=CHART_CARDS["overview"], teams=team_waits(flt, partners),
     )  # fmt: skip
     return render(request, "dashboard/overview.html", context)
+
+
+def team_waits(flt: SessionFilter, partners: list) -> list[tuple]:
+    """(team or None, Service, link) of each team shown, the slowest to join first: which team
+    is behind, on the overview. Empty where the partners shown have no teams."""
+    if not Team.objects.filter(partner__in=partners).exists():
+        return []
+    by_team = figures.service_by_team(
+        selection.select(flt, agents_only=True), waiting.targets_of(partners)
+    )
+    teams = Team.objects.select_related("partner").in_bulk([pk for pk in by_team if pk])
+    rows = [
+        (teams.get(pk), service, f"?{flt.query(team=pk)}" if pk else "")
+        for pk, service in by_team.items()
+        if service.offered
+    ]
+    # Slowest first; a team with no known wait last, then the agents in no team.
+    rows.sort(key=lambda row: (row[0] is None, -(row[1].median_wait or -1)))
+    return rows
 
 
 @login_required

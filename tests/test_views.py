@@ -88,3 +88,17 @@ def test_every_answer_carries_a_policy_that_forbids_inline_scripts(client, admin
         assert directives["default-src"] == "'self'" and directives["object-src"] == "'none'"
         assert directives["frame-ancestors"] == "'none'"
         assert "http" not in policy  # no origin but our own
+
+
+def test_no_select_offers_an_empty_dashed_choice(client, world):
+    """A select reads its choices in words; Django's "---------" placeholder is no choice."""
+    from sessions_app.models import SavedView
+
+    SavedView.objects.create(owner=world.users["superuser"], name="v", path="/", query="")
+    client.force_login(world.users["superuser"])
+    partner = f"/partners/{world.a.pk}"
+    pages = ["/", "/views/", "/account/", f"{partner}/", f"{partner}/agents/"]
+    for path in pages:
+        body = client.get(path).content.decode()
+        assert "<select" in body, path  # there is a select to read
+        assert "---------" not in body, path

@@ -312,6 +312,9 @@ def _service_hover(s: figures.Service) -> str:
     return f"{s.met:,} of {s.offered - s.unknown:,} in time ({s.offered:,} sessions{unknown})"
 
 
+MIN_SESSIONS_PER_CELL = 5
+
+
 def abandonment(ctx: Context) -> Chart:
     """Abandoned share of offered sessions by hour and weekday: when staffing falls short."""
     cells = figures.abandonment_by_hour(ctx.selection, ctx.tz)
@@ -323,10 +326,16 @@ def abandonment(ctx: Context) -> Chart:
         rates, counts = [], []
         for hour in hours:
             abandoned, offered = cells.get((day, hour), (0, 0))
-            rates.append(round(100 * abandoned / offered, 1) if offered else None)
-            counts.append(f"{abandoned:,} of {offered:,} abandoned" if offered else "no sessions")
+            # One abandon in an hour of one session is 100%, and says nothing about staffing:
+            # such hours stay blank.
+            enough = offered >= MIN_SESSIONS_PER_CELL
+            rates.append(round(100 * abandoned / offered, 1) if enough else None)
+            counts.append(f"{abandoned:,} of {offered:,} abandoned")
         z.append(rates)
         text.append(counts)
+    if all(rate is None for row in z for rate in row):
+        return Chart(None, f"No hour has {MIN_SESSIONS_PER_CELL} or more answered or abandoned "
+                           "sessions: too few to show a share.")  # fmt: skip
     drill = [
         [ctx.filter.drill(weekday=day, hour=hour, outcome="not_connected") for hour in hours]
         for day in range(1, 8)
@@ -487,11 +496,22 @@ def canada(ctx: Context) -> Chart:
             hovertemplate=PLACE_HOVER,
         )
     )
-    for n in _size_steps(largest):  # the size legend: a bubble of each of a few counts
-        fig.add_scattergeo(
-            lat=[None], lon=[None], mode="markers", name=f"{n:,} visitors", hoverinfo="skip",
-            marker={"size": size(n), "color": "#2563eb", "opacity": 0.7},
-        )  # fmt: skip
+    # The size legend, in a row under the map: circles drawn at the bubbles' own pixel sizes (a
+    # plotly legend caps its symbols' size, so they would all look alike).
+    shapes, labels = [], []
+    for i, n in enumerate(_size_steps(largest)):
+        d, x = size(n), 0.2 + 0.3 * i
+        shapes.append({
+            "type": "circle", "xref": "paper", "yref": "paper", "xsizemode": "pixel",
+            "ysizemode": "pixel", "xanchor": x, "yanchor": 0, "x0": -d / 2, "x1": d / 2,
+            "y0": -38 - d / 2, "y1": -38 + d / 2, "fillcolor": "rgba(37,99,235,0.7)",
+            "line": {"color": "#fff", "width": 1},
+        })  # fmt: skip
+        labels.append({
+            "xref": "paper", "yref": "paper", "x": x, "y": 0, "xanchor": "left",
+            "yanchor": "middle", "xshift": d / 2 + 6, "yshift": -38, "showarrow": False,
+            "text": f"{n:,} visitor{'s' * (n != 1)}", "font": {"size": 11},
+        })  # fmt: skip
     geo_layout = {
         "scope": "north america",
         "resolution": 50,
@@ -505,13 +525,14 @@ def canada(ctx: Context) -> Chart:
         "lataxis": {"range": [41, 84]},
         "projection": {"type": "conic conformal", "parallels": [49, 77]},
     }
-    legend = {"itemsizing": "trace", "orientation": "v", "x": 1, "xanchor": "right", "y": 0.05,
-              "title": {"text": "Visitors"}, "bgcolor": "rgba(255,255,255,0.8)"}  # fmt: skip
     return Chart(
         fig.update_layout(
-            layout(geo=geo_layout, legend=legend, margin={"l": 0, "r": 0, "t": 0, "b": 0})
+            layout(
+                geo=geo_layout, shapes=shapes, annotations=labels,
+                margin={"l": 0, "r": 0, "t": 0, "b": 76},
+            )
         )
-    )
+    )  # fmt: skip
 
 
 def _size_steps(largest: int) -> list[int]:

@@ -6,6 +6,7 @@ from django import template
 
 from sessions_app import codes
 from sessions_app.accounts import access
+from sessions_app.figures import geo
 from sessions_app.models import Role
 
 register = template.Library()
@@ -53,3 +54,9 @@ def number(value, digits=0):
 def share_partners(context):
     """The partners the user may share a saved view with: those they are an analyst of."""
     return access.partners_for(context["request"].user, Role.ANALYST)
+
+
+@register.filter
+def country_name(code):
+    """A country's name from its ISO code ("US" is "United States"); a code ISO lacks as is."""
+    return geo.country_name(code) if code else ""

@@ -51,7 +51,12 @@ CHART_CARDS = {
         ("outcomes", "Outcome by session type", ""),
         ("durations", "How long sessions lasted", ""),
         ("heatmap", "When sessions start (hour × weekday)", "wide"),
-        ("abandonment", "When visitors give up waiting (abandoned %, hour × weekday)", "wide"),
+        (
+            "abandonment",
+            "When visitors give up waiting (abandoned %, hour × weekday; hours of 5 or more "
+            "sessions)",
+            "wide",
+        ),
     ],
 }
 

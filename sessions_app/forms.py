@@ -284,7 +284,13 @@ class AlertRuleForm(forms.ModelForm):
             "emails",
             "webhook_url",
         ]
-        widgets = {"emails": forms.TextInput(attrs={"size": 40})}
+        widgets = {
+            "emails": forms.TextInput(attrs={"size": 40}),
+            "threshold": forms.NumberInput(attrs={"min": 0, "max": 100, "step": "any"}),
+            "hours": forms.NumberInput(attrs={"min": 1}),
+            "business_start": forms.Select(choices=[(h, f"{h:02d}:00") for h in range(24)]),
+            "business_end": forms.Select(choices=[(h, f"{h:02d}:00") for h in range(1, 25)]),
+        }
 
     def __init__(self, data=None, *, partner, time_zone: str = "UTC", **kwargs):
         kwargs.setdefault("initial", {"time_zone": time_zone})

@@ -25,7 +25,6 @@ def test_the_overview_draws_its_charts_and_a_filter_redraws_them(page, live_serv
     bars = page.locator("#chart-sessions-over-time g.point path")
     assert bars.count() > 0
     traces = page.locator("#chart-sessions-over-time g.barlayer g.trace").count()
-    screenshot(page, "overview")
     page.check("input[name=type][value=C]")
     page.click("form.filters button[type=submit]")
     page.wait_for_url(re.compile(r".*type=C.*"))
@@ -64,7 +63,6 @@ def test_the_agents_page_and_an_agent(page, live_server, world):
     log_in(page, live_server, "analyst")
     page.goto(f"{live_server.url}/agents/")
     assert page.locator("table.scorecard tbody tr").count() > 1
-    screenshot(page, "agents")
     page.locator("table.scorecard tbody tr a").first.click()
     wait_for_charts(page)
     assert drawn(page, "agent-trend").count() == 1

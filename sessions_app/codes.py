@@ -33,6 +33,26 @@ SUBSCRIBER_GUEST_TYPES = ("agent", "host")
 LIVE_STATUSES = ("A", "W", "J")
 
 
+# ISO weekdays (1 = Monday) and hours of the day, in the words every page uses.
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+WEEKDAYS_PLURAL = ["Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays",
+                   "Sundays"]  # fmt: skip
+
+
+def hour_label(hour: int) -> str:
+    return f"{hour:02d}:00"
+
+
+def hour_span(hour: int) -> str:
+    """One hour of the day, "09:00–10:00"."""
+    return f"{hour_label(hour)}–{hour_label(hour + 1)}"
+
+
+def hour_choices(first: int, last: int) -> list[tuple[int, str]]:
+    """(hour, "09:00") for the hours first to last, for a select."""
+    return [(hour, hour_label(hour)) for hour in range(first, last + 1)]
+
+
 def label(table: dict, code: str | None) -> str:
     if not code:
         return "(none)"

@@ -10,7 +10,7 @@ from django.db import models
 from django.http import QueryDict
 from django.urls import Resolver404, resolve
 
-from sessions_app import timezones
+from sessions_app import codes, timezones
 from sessions_app.accounts import access, members
 from sessions_app.models import AlertRule, Partner, ReportSchedule, Role, email_list
 from sessions_app.notify import reports
@@ -262,10 +262,8 @@ class AlertRuleForm(forms.ModelForm):
     webhook_url = forms.URLField(
         required=False, max_length=500, assume_scheme="https", label="Webhook"
     )
-    WEEKDAYS = [("1", "Mon"), ("2", "Tue"), ("3", "Wed"), ("4", "Thu"), ("5", "Fri"),
-                ("6", "Sat"), ("7", "Sun")]  # fmt: skip
     business_days = WeekdaysField(
-        choices=WEEKDAYS,
+        choices=[(str(day), name) for day, name in enumerate(codes.WEEKDAYS, start=1)],
         initial=["1", "2", "3", "4", "5"],
         widget=forms.CheckboxSelectMultiple,
         label="Business days",
@@ -288,8 +286,8 @@ class AlertRuleForm(forms.ModelForm):
             "emails": forms.TextInput(attrs={"size": 40}),
             "threshold": forms.NumberInput(attrs={"min": 0, "max": 100, "step": "any"}),
             "hours": forms.NumberInput(attrs={"min": 1}),
-            "business_start": forms.Select(choices=[(h, f"{h:02d}:00") for h in range(24)]),
-            "business_end": forms.Select(choices=[(h, f"{h:02d}:00") for h in range(1, 25)]),
+            "business_start": forms.Select(choices=codes.hour_choices(0, 23)),
+            "business_end": forms.Select(choices=codes.hour_choices(1, 24)),
         }
 
     def __init__(self, data=None, *, partner, time_zone: str = "UTC", **kwargs):
@@ -351,7 +349,7 @@ class ReportScheduleForm(forms.ModelForm):
             "recipients": forms.TextInput(
                 attrs={"size": 36, "placeholder": "colleague@example.com, …"}
             ),
-            "send_hour": forms.Select(choices=[(h, f"{h:02d}:00") for h in range(24)]),
+            "send_hour": forms.Select(choices=codes.hour_choices(0, 23)),
         }
         labels = {"frequency": "How often", "send_hour": "At", "recipients": "Also to"}
 

@@ -3,8 +3,10 @@ always works on the partner as it is when the task runs."""
 
 import logging
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm
 
+from sessions_app.accounts import members
 from sessions_app.exports.jobs import build_job, clean_old_exports
 from sessions_app.models import ExportJob, Partner, ReportSchedule, SyncRun
 from sessions_app.notify import reports
@@ -45,6 +47,16 @@ def send_password_reset_task(email: str, domain: str, use_https: bool) -> str:
     if form.is_valid():
         form.save(domain_override=domain, use_https=use_https)
     return "password reset handled"
+
+
+def send_email_confirmation_task(user_pk: int, email: str, link: str) -> str:
+    """The confirmation link of a change of address, sent by the worker (the web answer does
+    not wait on the mail server)."""
+    user = get_user_model().objects.filter(pk=user_pk).first()
+    if user is None:
+        return "email confirmation: no such user"
+    members.send_email_confirmation(user, email, link)
+    return f"email confirmation sent for user {user_pk}"
 
 
 def sync_summary(run: SyncRun) -> str:

@@ -26,6 +26,7 @@ account_urls = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", accounts.LogoutView.as_view(), name="logout"),
     path("account/password/", accounts.PasswordChangeView.as_view(), name="password_change"),
+    path("account/email/<str:token>/", accounts.email_confirm, name="email_confirm"),
     path(
         "account/password/done/",
         auth_views.PasswordChangeDoneView.as_view(),

@@ -229,6 +229,12 @@ RULES = {
     "api_aggregates": ("GET", None, {"": dict.fromkeys(ANYONE, 401)}),
     "api_sessions": ("GET", None, {"": dict.fromkeys(ANYONE, 401)}),
     "api_tokens": ("GET", None, {"": LOGGED_IN}),
+    # A link that is no token: back to the preferences with the reason, for anyone logged in.
+    "email_confirm": (
+        "GET",
+        lambda w, v: {"token": "not-a-token"},
+        {"": {**dict.fromkeys(ANYONE, 302), "anonymous": LOGIN}},
+    ),
     "api_token_revoke": (
         "POST",
         lambda w, v: {"pk": endpoints.new_token(w.users["analyst"], "matrix")[0].pk},

@@ -145,3 +145,30 @@ def test_the_client_address_is_read_right_to_left_past_trusted_proxies(client, w
         login(client, "guess", HTTP_X_FORWARDED_FOR=f"1.2.3.{i}, 203.0.113.5, 10.0.0.2")
     answer = login(client, "pw-viewer-Xy9!", HTTP_X_FORWARDED_FOR="9.9.9.9, 203.0.113.5")
     assert answer.status_code == 429  # the same client, whatever it wrote first
+
+
+def test_an_email_change_says_nothing_of_other_accounts_and_cannot_take_their_address(
+    client, world
+):
+    from django.core import mail
+
+    from sessions_app.accounts import members
+    from tests.helpers.queue import run_queued
+
+    viewer, admin = world.users["viewer"], world.users["admin"]
+    type(admin).objects.filter(pk=admin.pk).update(email="boss@example.com")
+    client.force_login(viewer)
+    form = {"time_zone": "", "email": "BOSS@example.com", "current_password": "pw-viewer-Xy9!"}
+    page = client.post("/account/", form, follow=True).content.decode()
+    assert "A link is on its way to BOSS@example.com" in page  # as for any other address
+    run_queued("sessions_app.tasks.send_email_confirmation_task")
+    token = members.email_change_token(viewer, "BOSS@example.com")
+    refused = client.get(f"/account/email/{token}/", follow=True).content.decode()
+    assert "BOSS@example.com belongs to another account here." in refused
+    viewer.refresh_from_db()
+    assert viewer.email != "BOSS@example.com"
+    assert any(m.to == ["BOSS@example.com"] for m in mail.outbox)  # only that mailbox can say
+    # Guessing the password here is throttled like the login page.
+    wrong = {"time_zone": "", "email": "x@example.com", "current_password": "guess"}
+    answers = [client.post("/account/", wrong).content.decode() for _ in range(6)]
+    assert "Too many tries: wait an hour." in answers[-1]

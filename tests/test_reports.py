@@ -12,6 +12,7 @@ from sessions_app.models import AuditEvent, Membership, ReportSchedule, SavedVie
 from sessions_app.notify import reports as report_mail
 from sessions_app.sync.schedules import first_report_run, report_schedule_name
 from sessions_app.tasks import send_report_task
+from tests.helpers.queue import run_queued
 
 
 @pytest.fixture
@@ -190,10 +191,23 @@ def test_a_report_to_oneself_waits_for_an_email_address_and_says_so(client, worl
     assert report.last_error == "not sent to you: you have no email address on file"
     refused = client.post("/account/", {"time_zone": "", "email": "viewer@example.com"})
     assert "Your current password, to change your email." in refused.content.decode()
-    client.post(
+    asked = client.post(
         "/account/",
         {"time_zone": "", "email": "viewer@example.com", "current_password": "pw-viewer-Xy9!"},
-    )
+        follow=True,
+    ).content.decode()
+    assert "A link is on its way to viewer@example.com" in asked
+    user.refresh_from_db()
+    assert user.email == ""  # not until the mailbox confirms it: no report goes there before
+    run_queued("sessions_app.tasks.send_email_confirmation_task")
+    (confirmation,) = [m for m in mail.outbox if m.to == ["viewer@example.com"]]
+    link = re.search(r"https?://[^/]+(/account/email/\S+/)", confirmation.body).group(1)
+    client.get(link)
+    user.refresh_from_db()
+    assert user.email == "viewer@example.com"
     report.refresh_from_db()
     assert report_mail.send(report) == 1 and mail.outbox[-1].to == ["viewer@example.com"]
     assert AuditEvent.objects.filter(summary="user viewer: changed email").exists()
+    # The link is spent: it named the address the account had then.
+    again = client.get(link, follow=True).content.decode()
+    assert "This link is for another change, or another account." in again

@@ -204,3 +204,8 @@ def test_the_overview_says_which_team_was_slowest_to_join(centre):
         == {k: (s.met, s.offered, s.median_wait) for k, s in counted.items()}
         == {tier1.pk: (3, 3, 20), None: (1, 1, 5)}
     )
+
+
+def test_an_agent_and_a_team_picked_together_show_both(centre):
+    _, _, tier1, agents, client = centre
+    assert _listed(client, f"team={tier1.pk}&agent={agents['lee'].pk}") == 4  # 3 and Lee's 1

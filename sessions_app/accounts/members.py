@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.tokens import default_token_generator
+from django.core import signing
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -278,3 +279,61 @@ def accept(invitation: Invitation, user, *, request) -> Membership:
 
 class InvitationUsed(Exception):
     """The link was used (or is being used) already."""
+
+
+# --- a user's own email address, confirmed from the new mailbox ------------------------------
+
+EMAIL_SALT = "glancedash.email-change"
+EMAIL_LINK_DAYS = 3
+
+
+class EmailChangeError(ValueError):
+    """A confirmation link that cannot change the address, in words for its user."""
+
+
+def email_change_token(user, email: str) -> str:
+    """A signed, expiring token naming the user and the new address: no row to store, and it
+    is no longer valid once the address has changed (the old one is part of it)."""
+    return signing.dumps({"u": user.pk, "e": email, "was": user.email}, salt=EMAIL_SALT)
+
+
+def confirm_email(user, token: str, *, request) -> str:
+    """Makes the token's address the user's, audited; returns it. Reports, alerts and password
+    resets go to an address only once its mailbox has shown it is the user's."""
+    try:
+        claim = signing.loads(token, salt=EMAIL_SALT, max_age=EMAIL_LINK_DAYS * 86400)
+    except signing.SignatureExpired:
+        raise EmailChangeError("This link has expired: change your address again.") from None
+    except signing.BadSignature:
+        raise EmailChangeError("This is not a link glancedash sent.") from None
+    if claim.get("u") != user.pk or claim.get("was") != user.email:
+        raise EmailChangeError("This link is for another change, or another account.")
+    email = claim["e"]
+    others = get_user_model().objects.exclude(pk=user.pk)
+    if others.filter(email__iexact=email).exists():
+        raise EmailChangeError(f"{email} belongs to another account here.")
+    user.email = email
+    save_user(user, ["email"], request=request, created=False)
+    return email
+
+
+def send_email_confirmation(user, email: str, link: str) -> None:
+    """The link to the new mailbox, and a word to the old one that a change was asked for."""
+    name = user.get_username()
+    send_mail(
+        "glancedash: confirm your email address",
+        f"{name}, open this link to make {email} your address on glancedash "
+        f"(it works for {EMAIL_LINK_DAYS} days):\n\n{link}\n\n"
+        "If you did not ask for this, ignore this email: nothing changes.",
+        settings.DEFAULT_FROM_EMAIL,
+        [email],
+    )
+    if user.email:
+        send_mail(
+            "glancedash: a change of your email address was asked for",
+            f"{name}, someone signed in as you asked to change your glancedash address to "
+            f"{email}. It changes only if that mailbox confirms it. If this was not you, change "
+            "your password.",
+            settings.DEFAULT_FROM_EMAIL,
+            [user.email],
+        )

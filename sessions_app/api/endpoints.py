@@ -31,7 +31,7 @@ from sessions_app.api.tokens import new_token  # noqa: F401  (where tests and sc
 from sessions_app.figures.filters import FIRST_DATE, LAST_DATE, SessionFilter
 from sessions_app.figures.kinds import CONNECTED, ServiceCounter
 from sessions_app.http import json_response
-from sessions_app.models import ApiToken, Guest, Role, Session
+from sessions_app.models import ApiToken, Guest, Role, Session, Team
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,8 @@ def aggregates(flt: SessionFilter, user, by: str) -> list[dict]:
         "type": F("session_type"),
         "status": F("status"),
         "agent": F("agent__user_name"),
-        "team": F("agent__team__name"),  # null: sessions of agents in no team, or no agent
+        # By id: two partners may each have a "Tier 1". Null: agents in no team, or no agent.
+        "team": F("agent__team"),
     }[by]
     rows = (
         sessions.annotate(group=column)
@@ -157,9 +158,17 @@ def aggregates(flt: SessionFilter, user, by: str) -> list[dict]:
         .order_by("group")
     )
     service = _service_by_group(sessions, column, waiting.targets_of(flt.shown_partners()))
+    teams = (
+        Team.objects.select_related("partner").in_bulk(
+            [row["group"] for row in rows if row["group"]]
+        )
+        if by == "team"
+        else {}
+    )
     return [
         {
-            "key": row["group"].isoformat() if by == "day" else row["group"],
+            "key": _key(by, row["group"], teams),
+            **(_team_members(teams.get(row["group"])) if by == "team" else {}),
             "sessions": row["sessions"],
             "connected": row["connected"],
             "guests": row["guests"] or 0,
@@ -168,6 +177,18 @@ def aggregates(flt: SessionFilter, user, by: str) -> list[dict]:
         }
         for row in rows
     ]
+
+
+def _key(by: str, group, teams: dict):
+    if by == "day":
+        return group.isoformat()
+    if by == "team":
+        return teams[group].name if group else None
+    return group
+
+
+def _team_members(team) -> dict:
+    return {"team_id": team.pk if team else None, "partner": team.partner.name if team else None}
 
 
 def _service_by_group(sessions, column, targets: dict) -> dict:

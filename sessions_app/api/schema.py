@@ -111,6 +111,8 @@ _AGGREGATE_ROW = {
         "connected": {"type": "integer"},
         "guests": {"type": "integer"},
         "seconds": {"type": "integer"},
+        "team_id": {"type": "integer", "nullable": True, "description": "by team"},
+        "partner": {"type": "string", "nullable": True, "description": "by team: its partner"},
         # Waiting (not in rows by country): each partner's sessions held to its own target.
         "answered": {"type": "integer"},
         "abandoned": {"type": "integer"},

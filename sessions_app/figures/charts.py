@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from django.utils.html import escape
 
 from sessions_app import codes, figures, waiting
-from sessions_app.figures import geo, selection
+from sessions_app.figures import geo, kpis, selection
 from sessions_app.figures.filters import SessionFilter
 from sessions_app.figures.selection import Selection
 
@@ -26,7 +26,6 @@ OTHER_COLOR = "#7b8794"
 # green against red is not.
 OUTCOME_COLORS = {"connected": "#0072b2", "not_connected": "#e69f00", "other": "#9aa5b1"}
 OUTCOME_LABELS = {"connected": "Connected", "not_connected": "Not connected", "other": "Other"}
-WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 
 
@@ -115,15 +114,21 @@ def sessions_over_time(ctx: Context) -> Chart:
                 xaxis=xaxis,
                 yaxis={"title": {"text": "Sessions"}, "fixedrange": True},
                 legend={**LEGEND, "traceorder": "normal"},
-                **DATE_DRAG,
+                **date_drag(bucket),
             )
         )
     )
 
 
-# A drag across a time chart sets the page's date filter (static/js/charts.js): zoom on the
-# time axis only.
-DATE_DRAG = {"dragmode": "zoom", "meta": {"date_drag": True}}
+def date_drag(bucket: str) -> dict:
+    """A drag across a day or week chart sets the page's dates (static/js/charts.js), snapped
+    to the buckets it covers: zoom on the time axis only. Hours are no dates to set."""
+    if bucket == "hour":
+        return {}
+    return {"dragmode": "zoom", "meta": {"date_drag": True, "bucket_days": BUCKET_DAYS[bucket]}}
+
+
+BUCKET_DAYS = {"day": 1, "week": 7}
 
 
 def _add_previous_period(fig: go.Figure, ctx: Context, bucket: str) -> None:
@@ -132,11 +137,16 @@ def _add_previous_period(fig: go.Figure, ctx: Context, bucket: str) -> None:
     period is, its own dates in the hover."""
     period = ctx.filter.period
     previous = period.previous(ctx.tz)
+    if kpis.comparison_gap(ctx.filter.shown_partners(), period, previous, ctx.tz):
+        return  # a partner's data starts inside it: its line would show a rise that is not one
     rows = figures.sessions_over_time(selection.select(ctx.filter, previous), ctx.tz, bucket)
     totals: dict[datetime, int] = {}
     for row in rows:
         totals[row["bucket"]] = totals.get(row["bucket"], 0) + row["n"]
+    # Whole weeks for weekly bars, so a Monday lands on a Monday; the local clock time is kept.
     shift = timedelta(days=period.days)
+    if bucket == "week":
+        shift = timedelta(weeks=max(round(period.days / 7), 1))
     keys = sorted(totals)
     fig.add_scatter(
         name=f"Previous period ({previous.first_day:%b %-d}–{previous.last_day:%b %-d})",
@@ -248,7 +258,7 @@ def heatmap(ctx: Context) -> Chart:
         go.Heatmap(
             z=z,
             x=[f"{hour:02d}:00" for hour in hours],
-            y=WEEKDAYS,
+            y=codes.WEEKDAYS,
             customdata=drill,
             colorscale="Blues",
             hovertemplate="%{y} %{x}: %{z} sessions<extra></extra>",
@@ -261,7 +271,6 @@ def heatmap(ctx: Context) -> Chart:
 
 # --- waiting -------------------------------------------------------------------------------
 
-OFFERED = "".join(waiting.OFFERED_STATUSES)  # the status filter of answered or abandoned
 TARGET_COLOR = "#7c3aed"
 
 
@@ -304,7 +313,7 @@ def service_level(ctx: Context) -> Chart:
         )
     xaxis = {"title": {"text": f"{bucket.capitalize()} · {ctx.tz_note}"}}
     yaxis = {"title": {"text": "Answered in time (%)"}, "range": [0, 105], "fixedrange": True}
-    return Chart(fig.update_layout(layout(xaxis=xaxis, yaxis=yaxis, **DATE_DRAG)))
+    return Chart(fig.update_layout(layout(xaxis=xaxis, yaxis=yaxis, **date_drag(bucket))))
 
 
 def _service_hover(s: figures.Service) -> str:
@@ -344,7 +353,7 @@ def abandonment(ctx: Context) -> Chart:
         go.Heatmap(
             z=z,
             x=[f"{hour:02d}:00" for hour in hours],
-            y=WEEKDAYS,
+            y=codes.WEEKDAYS,
             text=text,
             customdata=drill,
             zmin=0,

@@ -134,6 +134,20 @@ def preset_days(preset: str, today: date) -> tuple[date, date]:
     raise ValueError(preset)
 
 
+def people_q(values: dict) -> Q | None:
+    """The agents and teams the filter names, as one condition on `agent` that sessions and
+    agents' rollup rows both have: the sessions of any of the agents, or of any agent in any of
+    the teams (picking Grace and Tier 2 shows both, as the picker's chips read)."""
+    parts = []
+    if values.get("agent"):
+        parts.append(Q(agent__in=values["agent"]))
+    if values.get("team"):
+        parts.append(Q(agent__team__in=values["team"]))
+    if not parts:
+        return None
+    return parts[0] | parts[1] if len(parts) == 2 else parts[0]
+
+
 class SessionFilter(forms.Form):
     preset = forms.ChoiceField(choices=PRESETS, required=False)
     start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -271,10 +285,10 @@ class SessionFilter(forms.Form):
         """The partners whose data the filter shows: those it names, else all the user's; of
         those, only the ones its agents work for when it names agents."""
         partners = list(self.values.get("partner") or self.fields["partner"].queryset)
-        for chosen in (self.values.get("agent"), self.values.get("team")):
-            if chosen:
-                theirs = {item.partner_id for item in chosen}
-                partners = [partner for partner in partners if partner.pk in theirs]
+        chosen = [*(self.values.get("agent") or []), *(self.values.get("team") or [])]
+        if chosen:
+            theirs = {item.partner_id for item in chosen}
+            partners = [partner for partner in partners if partner.pk in theirs]
         return partners
 
     def chosen_people(self) -> list[tuple[str, object, str]]:
@@ -292,31 +306,25 @@ class SessionFilter(forms.Form):
         """(kind, id, label) of every team and agent the user may pick, teams first; an agent's
         label names its partner where the user sees several, and its Glance user name."""
         several = self.fields["partner"].queryset.count() > 1
-        options = [
+        teams = [
             ("team", team.pk, f"Team: {team.name}" + (f" ({team.partner.name})" if several else ""))
             for team in self.fields["team"].queryset.select_related("partner").order_by("name")
         ]
+        agents = []
         for agent in self.fields["agent"].queryset.select_related("partner"):
             where = f"{agent.partner.name}, " if several else ""
-            options.append(("agent", agent.pk, f"{agent.name} ({where}{agent.user_name})"))
-        options[len(options) - len(self.fields["agent"].queryset) :] = sorted(
-            options[len(options) - len(self.fields["agent"].queryset) :],
-            key=lambda o: o[2].lower(),
-        )
-        return options
-
-    WEEKDAYS = ["Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays",
-                "Sundays"]  # fmt: skip
+            agents.append(("agent", agent.pk, f"{agent.name} ({where}{agent.user_name})"))
+        return teams + sorted(agents, key=lambda option: option[2].lower())
 
     @property
     def weekday_words(self) -> str:
         day = self.values.get("weekday")
-        return self.WEEKDAYS[day - 1] if day else ""
+        return codes.WEEKDAYS_PLURAL[day - 1] if day else ""
 
     @property
     def hour_words(self) -> str:
         hour = self.values.get("hour")
-        return "" if hour is None else f"{hour:02d}:00–{hour + 1:02d}:00"
+        return "" if hour is None else codes.hour_span(hour)
 
     @property
     def without_weekday(self) -> str:
@@ -346,10 +354,9 @@ class SessionFilter(forms.Form):
         if values.get("status"):
             qs = qs.filter(status__in=values["status"])
         qs = self._outcome(qs, values.get("outcome"))
-        if values.get("agent"):
-            qs = qs.filter(agent__in=values["agent"])
-        if values.get("team"):
-            qs = qs.filter(agent__team__in=values["team"])
+        people = people_q(values)
+        if people is not None:
+            qs = qs.filter(people)
         if values.get("min_duration") is not None:
             qs = qs.filter(duration__gte=values["min_duration"])
         if values.get("max_duration") is not None:

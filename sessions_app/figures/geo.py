@@ -3,7 +3,7 @@
 Names and codes come from pycountry (the ISO 3166 tables). plotly.js draws US states itself;
 Canadian provinces have no shapes in it, so they are drawn as bubbles at these centroids."""
 
-from functools import cache
+from functools import cache, lru_cache
 
 import pycountry
 
@@ -28,7 +28,7 @@ ALIASES = {
 }  # fmt: skip
 
 
-@cache
+@lru_cache(maxsize=1024)  # bounded: the text is whatever anyone types
 def country_code_of(text: str) -> str | None:
     """The two-letter code of a country named by its code (DE, DEU), its ISO name, common or
     official name (Germany), or an everyday alias (USA, UK); None if none matches."""

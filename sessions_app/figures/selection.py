@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from sessions_app.accounts import access
-from sessions_app.figures.filters import Period, SessionFilter
+from sessions_app.figures.filters import Period, SessionFilter, people_q
 from sessions_app.figures.kinds import outcome_q
 from sessions_app.models import Agent
 from sessions_app.rollups.write import day_number, day_start
@@ -123,10 +123,9 @@ def whole_utc_days(start: datetime, end: datetime) -> tuple[date, date]:
 def narrow(rollups: QuerySet, values: dict, agent: Agent | None = None) -> QuerySet:
     """The filter's partner, agents, type, status and outcome, as SessionFilter.filter_qs applies
     them, to rows by partner or (with agents) by agent; `agent` narrows to one more."""
-    if values.get("agent"):
-        rollups = rollups.filter(agent__in=values["agent"])
-    if values.get("team"):
-        rollups = rollups.filter(agent__team__in=values["team"])
+    people = people_q(values)
+    if people is not None:
+        rollups = rollups.filter(people)
     if agent is not None:
         rollups = rollups.filter(agent=agent)
     if values.get("partner"):

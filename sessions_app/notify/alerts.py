@@ -20,7 +20,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from sessions_app import figures, outbound, waiting
-from sessions_app.accounts import audit
+from sessions_app.accounts import access, audit
 from sessions_app.models import AlertRule, Partner, Session, SyncRun
 from sessions_app.sync import completeness
 from sessions_app.sync.run import sync_finished
@@ -213,9 +213,15 @@ def evaluate_after_sync(sender, partner: Partner, **kwargs) -> None:
 def deliver(rule: AlertRule, message: str) -> list[str]:
     """Sends the message by email and webhook; returns what went wrong, in words."""
     problems = []
-    if rule.recipients:
+    # Checked again at each send, as reports are: an address may since have left the partner
+    # or its account.
+    gone = set(access.emails_outside(rule.recipients, [rule.partner]))
+    allowed = [email for email in rule.recipients if email not in gone]
+    if gone:
+        problems.append(f"email: not sent to {', '.join(sorted(gone))}: no longer allowed")
+    if allowed:
         try:
-            send_mail(message[:150], message, settings.DEFAULT_FROM_EMAIL, rule.recipients)
+            send_mail(message[:150], message, settings.DEFAULT_FROM_EMAIL, allowed)
         except Exception as exc:  # any mail backend's failure
             problems.append(f"email: {type(exc).__name__}: {exc}")
     if rule.webhook_url:

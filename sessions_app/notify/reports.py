@@ -87,7 +87,7 @@ def add_schedule(schedule: ReportSchedule, view: SavedView, *, request) -> Repor
         schedule.save()
         audit.record(
             audit.Action.REPORT_CHANGED,
-            f"“{view.name}” to be emailed {schedule.frequency} to {schedule.recipients}",
+            f"“{view.name}” to be emailed {schedule.frequency} to {schedule.recipients_in_words}",
             request=request,
             partner=view.partner,
             report=schedule.pk,

@@ -4,11 +4,11 @@
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django_q.tasks import async_task
 
 from sessions_app import timezones
@@ -53,6 +53,7 @@ class PreferencesForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         help_text="Needed to change your email address: password resets go there.",
     )
+    TRIES_PER_HOUR = 5  # password checks here, besides the login page's own lockout
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -65,11 +66,12 @@ class PreferencesForm(forms.Form):
         email = (data.get("email") or "").strip()
         if email.lower() == (self.user.email or "").lower():
             return data
-        if not self.user.check_password(data.get("current_password") or ""):
+        # Whether another account uses the address is checked when it is confirmed, by whoever
+        # holds that mailbox: saying so here would tell anyone which addresses have accounts.
+        if not _within(f"email-change-{self.user.pk}", self.TRIES_PER_HOUR):
+            self.add_error("current_password", "Too many tries: wait an hour.")
+        elif not self.user.check_password(data.get("current_password") or ""):
             self.add_error("current_password", "Your current password, to change your email.")
-        users = get_user_model().objects.exclude(pk=self.user.pk)
-        if email and users.filter(email__iexact=email).exists():
-            self.add_error("email", "Another account uses this address.")
         return data
 
 
@@ -85,13 +87,31 @@ def preferences(request):
         zone = timezones.named(profile.time_zone).key
         said = [f"Times are now shown in {zone}."]
         email = form.cleaned_data["email"].strip()
-        if email.lower() != (request.user.email or "").lower():
-            request.user.email = email
+        if not email and request.user.email:
+            request.user.email = ""
             members.save_user(request.user, ["email"], request=request, created=False)
-            said.append(f"Email address {email} saved." if email else "Email address removed.")
+            said.append("Email address removed.")
+        elif email.lower() != (request.user.email or "").lower():
+            token = members.email_change_token(request.user, email)
+            link = request.build_absolute_uri(reverse("email_confirm", args=[token]))
+            async_task("sessions_app.tasks.send_email_confirmation_task", request.user.pk, email,
+                       link)  # fmt: skip
+            said.append(f"A link is on its way to {email}: your address changes when you open it.")
         messages.success(request, " ".join(said))
         return redirect("preferences")
     return render(request, "registration/preferences.html", {"form": form})
+
+
+@login_required
+def email_confirm(request, token):
+    """The link from a change of address, opened by the account that asked for it."""
+    try:
+        email = members.confirm_email(request.user, token, request=request)
+    except members.EmailChangeError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Your email address is now {email}.")
+    return redirect("preferences")
 
 
 class PasswordResetView(auth_views.PasswordResetView):

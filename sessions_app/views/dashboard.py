@@ -53,8 +53,8 @@ CHART_CARDS = {
         ("heatmap", "When sessions start (hour × weekday)", "wide"),
         (
             "abandonment",
-            "When visitors give up waiting (abandoned %, hour × weekday; hours of 5 or more "
-            "sessions)",
+            "When visitors give up waiting (abandoned %, hour × weekday; hours of "
+            f"{charts.MIN_SESSIONS_PER_CELL} or more sessions)",
             "wide",
         ),
     ],
@@ -70,6 +70,7 @@ def overview(request):
     context = page_context(
         request, flt, "overview", kpis=cards.kpis, comparison_gap=cards.gap,
         charts=CHART_CARDS["overview"], teams=team_waits(flt, partners),
+        several_partners=len(partners) > 1,
     )  # fmt: skip
     return render(request, "dashboard/overview.html", context)
 
@@ -89,7 +90,9 @@ def team_waits(flt: SessionFilter, partners: list) -> list[tuple]:
         if service.offered
     ]
     # Slowest first; a team with no known wait last, then the agents in no team.
-    rows.sort(key=lambda row: (row[0] is None, -(row[1].median_wait or -1)))
+    rows.sort(key=lambda row: (
+        row[0] is None, row[1].median_wait is None, -(row[1].median_wait or 0),
+    ))  # fmt: skip
     return rows
 
 

@@ -26,7 +26,7 @@ def report_create(request, pk):
     messages.success(
         request,
         f"“{view.name}” will be emailed {report.get_frequency_display().lower()} at "
-        f"{report.send_hour}:00 ({report.time_zone}) to {report.recipients}.",
+        f"{report.send_hour}:00 ({report.time_zone}) to {report.recipients_in_words}.",
     )
     return redirect("saved_view_list")
 

@@ -165,7 +165,6 @@ _WORDS = [
     ("weekday", "weekday"),
     ("hour", "hour"),
 ]
-_WEEKDAYS = ["Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays"]
 
 
 def _when(name: str, value: str) -> str:
@@ -174,9 +173,9 @@ def _when(name: str, value: str) -> str:
         return f"{name} {value}"
     number = int(value)
     if name == "weekday" and 1 <= number <= 7:
-        return _WEEKDAYS[number - 1]
+        return codes.WEEKDAYS_PLURAL[number - 1]
     if name == "hour" and 0 <= number <= 23:
-        return f"{number:02d}:00–{number + 1:02d}:00"
+        return codes.hour_span(number)
     return f"{name} {value}"
 
 

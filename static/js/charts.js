@@ -28,16 +28,33 @@
     return typeof url === "string" && url.startsWith("/") && !url.startsWith("//") ? url : null;
   }
 
-  // A drag across a time chart (a zoom on its time axis) sets this page's date filter: the
-  // local days the dragged range touches. A double click (autorange) changes nothing.
-  function dragUrl(change) {
+  // A drag across a time chart (a zoom on its time axis) sets this page's date filter to the
+  // buckets it covers: a bar is drawn centred on its bucket's start, so the range is moved by
+  // half a bucket before its days are read. A double click (autorange) changes nothing.
+  const DAY_MS = 86400000;
+
+  // The first day of the bucket whose bar is drawn under x ("YYYY-MM-DD HH:MM:SS.sss", read
+  // as a plain calendar time): the bar spans half a bucket either side of its start, and a
+  // week's bucket starts on a Monday.
+  function bucketUnder(text, bucketDays) {
+    const [day, time = "00:00:00"] = text.split(" ");
+    const at = new Date(`${day}T${time.slice(0, 8)}Z`).getTime() + (bucketDays / 2) * DAY_MS;
+    const date = new Date(at);
+    const back = bucketDays === 7 ? (date.getUTCDay() + 6) % 7 : 0;
+    return new Date(at - back * DAY_MS);
+  }
+
+  function dragUrl(change, bucketDays) {
     const from = change["xaxis.range[0]"];
     const to = change["xaxis.range[1]"];
     if (typeof from !== "string" || typeof to !== "string") return null;
+    const first = bucketUnder(from, bucketDays);
+    const last = new Date(bucketUnder(to, bucketDays).getTime() + (bucketDays - 1) * DAY_MS);
+    if (last < first) return null;
     const url = new URL(window.location.href);
     url.searchParams.set("preset", "custom");
-    url.searchParams.set("start", from.slice(0, 10));
-    url.searchParams.set("end", to.slice(0, 10));
+    url.searchParams.set("start", first.toISOString().slice(0, 10));
+    url.searchParams.set("end", last.toISOString().slice(0, 10));
     url.searchParams.delete("page");
     return url.toString();
   }
@@ -77,9 +94,12 @@
       const url = drillUrl(event.points && event.points[0]);
       if (url) window.location.assign(url);
     });
-    if (figure.layout.meta && figure.layout.meta.date_drag) {
+    // Not on a touch screen, where a swipe across a chart is a scroll of the page.
+    const touch = window.matchMedia("(pointer: coarse)").matches;
+    if (figure.layout.meta && figure.layout.meta.date_drag && !touch) {
+      const bucketDays = figure.layout.meta.bucket_days || 1;
       div.on("plotly_relayout", function (change) {
-        const url = dragUrl(change);
+        const url = dragUrl(change, bucketDays);
         if (url) window.location.assign(url);
       });
     }

@@ -387,3 +387,21 @@ def test_every_overview_card_opens_what_it_counts(lead_client):
     connected_link, _ = cards["Connected"]
     assert _listed(lead_client, connected_link.split("?", 1)[1]) == 6  # C and X
     assert cards["Active agents"][0].startswith("/agents/?")
+
+
+def test_the_previous_periods_weekly_line_lands_on_the_weeks_it_is_laid_over(db, client):
+    """120 days are drawn by week: the period before is laid over them whole weeks later, so
+    each of its Mondays is drawn on a Monday (shifted by 120 days it would land on Tuesdays)."""
+    partner = Partner.objects.create(name="Weekly", glance_partner_id=54)
+    first = datetime(2025, 11, 3, 12, tzinfo=UTC)
+    store(partner, *[record(i, first + timedelta(days=3 * i)) for i in range(90)])
+    user = User.objects.create_user("weekly")
+    Membership.objects.create(user=user, partner=partner, role="analyst")
+    client.force_login(user)
+    figure = client.get("/charts/sessions-over-time/?start=2026-04-01&end=2026-07-29").json()
+    (overlay,) = [trace for trace in figure["data"] if trace["type"] == "scatter"]
+    days = {datetime.fromisoformat(x).date() for x in overlay["x"]}
+    assert days and {day.isoweekday() for day in days} == {1}
+    bars = {datetime.fromisoformat(x).date() for t in figure["data"] if t["type"] == "bar"
+            for x in t["x"]}  # fmt: skip
+    assert days <= bars | {day + timedelta(weeks=1) for day in bars}

@@ -209,3 +209,10 @@ def test_the_overview_says_which_team_was_slowest_to_join(centre):
 def test_an_agent_and_a_team_picked_together_show_both(centre):
     _, _, tier1, agents, client = centre
     assert _listed(client, f"team={tier1.pk}&agent={agents['lee'].pk}") == 4  # 3 and Lee's 1
+
+
+def test_removing_a_chip_keeps_the_lists_order(centre):
+    _, _, tier1, _, client = centre
+    body = client.get(f"/sessions/?{RANGE}&team={tier1.pk}&sort=-duration").content.decode()
+    chip = re.search(r'class="chip-remove" href="\?([^"]+)"', body).group(1)
+    assert "team=" not in chip and "sort=-duration" in chip.replace("&amp;", "&")

@@ -28,8 +28,9 @@ from django.utils import timezone
 from sessions_app import crypto, figures, timezones, waiting
 from sessions_app.accounts import access, pii
 from sessions_app.api.tokens import new_token  # noqa: F401  (where tests and scripts make tokens)
+from sessions_app.figures import from_sessions
 from sessions_app.figures.filters import FIRST_DATE, LAST_DATE, SessionFilter
-from sessions_app.figures.kinds import CONNECTED, ServiceCounter
+from sessions_app.figures.kinds import CONNECTED
 from sessions_app.http import json_response
 from sessions_app.models import ApiToken, Guest, Role, Session, Team
 
@@ -157,7 +158,8 @@ def aggregates(flt: SessionFilter, user, by: str) -> list[dict]:
         )
         .order_by("group")
     )
-    service = _service_by_group(sessions, column, waiting.targets_of(flt.shown_partners()))
+    targets = waiting.targets_of(flt.shown_partners())
+    service = from_sessions.service_by_group(sessions, column, targets)
     teams = (
         Team.objects.select_related("partner").in_bulk(
             [row["group"] for row in rows if row["group"]]
@@ -189,29 +191,6 @@ def _key(by: str, group, teams: dict):
 
 def _team_members(team) -> dict:
     return {"team_id": team.pk if team else None, "partner": team.partner.name if team else None}
-
-
-def _service_by_group(sessions, column, targets: dict) -> dict:
-    """{group: Service} by the pages' one rule (figures.kinds.ServiceCounter), from one GROUP BY
-    of (group, partner, status, wait)."""
-    counters: dict = {}
-    rows = (
-        sessions.order_by()
-        .annotate(group=column)
-        .values_list("group", "partner_id", "status", "wait_seconds")
-        .annotate(n=Count("pk"))
-    )
-    groups: dict = {}
-    for group, partner_id, status, wait, n in rows:
-        entry = groups.setdefault((group, partner_id, status), [0, [], []])
-        entry[0] += n
-        if wait is not None:
-            entry[1].append(wait)
-            entry[2].append(n)
-    for (group, partner_id, status), (n, waits, counts) in groups.items():
-        counter = counters.setdefault(group, ServiceCounter(targets))
-        counter.add(partner_id, status, n, waits, counts)
-    return {group: counter.result() for group, counter in counters.items()}
 
 
 def _waiting_members(service: figures.Service) -> dict:

@@ -165,18 +165,8 @@ def service(qs: QuerySet, targets: dict[int, waiting.Target]) -> Service:
 
 
 def add_service(counter: ServiceCounter, qs: QuerySet) -> None:
-    """Adds the sessions' waiting figures to `counter`, from one GROUP BY (partner, status,
-    wait): a day's waits are a few dozen distinct seconds."""
-    rows = plain(qs).values_list("partner_id", "status", "wait_seconds").annotate(n=Count("pk"))
-    groups: dict[tuple, list] = {}
-    for partner_id, status, wait, n in rows:
-        group = groups.setdefault((partner_id, status), [0, [], []])
-        group[0] += n
-        if wait is not None:
-            group[1].append(wait)
-            group[2].append(n)
-    for (partner_id, status), (sessions, waits, counts) in groups.items():
-        counter.add(partner_id, status, sessions, waits, counts)
+    """Adds the sessions' waiting figures to `counter`."""
+    add_service_grouped({None: counter}, qs, None, counter.targets)
 
 
 def service_by_team(qs: QuerySet, targets: dict[int, waiting.Target]) -> dict[int | None, Service]:
@@ -187,22 +177,36 @@ def service_by_team(qs: QuerySet, targets: dict[int, waiting.Target]) -> dict[in
 
 def add_service_by_team(counters: dict, qs: QuerySet, targets: dict[int, waiting.Target]) -> None:
     """Adds the waiting figures of sessions that have an agent, by the agent's team (None: in
-    no team), from one GROUP BY."""
-    rows = (
-        plain(qs)
-        .filter(agent__isnull=False)
-        .values_list("agent__team", "partner_id", "status", "wait_seconds")
-        .annotate(n=Count("pk"))
-    )
+    no team)."""
+    add_service_grouped(counters, qs.filter(agent__isnull=False), F("agent__team"), targets)
+
+
+def service_by_group(qs: QuerySet, group, targets: dict[int, waiting.Target]) -> dict:
+    """{value of the `group` expression: Service} (the API's aggregates by day, type, …)."""
+    counters: dict = {}
+    add_service_grouped(counters, qs, group, targets)
+    return {key: counter.result() for key, counter in counters.items()}
+
+
+def add_service_grouped(counters: dict, qs: QuerySet, group, targets) -> None:
+    """Adds the sessions' waiting figures to `counters` (one per value of the `group`
+    expression, or the one at None where `group` is None), from one GROUP BY (group, partner,
+    status, wait): a day's waits are a few dozen distinct seconds."""
+    columns = ("partner_id", "status", "wait_seconds")
+    if group is None:
+        rows = ((None, *row) for row in plain(qs).values_list(*columns).annotate(n=Count("pk")))
+    else:
+        grouped = plain(qs).annotate(_group=group).values_list("_group", *columns)
+        rows = grouped.annotate(n=Count("pk"))
     groups: dict[tuple, list] = {}
-    for team, partner_id, status, wait, n in rows:
-        group = groups.setdefault((team, partner_id, status), [0, [], []])
-        group[0] += n
+    for key, partner_id, status, wait, n in rows:
+        entry = groups.setdefault((key, partner_id, status), [0, [], []])
+        entry[0] += n
         if wait is not None:
-            group[1].append(wait)
-            group[2].append(n)
-    for (team, partner_id, status), (sessions, waits, counts) in groups.items():
-        counter = counters.setdefault(team, ServiceCounter(targets))
+            entry[1].append(wait)
+            entry[2].append(n)
+    for (key, partner_id, status), (sessions, waits, counts) in groups.items():
+        counter = counters.setdefault(key, ServiceCounter(targets))
         counter.add(partner_id, status, sessions, waits, counts)
 
 

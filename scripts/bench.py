@@ -3,30 +3,32 @@ CSV exports, at 1,000,000 sessions (and pages again at 10,000, to show the cost 
 with the data), on a fresh SQLite database and, when DATABASE_URL names a PostgreSQL server, on
 a fresh database beside the one it names (`<name>_bench`, dropped and made anew).
 
+The source is glance_sim.replay: every page the backfills will ask for is rendered before
+anything is timed and served from memory, so neither the sync nor the raw limit waits on the
+simulator's rendering; the source's own rate (a client that only fetches) is printed beside.
+
     python scripts/bench.py [--sessions 1000000] [--small 10000] [--json bench-results.json]
     python scripts/bench.py --report bench-results.json   # the table of an earlier run again
 
 Prints one table with every figure and the targets of issue 6, and writes them all as JSON so
-two runs can be compared. Needs nothing running: it starts its own simulator.
+two runs can be compared. Needs nothing running: it starts its own source.
 """
 
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 
 TARGETS = {
-    "ingest_sessions_per_second": 20_000,
-    "ingest_ratio_of_raw": 0.5,
+    "source_over_raw": 3.0,  # the source alone at least this many times the raw limit
+    "ingest_ratio_of_raw": 0.6,
     "page_ms": 150,
     "session_list_ms": 100,
     "growth_ratio": 2.0,
@@ -59,22 +61,29 @@ def main():
 
     big = [900 + i for i in range(1, args.partners + 1)]
     small = [950 + i for i in range(1, args.partners + 1)]
-    port = free_port()
     agents = max(1, args.agents // args.partners)
     specs = [f"{i}:bench-key-{i}:{args.sessions / args.days / args.partners}:{agents}" for i in big]
     specs += [f"{i}:bench-key-{i}:{args.small / args.days / args.partners}:{agents}" for i in small]
-    sim = subprocess.Popen(
-        [PY, "-m", "glance_sim", "--port", str(port), "--history-days", str(args.days + 2)]
+    # One fixed end for the source and every sync, so the pages rendered ahead are the pages
+    # asked for; the backfill starts at a UTC midnight, as a partner's backfill date does.
+    until = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5)
+    since = datetime.combine(until.date() - timedelta(days=args.days), time.min, tzinfo=UTC)
+    window = ["--since", since.isoformat(), "--until", until.isoformat()]
+    print("· rendering the source's pages ahead", file=sys.stderr)
+    source = subprocess.Popen(
+        [PY, "-m", "glance_sim.replay", *window, "--history-days", str(args.days + 2)]
         + [arg for spec in specs for arg in ("--partner", spec)],
-        cwd=ROOT,
-    )
-    sim_url = f"http://127.0.0.1:{port}"
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
     results = {"sessions": args.sessions, "small": args.small, "days": args.days, "runs": {}}
     try:
-        wait_for(sim_url + "/_sim/health")
+        ready = json.loads(source.stdout.readline() or "{}")
+        if "url" not in ready:
+            raise SystemExit("the replay source did not start")
+        results["source"] = ready
         with tempfile.TemporaryDirectory(prefix="glancedash-bench-") as scratch:
             runs = [
-                ("sqlite", big, {}, []),
+                ("sqlite", big, {}, ["--source-rate"]),
                 ("sqlite small", small, {}, ["--skip-raw", "--skip-exports", "--skip-naive"]),
             ]
             if args.postgres_url:
@@ -82,16 +91,17 @@ def main():
             for label, ids, env, flags in runs:
                 print(f"· {label}: {len(ids)} partners over {args.days} days", file=sys.stderr)
                 data_dir = Path(scratch) / label.replace(" ", "-")
-                results["runs"][label] = worker(sim_url, ids, args.days, data_dir, env, flags)
+                flags = [*flags, *window]
+                results["runs"][label] = worker(ready["url"], ids, data_dir, env, flags)
     finally:
-        sim.terminate()
-        sim.wait(10)
+        source.terminate()
+        source.wait(30)
     print_table(results)
     Path(args.json).write_text(json.dumps(results, indent=2))
     print(f"\nAll figures: {args.json}")
 
 
-def worker(sim_url, ids, days, data_dir, env, flags) -> dict:
+def worker(sim_url, ids, data_dir, env, flags) -> dict:
     data_dir.mkdir(parents=True)
     environment = {
         **{k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
@@ -105,7 +115,7 @@ def worker(sim_url, ids, days, data_dir, env, flags) -> dict:
         **env,
     }
     out = subprocess.run(
-        [PY, str(ROOT / "scripts/bench_worker.py"), "--sim", sim_url, "--days", str(days),
+        [PY, str(ROOT / "scripts/bench_worker.py"), "--sim", sim_url,
          "--partners", ",".join(map(str, ids)), *flags],
         cwd=ROOT, env=environment, stdout=subprocess.PIPE, text=True, check=True,
     )  # fmt: skip
@@ -131,23 +141,6 @@ def fresh_pg(url: str, suffix: str = "bench") -> str:
     return f"{base}/{bench_name}"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1).close()  # noqa: S310 (loopback)
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not answer within {seconds} s")
-
-
 # --- the table ------------------------------------------------------------------------------
 
 
@@ -157,15 +150,21 @@ INGEST_FIGURES = (
     ("guests", lambda r: f"{r['ingest']['guests']:,}"),
     ("sessions/s", lambda r: f"{r['ingest']['sessions_per_second']:,}"),
     ("raw limit, sessions/s", lambda r: f"{r['raw_limit']['sessions_per_second']:,}"),
+    ("raw limit written by", lambda r: r["raw_limit"].get("method", "executemany")),
     ("share of the raw limit", lambda r: f"{r['ingest']['ratio_of_raw']:.2f}"),
+    ("the source alone, sessions/s", lambda r: _source_rate(r)),
 )
+
+
+def _source_rate(run: dict) -> str:
+    return f"{run['source']['sessions_per_second']:,}" if "source" in run else "—"
 
 
 def print_table(results):
     runs = results["runs"]
     dbs = [label for label in runs if label != "sqlite small"]
     print(f"\nglancedash benchmark: {results['sessions']:,} sessions over {results['days']} days")
-    print("\nIngest (sync over HTTP from the simulator)")
+    print("\nIngest (sync over HTTP from a source serving pages rendered ahead, from memory)")
     print(f"{'':34}" + "".join(f"{db:>16}" for db in dbs))
     for label, get in INGEST_FIGURES:
         print(f"{label:34}" + "".join(f"{get(runs[db]):>16}" for db in dbs))
@@ -201,7 +200,7 @@ def print_table(results):
             f"{figures['overview_js_css_brotli_bytes']:,} bytes brotli; charts drawn "
             f"{figures['charts_drawn_after_navigation_ms']} ms after navigation"
         )
-    print("\nTargets (SQLite)")
+    print("\nTargets (pages and exports: SQLite)")
     for label, ok, figure in verdicts(results):
         print(f"  {'PASS' if ok else 'MISS'}  {label}: {figure}")
 
@@ -238,11 +237,29 @@ def print_markdown(results):
         print(f"- {'PASS' if ok else '**MISS**'} {label}: {figure}")
 
 
+def ingest_verdicts(results):
+    runs = results["runs"]
+    source = runs["sqlite"].get("source")
+    for db in (label for label in runs if label != "sqlite small"):
+        run = runs[db]
+        if source:
+            times = source["sessions_per_second"] / run["raw_limit"]["sessions_per_second"]
+            yield (
+                f"{db}: the source alone ≥ 3x the raw limit",
+                times >= TARGETS["source_over_raw"],
+                f"{times:.1f}x",
+            )
+        yield (
+            f"{db}: ingest ≥ 0.6 of the raw limit ({run['raw_limit'].get('method')})",
+            run["ingest"]["ratio_of_raw"] >= TARGETS["ingest_ratio_of_raw"],
+            f"{run['ingest']['ratio_of_raw']:.2f}",
+        )
+
+
 def verdicts(results):
     sqlite = results["runs"]["sqlite"]
     small = {(p["range"], p["page"]): p["ms"] for p in results["runs"]["sqlite small"]["pages"]}
     pages = sqlite["pages"]
-    ingest = sqlite["ingest"]
     lists = [p["ms"] for p in pages if p["page"].startswith("sessions")]
     others = [p["ms"] for p in pages if not p["page"].startswith("sessions")]
     growth = [
@@ -251,16 +268,7 @@ def verdicts(results):
         if small.get((p["range"], p["page"]))
     ]
     speedups = [p["speedup"] for p in pages if p["range"] == "365 d" and p.get("speedup")]
-    yield (
-        "ingest ≥ 20,000 sessions/s",
-        ingest["sessions_per_second"] >= TARGETS["ingest_sessions_per_second"],
-        f"{ingest['sessions_per_second']:,}",
-    )
-    yield (
-        "ingest ≥ half the raw limit",
-        ingest["ratio_of_raw"] >= TARGETS["ingest_ratio_of_raw"],
-        f"{ingest['ratio_of_raw']:.2f}",
-    )
+    yield from ingest_verdicts(results)
     yield ("every page ≤ 150 ms", max(others) <= TARGETS["page_ms"], f"slowest {max(others)} ms")
     yield (
         "session list ≤ 100 ms",

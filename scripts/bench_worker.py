@@ -33,7 +33,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sim", required=True, help="the simulator's base URL")
     parser.add_argument("--partners", required=True, help="Glance partner ids, comma-separated")
-    parser.add_argument("--days", type=int, default=400)
+    parser.add_argument("--since", required=True, type=datetime.fromisoformat,
+                        help="the backfill's start, midnight UTC")  # fmt: skip
+    parser.add_argument("--until", required=True, type=datetime.fromisoformat)
+    parser.add_argument("--source-rate", action="store_true", help="time the source alone first")
     parser.add_argument("--skip-raw", action="store_true")
     parser.add_argument("--skip-exports", action="store_true")
     parser.add_argument("--skip-naive", action="store_true")
@@ -50,10 +53,15 @@ def main():
     call_command("migrate", verbosity=0)
     ids = [int(i) for i in args.partners.split(",")]
     result = {"database": database_label()}
-    partners = make_partners(args.sim, ids, args.days)
-    result["ingest"] = sync_all(partners)
+    partners = make_partners(args.sim, ids, args.since)
+    if args.source_rate:
+        result["source"] = source_rate(partners, args.since, args.until)
+    result["ingest"] = sync_all(partners, args.until)
+    if args.source_rate:
+        source = result["source"]
+        source["sessions_per_second"] = round(result["ingest"]["sessions"] / source["seconds"])
     if not args.skip_raw:
-        result["raw_limit"] = raw_limit(partners, args.days)
+        result["raw_limit"] = raw_limit(partners, args.since, args.until)
         result["ingest"]["ratio_of_raw"] = round(
             result["ingest"]["sessions_per_second"] / result["raw_limit"]["sessions_per_second"], 2
         )
@@ -73,10 +81,10 @@ def database_label() -> str:
 # --- ingest ---------------------------------------------------------------------------------
 
 
-def make_partners(sim_url: str, ids: list[int], days: int):
+def make_partners(sim_url: str, ids: list[int], since: datetime):
     from sessions_app.models import Partner
 
-    start = (datetime.now(UTC) - timedelta(days=days)).date()
+    start = since.date()
     partners = []
     for glance_id in ids:
         partner = Partner(
@@ -91,14 +99,14 @@ def make_partners(sim_url: str, ids: list[int], days: int):
     return partners
 
 
-def sync_all(partners) -> dict:
+def sync_all(partners, until: datetime) -> dict:
     from sessions_app.models import Guest, Session
     from sessions_app.sync import run
 
     started = time.perf_counter()
     pages = 0
     for partner in partners:
-        synced = run.sync_partner(partner)
+        synced = run.sync_partner(partner, until=until)
         if synced.state != "succeeded":
             raise SystemExit(f"sync of {partner} failed: {synced.error}")
         pages += synced.pages
@@ -113,18 +121,43 @@ def sync_all(partners) -> dict:
     }
 
 
-def raw_limit(partners, days: int) -> dict:
-    """The same pages fetched and parsed, and their rows built as the sync builds them (the
-    columns of sessions_app/glance/fields.py), inserted with plain executemany into tables like
-    ours (same columns and indexes) with no ORM, no upsert, no rollups."""
+def source_rate(partners, since: datetime, until: datetime) -> dict:
+    """How fast the source alone serves the pages: our HTTP client fetching every page a
+    backfill asks for and throwing it away (only its cursor is read, to ask for the next). The
+    raw limit and the sync can only be measured against a source several times faster."""
+    from sessions_app.glance.client import GlanceClient
+
+    started, pages, size = time.perf_counter(), 0, 0
+    for partner in partners:
+        client = GlanceClient.for_partner(partner)
+        for window in backfill_windows(since, until):
+            for answer in client.completed_session_answers(*window):
+                pages += 1
+                size += answer.size
+    return {"pages": pages, "bytes": size, "seconds": time.perf_counter() - started}
+
+
+def backfill_windows(since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
     from django.conf import settings
+
+    from sessions_app.glance.client import split_windows
+
+    return split_windows(since, until, settings.GLANCE_WINDOW_DAYS)
+
+
+def raw_limit(partners, since: datetime, until: datetime) -> dict:
+    """The plain way to load the same pages, as anyone would write it who only wanted the rows
+    in: one HTTP session, orjson.loads, each session and guest made a tuple of its members (the
+    columns of sessions_app/glance/fields.py, dates made the database's datetimes), written
+    into empty tables like ours (same columns and indexes) with no ORM, no upsert, no agents,
+    no rollups: SQLite by executemany, PostgreSQL by COPY (psycopg's cursor.copy). One page,
+    one transaction, as the sync commits."""
+    import orjson
+    import requests
     from django.db import connection
 
-    from sessions_app.db import datetime_adapter
-    from sessions_app.glance.client import GlanceClient, split_windows
     from sessions_app.models import Guest, Session
     from sessions_app.sync import ingest
-    from sessions_app.sync.retention import Cutoffs
 
     session_table, guest_table = (
         copy_table("sessions_app_session"),
@@ -132,39 +165,48 @@ def raw_limit(partners, days: int) -> dict:
     )
     raw = connection.connection  # the DB-API connection itself: no Django wrapper
     cursor = raw.cursor()
-    mark = "?" if connection.vendor == "sqlite" else "%s"
     session_columns = ["id", *db_columns(Session, ["partner", "glance_id", *ingest.SESSION_FIELDS])]
     guest_columns = ["id", *db_columns(Guest, ["session", "position", *ingest.GUEST_FIELDS])]
-    session_sql = insert_sql(session_table, session_columns, mark)
-    guest_sql = insert_sql(guest_table, guest_columns, mark)
-    to_db = datetime_adapter()
-    end = datetime.now(UTC)
-    start = end - timedelta(days=days)
-    synced_at = to_db(end)
-    keep_all = Cutoffs(
-        ip=start - timedelta(days=1), contact=start - timedelta(days=1), sessions=start
-    )
+    write = copy_writer if connection.vendor == "postgresql" else executemany_writer
+    write_sessions = write(cursor, session_table, session_columns)
+    write_guests = write(cursor, guest_table, guest_columns)
+    rows = plain_rows(connection.vendor)
+    synced_at = datetime.now(UTC).replace(tzinfo=None).isoformat(" ")
+    if connection.vendor == "postgresql":
+        synced_at = datetime.now(UTC)
+    http = requests.Session()
     next_session, next_guest, sessions = 1, 1, 0
     started = time.perf_counter()
     for partner in partners:
-        client = GlanceClient.for_partner(partner)
-        for window in split_windows(start, end, settings.GLANCE_WINDOW_DAYS):
-            for page in client.completed_session_pages(*window):
-                session_rows, ids = [], {}
-                for record in page.sessions:
-                    ids[record.glance_id] = next_session
-                    row = ingest._session_row(partner, record, {}, synced_at, to_db)
-                    session_rows.append((next_session, *row))
-                    next_session += 1
-                records = {record.glance_id: record for record in page.sessions}
-                guest_rows = ingest._guest_rows(records, ids, keep_all, to_db)
-                guest_rows = [(next_guest + i, *row) for i, row in enumerate(guest_rows)]
-                next_guest += len(guest_rows)
+        url = f"{partner.api_url}/PartnerCompletedSessions"
+        for window in backfill_windows(since, until):
+            cursor_id = 0
+            while True:
+                body = {
+                    "partnerId": partner.glance_partner_id,
+                    "apiKey": partner.api_key,
+                    "startRange": window[0].strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "endRange": window[1].strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "sessionKey": "",
+                    "nResults": 1000,
+                    "nextId": cursor_id,
+                }
+                page = orjson.loads(http.post(url, json=body, timeout=60).content)["d"]
+                session_rows, guest_rows = [], []
+                for user in page["users"]:
+                    for s in user["sessions"]:
+                        row, guests = rows(next_session, partner.pk, s, synced_at, next_guest)
+                        session_rows.append(row)
+                        guest_rows += guests
+                        next_session, next_guest = next_session + 1, next_guest + len(guests)
                 cursor.execute("BEGIN")  # Django's connections autocommit: one page, one commit
-                cursor.executemany(session_sql, session_rows)
-                cursor.executemany(guest_sql, guest_rows)
+                write_sessions(session_rows)
+                write_guests(guest_rows)
                 cursor.execute("COMMIT")
                 sessions += len(session_rows)
+                cursor_id = page["nextId"]
+                if not cursor_id:
+                    break
     seconds = time.perf_counter() - started
     for table in (guest_table, session_table):
         cursor.execute(f"DROP TABLE {table}")
@@ -172,17 +214,69 @@ def raw_limit(partners, days: int) -> dict:
         "sessions": sessions,
         "seconds": round(seconds, 1),
         "sessions_per_second": round(sessions / seconds),
+        "method": "COPY" if connection.vendor == "postgresql" else "executemany",
     }
+
+
+def plain_rows(vendor: str):
+    """(session_row, guest_row): tuples of a session's and a guest's members in our columns'
+    order, written out once from the fields' table, as one would write them by hand."""
+    from sessions_app.glance import fields
+
+    def member(f, record):
+        value = f"{record}.get({f.glance!r})"
+        if f.within:
+            value = f"({record}.get({f.within!r}) or {{}}).get({f.glance!r})"
+        if f.kind is fields.Kind.DATETIME:
+            value = f"as_db(fromiso({value}))" if f.required else f"maybe(as_db, {value})"
+        return value
+
+    session = [member(f, "s") for f in fields.SESSION if f.attr != "glance_id"]
+    guest = [member(f, "g") for f in fields.GUEST]
+    source = (
+        "def rows(pk, partner_pk, s, synced_at, next_guest):\n"
+        "    start = fromiso(s['startTime'])\n"
+        f"    session = (pk, partner_pk, s['id'], {', '.join(session)},\n"
+        "               as_db(start + timedelta(seconds=s['duration'] or 0)), None,\n"
+        "               len(s['guests']), None, synced_at)\n"
+        f"    guests = [(next_guest + i, pk, i, {', '.join(guest)})\n"
+        "              for i, g in enumerate(s['guests'])]\n"
+        "    return session, guests\n"
+    )
+    namespace = {
+        "as_db": (lambda m: m) if vendor == "postgresql" else _sqlite_text,
+        "fromiso": datetime.fromisoformat,
+        "maybe": lambda f, v: f(datetime.fromisoformat(v)) if v else None,
+        "timedelta": timedelta,
+    }
+    exec(source, namespace)  # noqa: S102 (made from the fields' table, never from data)
+    return namespace["rows"]
+
+
+def _sqlite_text(moment: datetime) -> str:
+    return moment.replace(tzinfo=None).isoformat(" ")
+
+
+def executemany_writer(cursor, table: str, columns: list[str]):
+    names = ", ".join(f'"{column}"' for column in columns)
+    sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['?'] * len(columns))})"  # noqa: S608
+    return lambda rows: cursor.executemany(sql, rows)
+
+
+def copy_writer(cursor, table: str, columns: list[str]):
+    names = ", ".join(f'"{column}"' for column in columns)
+
+    def write(rows):
+        with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    return write
 
 
 def db_columns(model, names: list[str]) -> list[str]:
     """The database columns of a model's fields (a foreign key's is <name>_id)."""
     return [model._meta.get_field(name).column for name in names]
-
-
-def insert_sql(table: str, columns: list[str], mark: str) -> str:
-    names = ", ".join(f'"{column}"' for column in columns)
-    return f"INSERT INTO {table} ({names}) VALUES ({', '.join([mark] * len(columns))})"  # noqa: S608
 
 
 def copy_table(table: str) -> str:

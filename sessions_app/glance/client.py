@@ -299,6 +299,7 @@ class Answer:
 
     def __init__(self, client: GlanceClient, body: bytes) -> None:
         self._client, self._body, self._page = client, body, None
+        self.size = len(body)
         self.next_id = cursor_of(body)
         if self.next_id is None:  # an unusual page: read it whole now, to know where it leads
             self.next_id = self.page().next_id

@@ -1,9 +1,10 @@
 """Plain executemany INSERT and upsert statements, built from a model's own metadata so column
 names cannot drift from the models. Values go in as the database stores them (db_datetime)."""
 
+import hashlib
 from datetime import UTC
 
-from django.db import connection
+from django.db import connection, transaction
 
 
 def datetime_adapter():
@@ -35,16 +36,26 @@ def db_datetime(value):
     return value.replace(tzinfo=None).isoformat(" ")
 
 
+# From this many rows, PostgreSQL is written by COPY into a temporary table and one statement
+# from it: a row's own INSERT or UPDATE is a statement for the server to plan and run, and a
+# sync page's 3,000 of them were most of its time there (docs/performance-notes.md).
+COPY_FROM_ROWS = 50
+
+
 def insert_many(model, fields, rows, *, conflict=None, update=None) -> None:
-    """INSERT every row in one executemany; with `conflict`, ON CONFLICT (…) DO UPDATE `update`,
-    or DO NOTHING when `update` is empty."""
+    """INSERT every row in one executemany (PostgreSQL: one COPY and one INSERT … SELECT); with
+    `conflict`, ON CONFLICT (…) DO UPDATE `update`, or DO NOTHING when `update` is empty. With
+    DO UPDATE, no two rows may share a conflict key (PostgreSQL refuses a row updated twice)."""
     if not rows:
         return
     meta, quote = model._meta, connection.ops.quote_name
     columns = [quote(meta.get_field(name).column) for name in fields]
     placeholders = ", ".join(["%s"] * len(columns))
-    # Identifiers come from model metadata, quoted; every value is a bound parameter.
-    sql = f"INSERT INTO {quote(meta.db_table)} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
+    staged = connection.vendor == "postgresql" and len(rows) >= COPY_FROM_ROWS
+    names = ", ".join(columns)
+    # Identifiers come from model metadata, quoted; every value is a bound parameter or copied.
+    values = f"SELECT {names} FROM {{stage}}" if staged else f"VALUES ({placeholders})"  # noqa: S608
+    sql = f"INSERT INTO {quote(meta.db_table)} ({names}) {values}"
     if conflict:
         keys = ", ".join(quote(meta.get_field(name).column) for name in conflict)
         if not update:
@@ -57,7 +68,31 @@ def insert_many(model, fields, rows, *, conflict=None, update=None) -> None:
             )
             sql += f" ON CONFLICT ({keys}) DO UPDATE SET {sets}"
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        if staged:
+            with transaction.atomic(savepoint=False):
+                cursor.execute(sql.format(stage=_stage(cursor, model, columns, rows)))
+        else:
+            cursor.executemany(sql, rows)
+
+
+def _stage(cursor, model, columns: list[str], rows) -> str:
+    """`rows` COPYed into a temporary table of these (quoted) columns of the model's table, made
+    on first use in this database session and emptied first; its name. Run inside a
+    transaction, so the statement reading it sees what was copied."""
+    table = model._meta.db_table
+    digest = hashlib.blake2s(repr(columns).encode(), digest_size=4).hexdigest()
+    stage = connection.ops.quote_name(f"stage_{table}_{digest}")
+    names = ", ".join(columns)
+    # Only the columns' types: no constraints, indexes or defaults to keep up while copying.
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} AS "  # noqa: S608 (quoted identifiers)
+        f"SELECT {names} FROM {connection.ops.quote_name(table)} WITH NO DATA"
+    )
+    cursor.execute(f"TRUNCATE {stage}")
+    with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    return stage
 
 
 def select_in(model, fields, *, where: dict, key: str, values: list, chunk: int = 900) -> list:
@@ -94,12 +129,24 @@ def fetch_rows(queryset) -> list[tuple]:
 
 
 def update_many(model, fields, rows) -> None:
-    """UPDATE `fields` of many rows in one executemany; each row is (*values, primary key)."""
+    """UPDATE `fields` of many rows in one executemany (PostgreSQL: one COPY and one UPDATE …
+    FROM); each row is (*values, primary key)."""
     if not rows:
         return
     meta, quote = model._meta, connection.ops.quote_name
-    sets = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in fields)
-    # Identifiers come from model metadata, quoted; every value is a bound parameter.
-    sql = f"UPDATE {quote(meta.db_table)} SET {sets} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    columns = [quote(meta.get_field(name).column) for name in fields]
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(rows) >= COPY_FROM_ROWS:
+            with transaction.atomic(savepoint=False):
+                stage = _stage(cursor, model, [*columns, pk], rows)
+                sets = ", ".join(f"{column} = s.{column}" for column in columns)
+                # Identifiers come from model metadata, quoted; the values were copied.
+                cursor.execute(
+                    f"UPDATE {table} SET {sets} FROM {stage} s WHERE {table}.{pk} = s.{pk}"  # noqa: S608
+                )
+            return
+        sets = ", ".join(f"{column} = %s" for column in columns)
+        # Identifiers come from model metadata, quoted; every value is a bound parameter.
+        sql = f"UPDATE {table} SET {sets} WHERE {pk} = %s"  # noqa: S608
         cursor.executemany(sql, rows)

@@ -176,7 +176,7 @@ def sync_partner(
 ANALYZE_AFTER = 1000  # new sessions in one sync that make the planner's statistics stale
 
 
-def refresh_planner_statistics() -> None:
+def refresh_planner_statistics(models=None) -> None:
     """Fresh planner statistics after a sync that changed the tables' size a lot.
 
     SQLite keeps none unless told to: without them it reads the session list of several
@@ -188,9 +188,19 @@ def refresh_planner_statistics() -> None:
         if connection.vendor == "sqlite":
             cursor.execute("ANALYZE")
         elif connection.vendor == "postgresql":
-            tables = (Session, Guest, SessionRollup, AgentRollup, Agent)
+            tables = models or (Session, Guest, SessionRollup, AgentRollup, Agent)
             names = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in tables)
             cursor.execute(f"ANALYZE {names}")
+
+
+def _estimated_sessions() -> int:
+    """PostgreSQL's own estimate of the sessions stored (its last ANALYZE's), read for free."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [Session._meta.db_table]
+        )
+        row = cursor.fetchone()
+    return max(int(row[0]), 0) if row else 0
 
 
 def _run_windows(partner, token, run, windows, client, on_progress) -> None:
@@ -217,6 +227,8 @@ class _PageWriter:
     def __init__(self, partner, token, run, client):
         self.partner, self.token, self.run, self.client = partner, token, run, client
         self.analyze_at = ANALYZE_AFTER
+        if connection.vendor == "postgresql":  # what the planner already knows of
+            self.analyze_at = max(ANALYZE_AFTER, _estimated_sessions())
 
     def write_range(self, start: datetime, end: datetime) -> None:
         for window_start, window_end in split_windows(start, end, settings.GLANCE_WINDOW_DAYS):
@@ -239,9 +251,11 @@ class _PageWriter:
             if run.sessions_created >= self.analyze_at and connection.vendor == "postgresql":
                 # A backfill outgrows PostgreSQL's statistics of its partner's rows within
                 # minutes, and autovacuum may not catch up: each page's lookup by glance id then
-                # read all the partner's rows so far, slower with every page. So they are
-                # refreshed each time this run's sessions double (docs/performance-notes.md).
-                refresh_planner_statistics()
+                # read all the partner's rows so far, slower with every page. So the sessions'
+                # and guests' are refreshed each time the table doubles (from what the planner
+                # last counted); the rollups' wait for the end of the run: a third of a second
+                # each time, for tables read by day and partner (docs/performance-notes.md).
+                refresh_planner_statistics((Session, Guest))
                 self.analyze_at *= 2
             run.save(update_fields=["pages", "sessions_created", "sessions_updated"])
             renew(self.partner, self.token)

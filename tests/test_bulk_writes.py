@@ -1,0 +1,84 @@
+"""The bulk write path (sessions_app/db.py) on whichever database the suite runs on: from
+COPY_FROM_ROWS rows PostgreSQL is written by COPY into a temporary table and one statement from
+it, below that by plain statements. Both must store exactly what a row-by-row write stores,
+text that COPY's own format gives meaning to included."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sessions_app import db as bulk
+from sessions_app.models import Guest, Session, SessionRollup
+from sessions_app.rollups import write
+from tests.factories import guest, record, store
+
+pytestmark = pytest.mark.django_db
+
+# Tab, newline and backslash delimit COPY's text format; \N is its NULL; a lone "." ended it once.
+COPY_SYNTAX = ["a\tb", "line\nbreak", "back\\slash", "\\N", "\\.", "", "naïve 東京 🙂", "\r\n"]
+START = datetime(2026, 3, 2, 9, tzinfo=UTC)
+
+
+def _records(n: int, *, duration: int = 300, offset: int = 0):
+    return [
+        record(
+            1000 + i,
+            START + timedelta(minutes=7 * i),
+            duration=duration + i,
+            agent=f"agent{i % 3}.acme.glance.net",
+            guests=[
+                guest("agent"),
+                guest(name=COPY_SYNTAX[(i + offset) % len(COPY_SYNTAX)], city="Cork\tCity"),
+            ],
+        )
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize("n", [bulk.COPY_FROM_ROWS - 1, bulk.COPY_FROM_ROWS * 3])
+def test_a_batch_is_stored_exactly_either_way(partner, n):
+    store(partner, *_records(n))
+    names = list(
+        Guest.objects.filter(guest_type="visitor").order_by("session__glance_id")
+        .values_list("name", flat=True)
+    )  # fmt: skip
+    assert names == [COPY_SYNTAX[i % len(COPY_SYNTAX)] for i in range(n)]
+    assert set(Guest.objects.filter(guest_type="visitor").values_list("city", flat=True)) == {
+        "Cork\tCity"
+    }
+    assert Session.objects.count() == n
+    assert sorted(Session.objects.values_list("duration", flat=True)) == [300 + i for i in range(n)]
+
+
+@pytest.mark.parametrize("n", [bulk.COPY_FROM_ROWS - 1, bulk.COPY_FROM_ROWS * 3])
+def test_a_batch_read_again_updates_in_place(partner, n):
+    store(partner, *_records(n))
+    first_ids = dict(Session.objects.values_list("glance_id", "pk"))
+    store(partner, *_records(n, duration=900, offset=1))  # the same ids, changed
+    assert dict(Session.objects.values_list("glance_id", "pk")) == first_ids
+    assert sorted(Session.objects.values_list("duration", flat=True)) == [900 + i for i in range(n)]
+    names = list(
+        Guest.objects.filter(guest_type="visitor").order_by("session__glance_id")
+        .values_list("name", flat=True)
+    )  # fmt: skip
+    assert names == [COPY_SYNTAX[(i + 1) % len(COPY_SYNTAX)] for i in range(n)]
+    # The rollups hold the second read only: its sessions and seconds, not both reads'.
+    rows = SessionRollup.objects.filter(partner=partner)
+    assert sum(row.sessions for row in rows) == n
+    assert sum(row.seconds for row in rows) == sum(900 + i for i in range(n))
+
+
+def test_rollups_written_in_bulk_equal_a_rebuild(partner):
+    store(partner, *_records(bulk.COPY_FROM_ROWS * 4))
+    store(partner, *_records(bulk.COPY_FROM_ROWS * 2, duration=30))
+    written = _rollup_rows(partner)
+    write.rebuild(partner.pk, START.date(), (START + timedelta(days=2)).date())
+    assert _rollup_rows(partner) == written
+
+
+def _rollup_rows(partner):
+    fields = ["day", "session_type", "status", *write.MEASURES]
+    return sorted(
+        tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+        for row in SessionRollup.objects.filter(partner=partner).values_list(*fields)
+    )

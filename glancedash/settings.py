@@ -267,7 +267,12 @@ GLANCE_BACKOFF_BASE = env.float("GLANCE_BACKOFF_BASE", default=1.0)  # seconds; 
 GLANCE_BACKOFF_MAX = env.float("GLANCE_BACKOFF_MAX", default=60.0)
 # Longer than the worst single page call: (retries + 1) x read timeout + the backoffs between.
 GLANCE_SYNC_LEASE_SECONDS = env.int("GLANCE_SYNC_LEASE_SECONDS", default=1800)
-GLANCE_DEFAULT_SYNC_MINUTES = env.int("GLANCE_DEFAULT_SYNC_MINUTES", default=15)
+# The full pass, with the whole look-back, for new partners; beside it, every
+# GLANCE_QUICK_SYNC_MINUTES (0: never), a quick pass over sessions started in the last
+# GLANCE_QUICK_LOOKBACK_MINUTES puts a session that ended on the dashboard within two minutes.
+GLANCE_DEFAULT_SYNC_MINUTES = env.int("GLANCE_DEFAULT_SYNC_MINUTES", default=60)
+GLANCE_QUICK_SYNC_MINUTES = env.int("GLANCE_QUICK_SYNC_MINUTES", default=1)
+GLANCE_QUICK_LOOKBACK_MINUTES = env.int("GLANCE_QUICK_LOOKBACK_MINUTES", default=60)
 # An Excel export of more rows than this is built by a background job with a progress bar.
 EXPORT_XLSX_INLINE_ROWS = env.int("EXPORT_XLSX_INLINE_ROWS", default=50_000)
 EXPORT_KEEP_DAYS = env.int("EXPORT_KEEP_DAYS", default=7)

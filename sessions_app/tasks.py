@@ -12,7 +12,7 @@ from sessions_app.models import ExportJob, Partner, ReportSchedule, SyncRun
 from sessions_app.notify import reports
 from sessions_app.notify.wallboard import refresh_live_counts
 from sessions_app.sync.retention import apply_retention
-from sessions_app.sync.run import SyncBusy, sync_partner
+from sessions_app.sync.run import SyncBusy, quick_sync, sync_partner
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,24 @@ def sync_partner_task(partner_pk: int, trigger: str = SyncRun.Trigger.SCHEDULE) 
         run = sync_partner(partner, trigger=trigger)
     except SyncBusy as busy:
         return f"skipped: {busy}"
+    summary = sync_summary(run)
+    if run.state == SyncRun.State.FAILED:
+        log.error(summary)
+    return summary
+
+
+def quick_sync_partner_task(partner_pk: int) -> str:
+    """The quick pass: sessions started in the last GLANCE_QUICK_LOOKBACK_MINUTES, so one that
+    just ended is on the dashboard within a couple of minutes. The full pass catches the rest."""
+    partner = Partner.objects.filter(pk=partner_pk, enabled=True).first()
+    if partner is None:
+        return f"partner {partner_pk}: not found or disabled, nothing to do"
+    try:
+        run = quick_sync(partner)
+    except SyncBusy as busy:
+        return f"skipped: {busy}"
+    if run is None:
+        return f"{partner}: waiting for its first full sync"
     summary = sync_summary(run)
     if run.state == SyncRun.State.FAILED:
         log.error(summary)

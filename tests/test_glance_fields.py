@@ -174,7 +174,7 @@ def test_the_msgspec_shapes_read_the_tables_glance_names():
 
 def test_the_models_store_the_tables_fields():
     ours = {"id", "session", "position", "partner", "end_time", "agent", "guest_count"}
-    ours |= {"wait_seconds", "synced_at"}  # derived at ingest, not read from Glance
+    ours |= {"wait_seconds", "synced_at", "fingerprint"}  # derived at ingest, not read
     for model, table in ((Guest, GUEST), (Session, SESSION)):
         assert [f.name for f in model._meta.concrete_fields if f.name not in ours] == attrs(table)
 
@@ -188,6 +188,7 @@ def test_ingest_writes_the_tables_columns():
         "guest_count",
         "wait_seconds",
         "synced_at",
+        "fingerprint",
     ]
 
 

@@ -113,3 +113,39 @@ def test_the_waiting_migration_times_each_stored_session_from_its_guests():
     assert np.frombuffer(bytes(row.waits), WAIT).tolist() == [(quarter, 29, 1)]
     partner_row = new.get_model("sessions_app", "Partner").objects.get(pk=partner.pk)
     assert (partner_row.service_level_percent, partner_row.service_level_seconds) == (80, 30)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_quick_sync_migration_schedules_a_quick_pass_and_moves_the_old_default():
+    before = [("sessions_app", "0026_report_to_owner")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    partners = old.get_model("sessions_app", "Partner").objects
+    at_default = partners.create(name="default", glance_partner_id=7, sync_interval_minutes=15)
+    chosen = partners.create(name="chosen", glance_partner_id=8, sync_interval_minutes=5)
+    off = partners.create(name="off", glance_partner_id=9, enabled=False, sync_interval_minutes=15)
+    schedule = old.get_model("django_q", "Schedule").objects
+    for partner in (at_default, chosen):
+        schedule.create(name=f"glance-sync-partner-{partner.pk}", func="x", schedule_type="I",
+                        minutes=partner.sync_interval_minutes, repeats=-1)  # fmt: skip
+
+    executor.loader.build_graph()
+    leaf = executor.loader.graph.leaf_nodes()
+    executor.migrate(leaf)
+    new = executor.loader.project_state(leaf).apps
+    intervals = dict(
+        new.get_model("sessions_app", "Partner").objects.values_list("pk", "sync_interval_minutes")
+    )
+    assert intervals == {at_default.pk: 60, chosen.pk: 5, off.pk: 15}
+    schedules = dict(
+        new.get_model("django_q", "Schedule")
+        .objects.filter(name__startswith="glance-")
+        .values_list("name", "minutes")
+    )
+    assert schedules == {
+        f"glance-sync-partner-{at_default.pk}": 60,
+        f"glance-sync-partner-{chosen.pk}": 5,
+        f"glance-quick-sync-partner-{at_default.pk}": 1,
+        f"glance-quick-sync-partner-{chosen.pk}": 1,
+    }

@@ -121,6 +121,10 @@ class Session(models.Model):
     # tell the two sides apart, or one never came.
     wait_seconds = models.IntegerField("time to join (s)", null=True, blank=True)
     synced_at = models.DateTimeField(default=timezone.now)
+    # A digest of the record as Glance last sent it, kept for sessions recent enough to be read
+    # again by the look-back (ingest.FINGERPRINT_HOURS): a re-read that matches it writes
+    # nothing. Null elsewhere: such a session, read again, is simply written again.
+    fingerprint = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-start_time", "-glance_id"]

@@ -12,6 +12,7 @@ class SyncRun(models.Model):
 
     class Trigger(models.TextChoices):
         SCHEDULE = "schedule"
+        QUICK = "quick"  # the frequent pass over the last minutes (GLANCE_QUICK_SYNC_MINUTES)
         MANUAL = "manual"
         COMMAND = "command"
         IMPORT = "import"

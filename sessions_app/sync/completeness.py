@@ -63,7 +63,7 @@ def synced_from(partner: Partner, now: datetime | None = None) -> datetime | Non
     """The first instant whose sessions this partner keeps: the start of its earliest sync that
     wrote anything, or its retention limit if that is later. None before any sync."""
     first = (
-        partner.sync_runs.exclude(trigger=SyncRun.Trigger.IMPORT)
+        partner.sync_runs.exclude(trigger__in=[SyncRun.Trigger.IMPORT, SyncRun.Trigger.QUICK])
         .filter(windows_done__gt=0)
         .aggregate(first=Min("window_start"))["first"]
     )

@@ -7,8 +7,11 @@ one executemany statement each: the ORM's bulk_create builds SQL for every few d
 leaves exactly the same rows, which is what makes a re-run or a resumed sync safe.
 """
 
+import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -22,6 +25,11 @@ from sessions_app.sync.retention import Cutoffs
 from sessions_app.waiting import time_to_join
 
 _ID_CHUNK = 2000  # ids per IN (…) lookup
+# Sessions started this recently keep a fingerprint of their record: the scheduled passes read
+# them again (the full pass's look-back, with a day to spare). Older ones are read again only
+# when asked for (`sync_glance --since`), and are then simply written again; a backfill spends
+# nothing on the digests of a year it will not see twice.
+FINGERPRINT_HOURS = settings.GLANCE_LOOKBACK_HOURS + 24
 
 # The columns an upsert writes besides (partner, glance_id): Glance's session fields, then ours.
 SESSION_FIELDS = [
@@ -31,6 +39,7 @@ SESSION_FIELDS = [
     "guest_count",
     "wait_seconds",
     "synced_at",
+    "fingerprint",
 ]
 # A guest's columns besides (session, position): Glance's guest fields.
 GUEST_FIELDS = fields.attrs(fields.GUEST)
@@ -58,8 +67,9 @@ def store_sessions(partner: Partner, records: list[SessionRecord]) -> WriteResul
         record.glance_id: record for record in records if record.start_time >= cut.sessions
     }
     skipped = len({record.glance_id for record in records}) - len(latest)
-    if not latest:
-        return WriteResult(skipped=skipped)
+    fingerprints = _fingerprints(latest)
+    if not latest or not _changed(partner, latest, fingerprints):
+        return WriteResult(skipped=skipped)  # nothing new: nothing written, no chart goes stale
     with transaction.atomic():
         # Writes of one partner's sessions and rollups take turns (a sync and an import, say):
         # this UPDATE holds the partner's row until the transaction ends. It also tells cached
@@ -73,6 +83,9 @@ def store_sessions(partner: Partner, records: list[SessionRecord]) -> WriteResul
         }
         agents = _upsert_agents(partner, set(identities.values()))
         stored = _stored(partner, list(latest))
+        for glance_id in _changed(partner, latest, fingerprints, stored, keep=False):
+            del latest[glance_id]  # read again exactly as stored: left alone
+        stored = {glance_id: row for glance_id, row in stored.items() if glance_id in latest}
         removed = (
             write.stored_contributions(
                 Session.objects.filter(pk__in=[row.pk for row in stored.values()])
@@ -83,7 +96,8 @@ def store_sessions(partner: Partner, records: list[SessionRecord]) -> WriteResul
         to_db = datetime_adapter()
         now = to_db(timezone.now())
         session_rows = [
-            _session_row(partner, record, agents, now, to_db) for record in latest.values()
+            (*_session_row(partner, record, agents, now, to_db), fingerprints.get(glance_id))
+            for glance_id, record in latest.items()
         ]
         insert_many(
             Session,
@@ -159,19 +173,49 @@ def _wait(record: SessionRecord) -> int | None:
 @dataclass
 class _Stored:
     pk: int
+    fingerprint: int | None
     state: tuple
 
 
 def _stored(partner: Partner, glance_ids: list[int]) -> dict[int, _Stored]:
-    """The batch's sessions already stored: Glance id -> our key and compared fields."""
+    """The batch's sessions already stored: Glance id -> our key, fingerprint, compared fields."""
     rows = select_in(
         Session,
-        ["glance_id", "id", *_STATE_FIELDS],
+        ["glance_id", "id", "fingerprint", *_STATE_FIELDS],
         where={"partner": partner.pk},
         key="glance_id",
         values=glance_ids,
     )
-    return {glance_id: _Stored(pk, tuple(state)) for glance_id, pk, *state in rows}
+    return {glance_id: _Stored(pk, fp, tuple(state)) for glance_id, pk, fp, *state in rows}
+
+
+def _fingerprints(records: dict[int, SessionRecord]) -> dict[int, int]:
+    """{Glance id: a 64-bit digest of the whole record (agent and guests included)} for the
+    records recent enough to be read again by a scheduled pass."""
+    recent = timezone.now() - timedelta(hours=FINGERPRINT_HOURS)
+    return {
+        glance_id: int.from_bytes(
+            hashlib.blake2b(repr(record).encode(), digest_size=8).digest(), "little", signed=True
+        )
+        for glance_id, record in records.items()
+        if record.start_time >= recent
+    }
+
+
+def _changed(partner, records, fingerprints, stored=None, *, keep=True) -> list[int]:
+    """The Glance ids of `records` that differ from what is stored (keep=True), or of those
+    that match it exactly (keep=False): a stored fingerprint equal to the record's. Only the
+    fingerprinted records are looked up, so a backfill of old sessions asks nothing here."""
+    if stored is None:
+        stored = _stored(partner, list(fingerprints)) if fingerprints else {}
+    same = {
+        glance_id
+        for glance_id, digest in fingerprints.items()
+        if glance_id in stored and stored[glance_id].fingerprint == digest
+    }
+    if keep:
+        return [glance_id for glance_id in records if glance_id not in same]
+    return list(same)
 
 
 def _upsert_agents(partner: Partner, identities: set[AgentRecord]) -> dict[tuple, int]:

@@ -8,6 +8,8 @@ write each page as it arrives, and move the watermark only past windows that com
 - A conditional UPDATE claims the partner with a lease; a second sync of the same partner finds
   the claim taken and stops (SyncBusy). A killed worker's lease simply runs out.
 - Each UTC month the sync finishes is checked against Glance's own counts (completeness.py).
+- Beside that full pass, a quick pass (quick_sync) reads only the last minutes, so a session
+  that just ended is on the dashboard at once; one that finds nothing new writes nothing.
 """
 
 import logging
@@ -139,8 +141,10 @@ def sync_partner(
     until: datetime | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     client: GlanceClient | None = None,
+    checks: bool = True,
 ) -> SyncRun:
-    """Runs one sync and returns its SyncRun (succeeded or failed). Raises SyncBusy if claimed."""
+    """Runs one sync and returns its SyncRun (succeeded or failed). Raises SyncBusy if claimed.
+    `checks` False leaves out the completeness checks (the quick pass: the full one makes them)."""
     token = claim(partner)
     partner.refresh_from_db()
     start, end = plan_range(partner, since, until)
@@ -154,7 +158,13 @@ def sync_partner(
     )
     try:
         _run_windows(
-            partner, token, run, windows, client or GlanceClient.for_partner(partner), on_progress
+            partner,
+            token,
+            run,
+            windows,
+            client or GlanceClient.for_partner(partner),
+            on_progress,
+            checks=checks,
         )
         run.state = SyncRun.State.SUCCEEDED
     except (GlanceError, SyncBusy) as exc:
@@ -169,7 +179,34 @@ def sync_partner(
         release(partner, token)
     if run.sessions_created >= ANALYZE_AFTER:
         refresh_planner_statistics()
-    sync_finished.send(sender=SyncRun, partner=partner, run=run)
+    if run.state == SyncRun.State.FAILED or run.sessions_created or run.sessions_updated or checks:
+        # A quick pass that found nothing changes no figure an alert reads: it is not one.
+        sync_finished.send(sender=SyncRun, partner=partner, run=run)
+    return run
+
+
+def quick_sync(partner: Partner, now: datetime | None = None) -> SyncRun | None:
+    """The quick pass: sessions started in the last GLANCE_QUICK_LOOKBACK_MINUTES, without
+    completeness checks. A session is listed once it has ended, with its start time, so one
+    that ran longer than the look-back waits for the full pass, which re-reads 48 hours. None,
+    doing nothing, until the partner's first full pass has completed a window: the quick pass
+    must not be the first sync on record (completeness counts from the first).
+
+    Of the quick runs that found nothing, only the latest is kept: the partner page can say it
+    was checked a minute ago without a row for every minute."""
+    if partner.sync_watermark is None:
+        return None
+    now = now or timezone.now()
+    since = now - timedelta(minutes=settings.GLANCE_QUICK_LOOKBACK_MINUTES)
+    run = sync_partner(partner, trigger=SyncRun.Trigger.QUICK, since=since, until=now,
+                       checks=False)  # fmt: skip
+    if run.state == SyncRun.State.SUCCEEDED and not (run.sessions_created or run.sessions_updated):
+        partner.sync_runs.filter(
+            trigger=SyncRun.Trigger.QUICK,
+            state=SyncRun.State.SUCCEEDED,
+            sessions_created=0,
+            sessions_updated=0,
+        ).exclude(pk=run.pk).delete()
     return run
 
 
@@ -203,10 +240,10 @@ def _estimated_sessions() -> int:
     return max(int(row[0]), 0) if row else 0
 
 
-def _run_windows(partner, token, run, windows, client, on_progress) -> None:
+def _run_windows(partner, token, run, windows, client, on_progress, *, checks=True) -> None:
     writer = _PageWriter(partner, token, run, client)
     checker = None
-    if settings.GLANCE_COMPLETENESS_CHECKS and windows:
+    if checks and settings.GLANCE_COMPLETENESS_CHECKS and windows:
         checker = completeness.SyncChecker(
             partner, client, windows[0][0], windows[-1][1], resync=writer.write_range
         )

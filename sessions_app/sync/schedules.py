@@ -1,11 +1,13 @@
-"""One django-q2 Schedule per enabled partner, kept in step with the partner as it is saved,
-disabled or deleted; and one per emailed report, at its hour in its time zone. django-q2 does
-not make schedule names unique, so the name is the key and every write goes through
+"""Two django-q2 Schedules per enabled partner, kept in step with the partner as it is saved,
+disabled or deleted: the full pass at its interval, and the quick pass every
+GLANCE_QUICK_SYNC_MINUTES; and one per emailed report, at its hour in its time zone. django-q2
+does not make schedule names unique, so the name is the key and every write goes through
 update_or_create(name=…)."""
 
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -14,14 +16,22 @@ from django_q.models import Schedule
 from sessions_app.models import Partner, ReportSchedule
 
 SYNC_TASK = "sessions_app.tasks.sync_partner_task"
+QUICK_SYNC_TASK = "sessions_app.tasks.quick_sync_partner_task"
 
 
 def schedule_name(partner_pk: int) -> str:
     return f"glance-sync-partner-{partner_pk}"
 
 
+def quick_schedule_name(partner_pk: int) -> str:
+    return f"glance-quick-sync-partner-{partner_pk}"
+
+
 def ensure_schedule(partner: Partner) -> Schedule | None:
+    """The partner's full-pass schedule (returned) and its quick-pass one, made, changed or
+    removed to match it."""
     name = schedule_name(partner.pk)
+    _ensure_quick_schedule(partner)
     if not partner.enabled:
         Schedule.objects.filter(name=name).delete()
         return None
@@ -42,6 +52,27 @@ def ensure_schedule(partner: Partner) -> Schedule | None:
     return schedule
 
 
+def _ensure_quick_schedule(partner: Partner) -> None:
+    name, minutes = quick_schedule_name(partner.pk), settings.GLANCE_QUICK_SYNC_MINUTES
+    if not partner.enabled or minutes <= 0:
+        Schedule.objects.filter(name=name).delete()
+        return
+    existing = Schedule.objects.filter(name=name).first()
+    first = existing.next_run if existing else timezone.now() + timedelta(minutes=minutes)
+    Schedule.objects.update_or_create(
+        name=name,
+        defaults={
+            "func": QUICK_SYNC_TASK,
+            "args": repr((partner.pk,)),
+            "schedule_type": Schedule.MINUTES,
+            "minutes": minutes,
+            "repeats": -1,
+            # Not at once: a new partner's first full pass (its backfill) runs first.
+            "next_run": first,
+        },
+    )
+
+
 def _next_run(existing: Schedule | None, minutes: int):
     now = timezone.now()
     if existing is None or existing.next_run is None:
@@ -57,7 +88,9 @@ def _partner_saved(sender, instance, raw=False, **kwargs):
 
 @receiver(post_delete, sender=Partner)
 def _partner_deleted(sender, instance, **kwargs):
-    Schedule.objects.filter(name=schedule_name(instance.pk)).delete()
+    Schedule.objects.filter(
+        name__in=[schedule_name(instance.pk), quick_schedule_name(instance.pk)]
+    ).delete()
 
 
 # --- emailed reports ------------------------------------------------------------------------

@@ -66,6 +66,8 @@ def partner_detail(request, pk):
         "grant_form": GrantAccessForm(),
         "recent_runs": partner.sync_runs.all()[:10],
         "counts": request.session.pop(f"counts-{partner.pk}", None),  # from a connection test
+        "quick_sync_minutes": settings.GLANCE_QUICK_SYNC_MINUTES,
+        "lookback_hours": settings.GLANCE_LOOKBACK_HOURS,
     }
     return render(request, "sessions_app/partner_detail.html", context)
 

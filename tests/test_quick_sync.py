@@ -1,0 +1,218 @@
+"""Fresh within two minutes: the quick pass beside the full one (sync/run.py: quick_sync).
+
+A session that ended is stored by the next quick pass; a pass that finds nothing new writes
+nothing (no session, guest or rollup row, no ANALYZE, no completeness call, no stale chart);
+and Glance is asked at most twice as often an hour as the old 15-minute schedule asked it."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_q.models import Schedule
+
+from glance_sim import PartnerSpec, Simulator, serve_in_thread
+from sessions_app.models import Partner, Session, SyncRun
+from sessions_app.sync import schedules
+from sessions_app.sync.run import quick_sync, sync_partner
+from tests.helpers import glance as sim_helpers
+
+pytestmark = pytest.mark.django_db
+
+BUSY = 700  # sessions a day: a few dozen an hour
+MILLION = 1_000_000 / 365  # a million sessions a year
+
+
+@pytest.fixture(scope="module")
+def sim():
+    simulator = Simulator(
+        [PartnerSpec(61, "key-61", BUSY, 12), PartnerSpec(62, "key-62", MILLION, 40)],
+        seed=3,
+        now=sim_helpers.SIM_NOW,
+        history_days=10,
+    )
+    server = serve_in_thread(simulator)
+    yield simulator, server.url
+    server.stop()
+
+
+@pytest.fixture
+def at():
+    """at(moment): the wall clock and the simulator's, both at `moment`, standing still."""
+    travellers = []
+
+    def move(simulator, moment):
+        if travellers:
+            travellers.pop().stop()
+        travellers.append(time_machine.travel(moment, tick=False))
+        travellers[-1].start()
+        simulator.now = moment
+
+    yield move
+    for traveller in travellers:
+        traveller.stop()
+
+
+def _partner(url, glance_id, *, days=2):
+    partner = Partner(
+        name=f"Quick {glance_id}",
+        glance_partner_id=glance_id,
+        api_url=url,
+        backfill_start=(sim_helpers.SIM_NOW - timedelta(days=days)).date(),
+    )
+    partner.set_api_key(f"key-{glance_id}")
+    partner.save()
+    return partner
+
+
+def _served_ended(simulator, glance_id, start, end):
+    """Glance ids of the sessions the simulator lists for [start, end): ended by its now."""
+    return {s["id"] for s in simulator.completed_sessions(glance_id, start, end)}
+
+
+def test_a_session_that_ended_is_on_the_dashboard_after_the_next_quick_pass(sim, at):
+    simulator, url = sim
+    t0 = sim_helpers.SIM_NOW
+    at(simulator, t0)
+    partner = _partner(url, 61)
+    assert sync_partner(partner).state == SyncRun.State.SUCCEEDED
+    t1 = t0 + timedelta(minutes=2)
+    at(simulator, t1)
+    ended_since = _served_ended(simulator, 61, t1 - timedelta(hours=1), t1) - set(
+        Session.objects.values_list("glance_id", flat=True)
+    )
+    assert ended_since, "no session ended in those two minutes: the test would prove nothing"
+    simulator.reset()
+    run = quick_sync(Partner.objects.get(pk=partner.pk))
+    assert run.state == SyncRun.State.SUCCEEDED and run.trigger == SyncRun.Trigger.QUICK
+    assert run.sessions_created == len(ended_since)
+    assert ended_since <= set(Session.objects.values_list("glance_id", flat=True))
+    operations = {request.operation for request in simulator.request_log}
+    assert operations == {"PartnerCompletedSessions"}  # no completeness call
+
+
+def test_a_quick_pass_that_finds_nothing_new_writes_nothing(sim, at):
+    simulator, url = sim
+    t0 = sim_helpers.SIM_NOW
+    at(simulator, t0)
+    partner = _partner(url, 61)
+    sync_partner(partner)
+    quick_sync(Partner.objects.get(pk=partner.pk))  # as the pass a minute before
+    generation = Partner.objects.get(pk=partner.pk).data_generation
+    synced = dict(Session.objects.values_list("pk", "synced_at"))
+    at(simulator, t0 + timedelta(seconds=20))  # no session ended meanwhile? make sure:
+    assert not _served_ended(simulator, 61, t0 - timedelta(hours=1), t0 + timedelta(seconds=20)) - {
+        *Session.objects.values_list("glance_id", flat=True)
+    }
+    with CaptureQueriesContext(connection) as queries:
+        run = quick_sync(Partner.objects.get(pk=partner.pk))
+    assert run.state == SyncRun.State.SUCCEEDED
+    assert (run.sessions_created, run.sessions_updated) == (0, 0)
+    written = [q["sql"] for q in queries if not q["sql"].lstrip().upper().startswith("SELECT")]
+    touched = " ".join(written).lower()
+    for table in ('sessions_app_session"', "sessions_app_guest", "rollup", "analyze"):
+        assert table not in touched, f"{table} written by a pass that found nothing"
+    assert len(queries) <= 16  # claim, run, one lookup, watermark, release: milliseconds
+    assert Partner.objects.get(pk=partner.pk).data_generation == generation  # charts stay cached
+    assert dict(Session.objects.values_list("pk", "synced_at")) == synced
+    # Of the quick runs that found nothing, the latest stands for them all.
+    quick = partner.sync_runs.filter(trigger=SyncRun.Trigger.QUICK)
+    assert list(quick.values_list("pk", flat=True)) == [run.pk]
+
+
+def test_a_session_glance_changed_is_written_again(sim, at):
+    simulator, url = sim
+    t0 = sim_helpers.SIM_NOW
+    at(simulator, t0)
+    partner = _partner(url, 61)
+    sync_partner(partner)
+    simulator.bump_version()  # Glance's records of recent sessions change (durations)
+    try:
+        served = {
+            s["id"]: s["duration"]
+            for s in simulator.completed_sessions(61, t0 - timedelta(hours=1), t0)
+        }
+        stored = dict(
+            Session.objects.filter(glance_id__in=served).values_list("glance_id", "duration")
+        )
+        changed = {i for i in served if stored.get(i) != served[i]}
+        assert changed, "the simulator changed no recent session: the test would prove nothing"
+        run = quick_sync(Partner.objects.get(pk=partner.pk))
+        assert run.sessions_updated == len(changed)
+        assert (
+            dict(Session.objects.filter(glance_id__in=served).values_list("glance_id", "duration"))
+            == served
+        )
+    finally:
+        simulator.reset()
+        simulator.version = 0
+
+
+def test_the_quick_pass_waits_for_the_first_full_pass(sim, at):
+    simulator, url = sim
+    at(simulator, sim_helpers.SIM_NOW)
+    simulator.reset()
+    assert quick_sync(_partner(url, 61)) is None
+    assert simulator.request_log == [] and not SyncRun.objects.exists()
+
+
+def test_each_enabled_partner_has_a_quick_schedule_beside_its_full_one(sim, settings):
+    partner = _partner(sim[1], 61)
+    names = {schedules.schedule_name(partner.pk), schedules.quick_schedule_name(partner.pk)}
+    assert set(Schedule.objects.values_list("name", flat=True)) >= names
+    quick = Schedule.objects.get(name=schedules.quick_schedule_name(partner.pk))
+    assert (quick.func, quick.minutes) == (schedules.QUICK_SYNC_TASK, 1)
+    assert Schedule.objects.get(name=schedules.schedule_name(partner.pk)).minutes == 60
+    partner.enabled = False
+    partner.save()
+    assert not Schedule.objects.filter(name__in=names).exists()
+    settings.GLANCE_QUICK_SYNC_MINUTES = 0  # switched off: the full pass alone
+    partner.enabled = True
+    partner.save()
+    assert set(Schedule.objects.filter(name__in=names).values_list("name", flat=True)) == {
+        schedules.schedule_name(partner.pk)
+    }
+
+
+def test_glance_calls_an_hour_at_a_million_sessions_a_year(sim, at, settings, capsys):
+    """The old schedule: the full pass every 15 minutes. The new: the full pass every hour and
+    the quick one every minute. At most twice the calls, for sessions minutes old, not 15."""
+    settings.GLANCE_PAGE_SIZE = 500  # the production default, not the suite's small pages
+    simulator, url = sim
+    t0 = sim_helpers.SIM_NOW
+    at(simulator, t0)
+    partner = _partner(url, 62, days=3)
+    sync_partner(partner)  # the backfill, before the hour counted
+
+    def hour(full_every: int, quick_every: int | None) -> int:
+        simulator.reset()
+        for minute in range(1, 61):
+            at(simulator, t0 + timedelta(minutes=minute))
+            current = Partner.objects.get(pk=partner.pk)
+            if minute % full_every == 0:
+                sync_partner(current, trigger=SyncRun.Trigger.SCHEDULE)
+            elif quick_every and minute % quick_every == 0:
+                quick_sync(current)
+        return simulator.calls
+
+    before = hour(15, None)
+    Session.objects.all().delete()  # the same hour again from the same start
+    Partner.objects.filter(pk=partner.pk).update(sync_watermark=t0)
+    at(simulator, t0)
+    after = hour(60, 1)
+    with capsys.disabled():
+        print(f"\n  Glance calls an hour, a million sessions a year: {before} every 15 min, "
+              f"{after} hourly + quick every minute")  # fmt: skip
+    assert 60 <= after <= 2 * before
+
+
+def test_the_partner_page_says_how_often_each_pass_runs(sim, client, django_user_model):
+    from sessions_app.models import Membership, Role
+
+    partner = _partner(sim[1], 61)
+    admin = django_user_model.objects.create_user("quick-admin", password="x-pass-123456789")
+    Membership.objects.create(user=admin, partner=partner, role=Role.ADMIN)
+    client.force_login(admin)
+    page = client.get(f"/partners/{partner.pk}/", secure=True).content.decode()
+    assert "new sessions every 1 min; the last 48 hours again every 60 min" in page

@@ -42,11 +42,13 @@ def windows(start: datetime, end: datetime, days: int):
 
 
 class Pages:
-    """{(partner id, api key, startRange, endRange, nextId): the page's bytes}."""
+    """{(partner id, api key, startRange, endRange, sessionKey, nResults, nextId): the page's
+    bytes}. `size` is capped as the simulator caps nResults."""
 
     def __init__(self, sim: Simulator, since: datetime, until: datetime, days: int, size: int):
         self.bodies: dict[tuple, bytes] = {}
         self.sessions = 0
+        size = min(size, sim.max_results)
         for spec in (data.spec for data in sim.partners.values()):
             for start, end in windows(since, until, days):
                 self._render(sim, spec, start, end, size)
@@ -57,7 +59,8 @@ class Pages:
             following, groups = sim.page(
                 spec.partner_id, start.timestamp(), end.timestamp(), "", size, next_id
             )
-            key = (spec.partner_id, spec.api_key, range_value(start), range_value(end), next_id)
+            key = (spec.partner_id, spec.api_key, range_value(start), range_value(end), "", size,
+                   next_id)  # fmt: skip
             self.bodies[key] = render.json_page(following, groups)
             self.sessions += sum(len(items) for _, items in groups)
             if not following:
@@ -72,6 +75,8 @@ class Pages:
                 params["apiKey"],
                 params["startRange"],
                 params["endRange"],
+                params["sessionKey"],
+                int(params["nResults"]),
                 int(params["nextId"]),
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):

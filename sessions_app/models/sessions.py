@@ -122,7 +122,7 @@ class Session(models.Model):
     wait_seconds = models.IntegerField("time to join (s)", null=True, blank=True)
     synced_at = models.DateTimeField(default=timezone.now)
     # A digest of the record as Glance last sent it, kept for sessions recent enough to be read
-    # again by the look-back (ingest.FINGERPRINT_HOURS): a re-read that matches it writes
+    # again by the look-back (ingest._fingerprints): a re-read that matches it writes
     # nothing. Null elsewhere: such a session, read again, is simply written again.
     fingerprint = models.BigIntegerField(null=True, blank=True, editable=False)
 

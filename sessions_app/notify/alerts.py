@@ -109,9 +109,10 @@ def no_sessions(rule: AlertRule, now: datetime) -> Condition:
 
 
 def sync_failing(rule: AlertRule, now: datetime) -> Condition:
-    runs = rule.partner.sync_runs.exclude(trigger=SyncRun.Trigger.IMPORT).exclude(
-        state=SyncRun.State.RUNNING
-    )
+    # Full passes only: a quick pass succeeding every minute would hide one failing for days.
+    runs = rule.partner.sync_runs.exclude(
+        trigger__in=[SyncRun.Trigger.IMPORT, SyncRun.Trigger.QUICK]
+    ).exclude(state=SyncRun.State.RUNNING)
     latest = runs.order_by("-started_at").first()
     if latest is None or latest.state == SyncRun.State.SUCCEEDED:
         return Condition(False, "the latest sync succeeded")

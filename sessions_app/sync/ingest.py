@@ -25,11 +25,10 @@ from sessions_app.sync.retention import Cutoffs
 from sessions_app.waiting import time_to_join
 
 _ID_CHUNK = 2000  # ids per IN (…) lookup
-# Sessions started this recently keep a fingerprint of their record: the scheduled passes read
-# them again (the full pass's look-back, with a day to spare). Older ones are read again only
-# when asked for (`sync_glance --since`), and are then simply written again; a backfill spends
-# nothing on the digests of a year it will not see twice.
-FINGERPRINT_HOURS = settings.GLANCE_LOOKBACK_HOURS + 24
+# Sessions started within the full pass's look-back (with a day to spare) keep a fingerprint of
+# their record: the scheduled passes read them again. Older ones are read again only when asked
+# for (`sync_glance --since`), and are then simply written again; a backfill spends nothing on
+# the digests of a year it will not see twice.
 
 # The columns an upsert writes besides (partner, glance_id): Glance's session fields, then ours.
 SESSION_FIELDS = [
@@ -67,7 +66,7 @@ def store_sessions(partner: Partner, records: list[SessionRecord]) -> WriteResul
         record.glance_id: record for record in records if record.start_time >= cut.sessions
     }
     skipped = len({record.glance_id for record in records}) - len(latest)
-    fingerprints = _fingerprints(latest)
+    fingerprints = _fingerprints(latest, cut)
     if not latest or not _changed(partner, latest, fingerprints):
         return WriteResult(skipped=skipped)  # nothing new: nothing written, no chart goes stale
     with transaction.atomic():
@@ -112,7 +111,13 @@ def store_sessions(partner: Partner, records: list[SessionRecord]) -> WriteResul
         )
         _replace_guests(latest, pks, [row.pk for row in stored.values()], cut, to_db)
         write.apply(partner.pk, removed, _contributions(latest, session_rows))
-    changed = sum(1 for i, row in stored.items() if row.state != _state(latest[i]))
+    # Re-read and written again: its compared fields changed, or its fingerprint did (a guest's
+    # city, an agent's validity): the identical ones were dropped above.
+    changed = sum(
+        1
+        for i, row in stored.items()
+        if row.state != _state(latest[i]) or (row.fingerprint is not None and i in fingerprints)
+    )
     return WriteResult(created=len(new_ids), updated=changed, skipped=skipped)
 
 
@@ -189,17 +194,34 @@ def _stored(partner: Partner, glance_ids: list[int]) -> dict[int, _Stored]:
     return {glance_id: _Stored(pk, fp, tuple(state)) for glance_id, pk, fp, *state in rows}
 
 
-def _fingerprints(records: dict[int, SessionRecord]) -> dict[int, int]:
-    """{Glance id: a 64-bit digest of the whole record (agent and guests included)} for the
-    records recent enough to be read again by a scheduled pass."""
-    recent = timezone.now() - timedelta(hours=FINGERPRINT_HOURS)
+# Part of every digest: bump it when what a record's row holds changes (a derived column, a
+# column's length), so the next full pass writes the recent sessions again.
+FINGERPRINT_VERSION = 1
+
+
+def _fingerprints(records: dict[int, SessionRecord], cut: Cutoffs) -> dict[int, int]:
+    """{Glance id: a 64-bit digest of the whole record (agent and guests included) and of
+    which personal data retention lets it keep} for the records recent enough to be read again
+    by a scheduled pass: a changed retention limit writes them again."""
+    recent = timezone.now() - timedelta(hours=settings.GLANCE_LOOKBACK_HOURS + 24)
     return {
-        glance_id: int.from_bytes(
-            hashlib.blake2b(repr(record).encode(), digest_size=8).digest(), "little", signed=True
+        glance_id: _digest(
+            (
+                FINGERPRINT_VERSION,
+                record.start_time >= cut.ip,
+                record.start_time >= cut.contact,
+                record,
+            )
         )
         for glance_id, record in records.items()
         if record.start_time >= recent
     }
+
+
+def _digest(value) -> int:
+    """A signed 64-bit digest of a value's repr: the same in every process (hash() is not)."""
+    digest = hashlib.blake2b(repr(value).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
 
 
 def _changed(partner, records, fingerprints, stored=None, *, keep=True) -> list[int]:

@@ -31,7 +31,9 @@ class SyncStatus:
 
 
 def sync_status(partner: Partner) -> SyncStatus:
-    runs = partner.sync_runs.exclude(trigger=SyncRun.Trigger.IMPORT)
+    # Full passes: the quick pass every minute would hide a full pass failing for days, and
+    # flicker as "running" on the partner page.
+    runs = partner.sync_runs.exclude(trigger__in=[SyncRun.Trigger.IMPORT, SyncRun.Trigger.QUICK])
     schedule = Schedule.objects.filter(name=schedule_name(partner.pk)).only("next_run").first()
     return SyncStatus(
         last_success=runs.filter(state=SyncRun.State.SUCCEEDED).first(),

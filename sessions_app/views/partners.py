@@ -13,7 +13,7 @@ from sessions_app.accounts import access, members
 from sessions_app.accounts.partners import request_sync, save_partner
 from sessions_app.forms import AlertRuleForm, GrantAccessForm, PartnerForm
 from sessions_app.http import json_response
-from sessions_app.models import Role
+from sessions_app.models import Role, SyncRun
 from sessions_app.sync import completeness
 from sessions_app.sync.status import run_connection_test, sync_status
 
@@ -118,7 +118,8 @@ def partner_status(request, pk):
     partner = access.get_partner_for(request.user, pk, Role.ADMIN)
     status = sync_status(partner)
     run = status.running
-    latest = partner.sync_runs.only("pk", "state").first()
+    # Not the quick pass's runs: each would reload the page, losing a half-typed form.
+    latest = partner.sync_runs.exclude(trigger=SyncRun.Trigger.QUICK).only("pk", "state").first()
     return json_response(
         {
             "latest": f"{latest.pk}:{latest.state}" if latest else "",

@@ -18,27 +18,23 @@ log = logging.getLogger(__name__)
 
 
 def sync_partner_task(partner_pk: int, trigger: str = SyncRun.Trigger.SCHEDULE) -> str:
-    partner = Partner.objects.filter(pk=partner_pk, enabled=True).first()
-    if partner is None:
-        return f"partner {partner_pk}: not found or disabled, nothing to do"
-    try:
-        run = sync_partner(partner, trigger=trigger)
-    except SyncBusy as busy:
-        return f"skipped: {busy}"
-    summary = sync_summary(run)
-    if run.state == SyncRun.State.FAILED:
-        log.error(summary)
-    return summary
+    """The full pass (or one an admin or a command asked for)."""
+    return _sync_task(partner_pk, lambda partner: sync_partner(partner, trigger=trigger))
 
 
 def quick_sync_partner_task(partner_pk: int) -> str:
     """The quick pass: sessions started in the last GLANCE_QUICK_LOOKBACK_MINUTES, so one that
     just ended is on the dashboard within a couple of minutes. The full pass catches the rest."""
+    return _sync_task(partner_pk, quick_sync)
+
+
+def _sync_task(partner_pk: int, sync) -> str:
+    """Runs `sync` on an enabled partner; the worker's one-line summary of what came of it."""
     partner = Partner.objects.filter(pk=partner_pk, enabled=True).first()
     if partner is None:
         return f"partner {partner_pk}: not found or disabled, nothing to do"
     try:
-        run = quick_sync(partner)
+        run = sync(partner)
     except SyncBusy as busy:
         return f"skipped: {busy}"
     if run is None:

@@ -12,14 +12,14 @@ from sessions_app.models import ExportJob, Partner, ReportSchedule, SyncRun
 from sessions_app.notify import reports
 from sessions_app.notify.wallboard import refresh_live_counts
 from sessions_app.sync.retention import apply_retention
-from sessions_app.sync.run import SyncBusy, quick_sync, sync_partner
+from sessions_app.sync.run import SyncBusy, full_sync, quick_sync
 
 log = logging.getLogger(__name__)
 
 
 def sync_partner_task(partner_pk: int, trigger: str = SyncRun.Trigger.SCHEDULE) -> str:
     """The full pass (or one an admin or a command asked for)."""
-    return _sync_task(partner_pk, lambda partner: sync_partner(partner, trigger=trigger))
+    return _sync_task(partner_pk, lambda partner: full_sync(partner, trigger=trigger))
 
 
 def quick_sync_partner_task(partner_pk: int) -> str:

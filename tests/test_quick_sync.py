@@ -296,3 +296,36 @@ def test_a_quick_pass_that_succeeds_does_not_hide_a_failing_full_pass(partner):
     rule = AlertRule(partner=partner, kind=AlertRule.Kind.SYNC_FAILING, hours=1)
     assert alerts.sync_failing(rule, now).holds
     assert sync_status(partner).failing
+
+
+def test_the_full_pass_waits_while_a_quick_pass_holds_the_claim(sim, at):
+    from sessions_app.sync import run as sync_run
+
+    simulator, url = sim
+    at(simulator, sim_helpers.SIM_NOW)
+    partner = _partner(url, 61)
+    token = sync_run.claim(partner)  # a quick pass, mid-way
+    SyncRun.objects.create(partner=partner, trigger=SyncRun.Trigger.QUICK)
+    waits = []
+
+    def quick_pass_ends(seconds):
+        waits.append(seconds)
+        sync_run.release(partner, token)
+
+    run = sync_run.full_sync(partner, trigger=SyncRun.Trigger.SCHEDULE, sleep=quick_pass_ends)
+    assert waits == [sync_run.QUICK_PASS_WAIT]
+    assert run.state == SyncRun.State.SUCCEEDED and run.sessions_created > 0
+
+
+def test_the_full_pass_gives_way_at_once_to_another_full_pass(sim, at):
+    from sessions_app.sync import run as sync_run
+
+    simulator, url = sim
+    at(simulator, sim_helpers.SIM_NOW)
+    partner = _partner(url, 61)
+    sync_run.claim(partner)
+    SyncRun.objects.create(partner=partner, trigger=SyncRun.Trigger.SCHEDULE)
+    waits = []
+    with pytest.raises(sync_run.SyncBusy):
+        sync_run.full_sync(partner, trigger=SyncRun.Trigger.SCHEDULE, sleep=waits.append)
+    assert waits == []

@@ -13,6 +13,7 @@ write each page as it arrives, and move the watermark only past windows that com
 """
 
 import logging
+import time as time_module
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -185,6 +186,27 @@ def sync_partner(
     return run
 
 
+QUICK_PASS_WAIT = 5  # seconds between tries while a quick pass holds the claim
+QUICK_PASS_TRIES = 12  # a minute; a quick pass takes a second or so, and retries Glance once
+
+
+def full_sync(partner: Partner, *, trigger: str, sleep=time_module.sleep) -> SyncRun:
+    """sync_partner, waiting up to a minute while a quick pass holds the partner's claim: both
+    schedules can come due in the same scheduler tick, and the full pass must not lose its hour
+    to one. Any other holder (another full pass, an import) means SyncBusy at once."""
+    for attempt in range(QUICK_PASS_TRIES):
+        try:
+            return sync_partner(partner, trigger=trigger)
+        except SyncBusy:
+            quick_running = partner.sync_runs.filter(
+                trigger=SyncRun.Trigger.QUICK, state=SyncRun.State.RUNNING
+            ).exists()
+            if attempt == QUICK_PASS_TRIES - 1 or not quick_running:
+                raise
+            sleep(QUICK_PASS_WAIT)
+    raise AssertionError("unreachable")
+
+
 def quick_sync(partner: Partner, now: datetime | None = None) -> SyncRun | None:
     """The quick pass: sessions started in the last GLANCE_QUICK_LOOKBACK_MINUTES, without
     completeness checks. A session is listed once it has ended, with its start time, so one
@@ -198,8 +220,11 @@ def quick_sync(partner: Partner, now: datetime | None = None) -> SyncRun | None:
         return None
     now = now or timezone.now()
     since = now - timedelta(minutes=settings.GLANCE_QUICK_LOOKBACK_MINUTES)
+    # One retry, not five: the next minute's pass is the retry, and a pass waiting out a slow
+    # Glance would hold the claim the hourly pass needs.
+    client = GlanceClient.for_partner(partner, max_retries=1)
     run = sync_partner(partner, trigger=SyncRun.Trigger.QUICK, since=since, until=now,
-                       checks=False)  # fmt: skip
+                       client=client, checks=False)  # fmt: skip
     if run.state == SyncRun.State.SUCCEEDED and not (run.sessions_created or run.sessions_updated):
         partner.sync_runs.filter(
             trigger=SyncRun.Trigger.QUICK,

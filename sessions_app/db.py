@@ -84,8 +84,9 @@ def _stage(cursor, model, columns: list[str], rows) -> str:
     stage = connection.ops.quote_name(f"stage_{table}_{digest}")
     names = ", ".join(columns)
     # Only the columns' types: no constraints, indexes or defaults to keep up while copying.
+    # Emptied at each commit, so no batch (a guest's personal data) outlives its transaction.
     cursor.execute(
-        f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} AS "  # noqa: S608 (quoted identifiers)
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
         f"SELECT {names} FROM {connection.ops.quote_name(table)} WITH NO DATA"
     )
     cursor.execute(f"TRUNCATE {stage}")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sessions_app import db as bulk
-from sessions_app.models import Guest, Session, SessionRollup
+from sessions_app.models import AgentRollup, Guest, Session, SessionRollup
 from sessions_app.rollups import write
 from tests.factories import guest, record, store
 
@@ -19,11 +19,11 @@ COPY_SYNTAX = ["a\tb", "line\nbreak", "back\\slash", "\\N", "\\.", "", "na√Øve Ê
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 
-def _records(n: int, *, duration: int = 300, offset: int = 0):
+def _records(n: int, *, duration: int = 300, offset: int = 0, apart=timedelta(minutes=7)):
     return [
         record(
             1000 + i,
-            START + timedelta(minutes=7 * i),
+            START + apart * i,
             duration=duration + i,
             agent=f"agent{i % 3}.acme.glance.net",
             guests=[
@@ -69,16 +69,25 @@ def test_a_batch_read_again_updates_in_place(partner, n):
 
 
 def test_rollups_written_in_bulk_equal_a_rebuild(partner):
-    store(partner, *_records(bulk.COPY_FROM_ROWS * 4))
-    store(partner, *_records(bulk.COPY_FROM_ROWS * 2, duration=30))
+    # A day apart: every session its own rollup rows, so creating them and then updating them
+    # each take the bulk path (binary and JSON measures through COPY included).
+    n, day = bulk.COPY_FROM_ROWS * 2, timedelta(days=1)
+    store(partner, *_records(n, apart=day))
+    store(partner, *_records(n, duration=30, offset=1, apart=day))
+    assert SessionRollup.objects.filter(partner=partner).count() == n
     written = _rollup_rows(partner)
-    write.rebuild(partner.pk, START.date(), (START + timedelta(days=2)).date())
+    write.rebuild(partner.pk, START.date(), (START + day * n).date())
     assert _rollup_rows(partner) == written
+    assert sum(row[3] for row in written["SessionRollup"]) == n  # the second read only
 
 
 def _rollup_rows(partner):
+    """{table: its rows, sorted}, binary measures as bytes."""
     fields = ["day", "session_type", "status", *write.MEASURES]
-    return sorted(
-        tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
-        for row in SessionRollup.objects.filter(partner=partner).values_list(*fields)
-    )
+    return {
+        model.__name__: sorted(
+            tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+            for row in model.objects.filter(partner=partner).values_list(*keyed, *fields)
+        )
+        for model, keyed in ((SessionRollup, []), (AgentRollup, ["agent_id"]))
+    }

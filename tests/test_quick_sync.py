@@ -329,3 +329,23 @@ def test_the_full_pass_gives_way_at_once_to_another_full_pass(sim, at):
     with pytest.raises(sync_run.SyncBusy):
         sync_run.full_sync(partner, trigger=SyncRun.Trigger.SCHEDULE, sleep=waits.append)
     assert waits == []
+
+
+@pytest.mark.parametrize(("minute", "evaluated"), [(7, False), (15, True), (30, True)])
+def test_a_quiet_quick_pass_evaluates_alerts_every_quarter_hour(partner, minute, evaluated):
+    """The clock moves alerts (a sync failing for N hours) even when no data does."""
+    from sessions_app.models import AlertRule
+    from sessions_app.sync.run import sync_finished
+
+    moment = sim_helpers.SIM_NOW.replace(minute=minute)
+    with time_machine.travel(moment, tick=False):
+        for hours in (3, 2):
+            SyncRun.objects.create(partner=partner, trigger=SyncRun.Trigger.SCHEDULE,
+                                   state=SyncRun.State.FAILED, error="refused",
+                                   started_at=moment - timedelta(hours=hours))  # fmt: skip
+        rule = AlertRule.objects.create(partner=partner, kind=AlertRule.Kind.SYNC_FAILING, hours=1)
+        quiet = SyncRun.objects.create(partner=partner, trigger=SyncRun.Trigger.QUICK,
+                                       state=SyncRun.State.SUCCEEDED)  # fmt: skip
+        sync_finished.send(sender=SyncRun, partner=partner, run=quiet)
+    rule.refresh_from_db()
+    assert (rule.firing_since is not None) is evaluated

@@ -180,9 +180,7 @@ def sync_partner(
         release(partner, token)
     if run.sessions_created >= ANALYZE_AFTER:
         refresh_planner_statistics()
-    if run.state == SyncRun.State.FAILED or run.sessions_created or run.sessions_updated or checks:
-        # A quick pass that found nothing changes no figure an alert reads: it is not one.
-        sync_finished.send(sender=SyncRun, partner=partner, run=run)
+    sync_finished.send(sender=SyncRun, partner=partner, run=run)
     return run
 
 

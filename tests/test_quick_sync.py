@@ -349,3 +349,29 @@ def test_a_quiet_quick_pass_evaluates_alerts_every_quarter_hour(partner, minute,
         sync_finished.send(sender=SyncRun, partner=partner, run=quiet)
     rule.refresh_from_db()
     assert (rule.firing_since is not None) is evaluated
+
+
+def test_quick_runs_that_wrote_are_kept_for_a_day(sim, at):
+    simulator, url = sim
+    t0 = sim_helpers.SIM_NOW
+    at(simulator, t0)
+    partner = _partner(url, 61)
+    sync_partner(partner)
+    kept = {
+        "wrote, an hour ago": (timedelta(hours=1), SyncRun.State.SUCCEEDED, 3),
+        "failed, an hour ago": (timedelta(hours=1), SyncRun.State.FAILED, 0),
+        "wrote, two days ago": (timedelta(days=2), SyncRun.State.SUCCEEDED, 3),
+        "failed, two days ago": (timedelta(days=2), SyncRun.State.FAILED, 0),
+    }
+    for error, (ago, state, created) in kept.items():
+        SyncRun.objects.create(
+            partner=partner, trigger=SyncRun.Trigger.QUICK, state=state, started_at=t0 - ago,
+            sessions_created=created, error=error,
+        )  # fmt: skip
+    run = quick_sync(Partner.objects.get(pk=partner.pk))
+    quick = partner.sync_runs.filter(trigger=SyncRun.Trigger.QUICK).exclude(pk=run.pk)
+    assert sorted(quick.values_list("error", flat=True)) == [
+        "failed, an hour ago",
+        "wrote, an hour ago",
+    ]
+    assert partner.sync_runs.filter(trigger=SyncRun.Trigger.COMMAND).count() == 1  # the full one

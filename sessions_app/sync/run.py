@@ -184,6 +184,7 @@ def sync_partner(
     return run
 
 
+QUICK_RUNS_KEPT = timedelta(days=1)  # up to 1,440 a day a partner: the full passes are kept
 QUICK_PASS_WAIT = 5  # seconds between tries while a quick pass holds the claim
 QUICK_PASS_TRIES = 12  # a minute; a quick pass takes a second or so, and retries Glance once
 
@@ -212,8 +213,8 @@ def quick_sync(partner: Partner, now: datetime | None = None) -> SyncRun | None:
     doing nothing, until the partner's first full pass has completed a window: the quick pass
     must not be the first sync on record (completeness counts from the first).
 
-    Of the quick runs that found nothing, only the latest is kept: the partner page can say it
-    was checked a minute ago without a row for every minute."""
+    Of the quick runs that found nothing, only the latest is kept (the partner page can say it
+    was checked a minute ago without a row for every minute), and the others for a day."""
     if partner.sync_watermark is None:
         return None
     now = now or timezone.now()
@@ -223,13 +224,10 @@ def quick_sync(partner: Partner, now: datetime | None = None) -> SyncRun | None:
     client = GlanceClient.for_partner(partner, max_retries=1)
     run = sync_partner(partner, trigger=SyncRun.Trigger.QUICK, since=since, until=now,
                        client=client, checks=False)  # fmt: skip
-    if run.state == SyncRun.State.SUCCEEDED and not (run.sessions_created or run.sessions_updated):
-        partner.sync_runs.filter(
-            trigger=SyncRun.Trigger.QUICK,
-            state=SyncRun.State.SUCCEEDED,
-            sessions_created=0,
-            sessions_updated=0,
-        ).exclude(pk=run.pk).delete()
+    empty = Q(state=SyncRun.State.SUCCEEDED, sessions_created=0, sessions_updated=0)
+    partner.sync_runs.filter(
+        empty | Q(started_at__lt=now - QUICK_RUNS_KEPT), trigger=SyncRun.Trigger.QUICK
+    ).exclude(state=SyncRun.State.RUNNING).exclude(pk=run.pk).delete()
     return run
 
 

@@ -156,7 +156,7 @@ def _places_by_session(rows) -> dict[int, list[Place3]]:
 
 def _levels(by_session: dict[int, list[Place3]]) -> Counter:
     """Sessions by place level: each session once at each level of its visitors' places."""
-    return Counter(level for places in by_session.values() for level in place_levels(places))
+    return Counter(level for places in by_session.values() for level in place_levels(tuple(places)))
 
 
 def dict_of_places(ids: Iterable[int]) -> dict[int, Place3]:

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 import numpy as np
 import orjson
@@ -103,7 +104,8 @@ def visitor_places(guests: Iterable[Sequence[str | None]]) -> tuple[Place3, ...]
     return tuple(tuple(guest[1:]) for guest in guests if guest[0] not in SUBSCRIBER_GUEST_TYPES)
 
 
-def place_levels(places: Iterable[Place3]) -> set[Place3]:
+@lru_cache(maxsize=4096)
+def place_levels(places: tuple[Place3, ...]) -> frozenset[Place3]:
     """The places a session counts once at, keyed as the filter matches them (upper-cased, since
     country=, region= and city= ignore case): what a click on a map or a city opens. Each country
     its visitors were in (COUNTRY, None, None); each region (COUNTRY, REGION, None); each city in
@@ -122,7 +124,7 @@ def place_levels(places: Iterable[Place3]) -> set[Place3]:
             levels.add((country, None, city.upper()))
             if region:
                 levels.add((country, region.upper(), city.upper()))
-    return levels
+    return frozenset(levels)
 
 
 @dataclass
@@ -144,12 +146,13 @@ class Delta:
     waits: dict = field(default_factory=lambda: defaultdict(int))  # {(quarter, wait): n}
     agent_waits: dict = field(default_factory=lambda: defaultdict(int))  # {(agent, wait): n}
 
-    def add(self, c: Contribution, sign: int, quarter: int) -> None:
+    def add(self, p: "Prepared", sign: int) -> None:
+        c, quarter = p.contribution, p.quarter
         self.sessions += sign
         self.guests += sign * c.guest_count
         self.seconds += sign * c.duration
         self.quarters[quarter] += sign
-        self.durations[band_of(c.duration)] += sign
+        self.durations[p.band] += sign
         if c.agent_id is not None:
             self.agents[str(c.agent_id)] += sign
         self.agent_durations[(c.agent_id or NO_AGENT, c.duration)] += sign
@@ -157,7 +160,7 @@ class Delta:
             self.places[place] += sign
             if place[0]:
                 self.countries[place[0]] += sign
-        for level in place_levels(c.places):
+        for level in p.levels:
             self.place_sessions[level] += sign
         if c.wait is not None:
             self.waits[(quarter, c.wait)] += sign
@@ -202,17 +205,35 @@ def tables_in(apps: Apps) -> tuple[Table, ...]:
     return tuple(present)
 
 
-def deltas(removed: list[Contribution], added: list[Contribution],
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A contribution with what every rollup table derives from it, derived once for them all."""
+
+    contribution: Contribution
+    day: date
+    quarter: int
+    band: int
+    levels: frozenset[Place3]
+
+
+def prepare(contributions: Iterable[Contribution]) -> list[Prepared]:
+    return [
+        Prepared(c, *quarter_of(c.start_time), band_of(c.duration), place_levels(c.places))
+        for c in contributions
+    ]
+
+
+def deltas(removed: list[Prepared], added: list[Prepared],
            table: Table = PARTNER_ROWS) -> dict[tuple, Delta]:  # fmt: skip
     """{(*prefix, day, session_type, status): Delta} for sessions replaced by others."""
     out: dict[tuple, Delta] = defaultdict(Delta)
-    for sign, contributions in ((-1, removed), (1, added)):
-        for c in contributions:
+    for sign, prepared in ((-1, removed), (1, added)):
+        for p in prepared:
+            c = p.contribution
             prefix = table.prefix_of(c)
             if prefix is None:
                 continue
-            day, quarter = quarter_of(c.start_time)
-            out[(*prefix, day, c.session_type, c.status)].add(c, sign, quarter)
+            out[(*prefix, p.day, c.session_type, c.status)].add(p, sign)
     return out
 
 
@@ -223,11 +244,13 @@ def apply(partner_id: int, removed: list[Contribution], added: list[Contribution
     """Adds the difference to the partner's rollup rows, by partner and by agent. Call inside the
     transaction that writes the sessions; the caller holds the partner's row lock, so no other
     write interleaves."""
+    removed, added = prepare(removed), prepare(added)
     for table in TABLES:
         _apply_to(table, table.model(), partner_id, removed, added, Place)
 
 
-def _apply_to(table: Table, model, partner_id: int, removed, added, place_model) -> None:
+def _apply_to(table: Table, model, partner_id: int, removed: list[Prepared],
+              added: list[Prepared], place_model) -> None:  # fmt: skip
     """Plain statements, not the ORM's bulk_update (a CASE per column per row), which was a
     large part of every sync page (docs/performance-notes.md). `model` and `place_model` may be a
     migration's historical ones."""
@@ -558,8 +581,9 @@ def rebuild(partner_id: int, first_day: date, last_day: date, *, apps: Apps | No
                 start_time__lt=day_start(chunk_end),
             )
             contributions = stored_contributions(sessions, guest_model)
+            prepared = prepare(contributions)
             for table in tables:  # days just emptied: every row is a new one
-                _apply_to(table, table.model(apps), partner_id, [], contributions, place_model)
+                _apply_to(table, table.model(apps), partner_id, [], prepared, place_model)
             total += len(contributions)
             day = chunk_end
     return total

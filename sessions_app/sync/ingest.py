@@ -67,7 +67,7 @@ def store_sessions(partner: Partner, records: list[SessionRecord]) -> WriteResul
     }
     skipped = len({record.glance_id for record in records}) - len(latest)
     fingerprints = _fingerprints(latest, cut)
-    if not latest or not _changed(partner, latest, fingerprints):
+    if not latest or _all_unchanged(partner, latest, fingerprints):
         return WriteResult(skipped=skipped)  # nothing new: nothing written, no chart goes stale
     with transaction.atomic():
         # Writes of one partner's sessions and rollups take turns (a sync and an import, say):
@@ -82,7 +82,7 @@ def store_sessions(partner: Partner, records: list[SessionRecord]) -> WriteResul
         }
         agents = _upsert_agents(partner, set(identities.values()))
         stored = _stored(partner, list(latest))
-        for glance_id in _changed(partner, latest, fingerprints, stored, keep=False):
+        for glance_id in _unchanged(fingerprints, stored):
             del latest[glance_id]  # read again exactly as stored: left alone
         stored = {glance_id: row for glance_id, row in stored.items() if glance_id in latest}
         removed = (
@@ -224,20 +224,21 @@ def _digest(value) -> int:
     return int.from_bytes(digest, "little", signed=True)
 
 
-def _changed(partner, records, fingerprints, stored=None, *, keep=True) -> list[int]:
-    """The Glance ids of `records` that differ from what is stored (keep=True), or of those
-    that match it exactly (keep=False): a stored fingerprint equal to the record's. Only the
-    fingerprinted records are looked up, so a backfill of old sessions asks nothing here."""
-    if stored is None:
-        stored = _stored(partner, list(fingerprints)) if fingerprints else {}
-    same = {
+def _unchanged(fingerprints: dict[int, int], stored: dict[int, _Stored]) -> set[int]:
+    """The Glance ids read again exactly as stored: the stored fingerprint is the record's."""
+    return {
         glance_id
         for glance_id, digest in fingerprints.items()
         if glance_id in stored and stored[glance_id].fingerprint == digest
     }
-    if keep:
-        return [glance_id for glance_id in records if glance_id not in same]
-    return list(same)
+
+
+def _all_unchanged(partner: Partner, records: dict, fingerprints: dict[int, int]) -> bool:
+    """Whether every record is read again exactly as stored: looked up only when every one has a
+    fingerprint, so a backfill of old sessions asks nothing here."""
+    if len(fingerprints) != len(records):
+        return False
+    return _unchanged(fingerprints, _stored(partner, list(fingerprints))) == records.keys()
 
 
 def _upsert_agents(partner: Partner, identities: set[AgentRecord]) -> dict[tuple, int]:

@@ -389,7 +389,17 @@ def csv_row_function(exporter: Exporter) -> Callable[[list], list]:
     return convert
 
 
-def csv_lines(exporter: Exporter, on_row: Callable[[], None]) -> Iterator[str]:
+def csv_lines(exporter: Exporter, on_row: Callable[[], None]) -> Iterator[str | bytes]:
+    """The CSV file in pieces. On PostgreSQL the database writes it (exports/copy_csv.py, the
+    same file in every value); elsewhere Python's csv module does."""
+    if connection.vendor == "postgresql":
+        from sessions_app.exports import copy_csv  # it builds on this module's columns
+
+        return copy_csv.csv_lines(exporter, on_row)
+    return python_csv_lines(exporter, on_row)
+
+
+def python_csv_lines(exporter: Exporter, on_row: Callable[[], None]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC)  # every text field quoted
 

@@ -11,7 +11,7 @@ from sessions_app.glance.client import GlanceClient
 from sessions_app.models import Agent, Guest, Partner, Session, SyncRun
 from sessions_app.sync import run as sync_run
 from sessions_app.sync.run import SyncBusy, claim, sync_partner
-from tests.helpers.glance import PARTNER_ID, SIM_NOW, make_partner
+from tests.helpers.glance import OTHER_ID, OTHER_KEY, PARTNER_ID, SIM_NOW, make_partner
 from tests.helpers.sync import origin, served, stored
 
 
@@ -301,3 +301,34 @@ def test_postgresql_statistics_keep_up_with_a_long_backfill(glance, partner, mon
     middle = [known for count, known in seen if count < stored // 2]
     assert middle and max(middle) >= 50  # refreshed before the sync was half done
     assert all(known * 2 >= count for count, known in seen if count >= 100)  # never half stale
+
+
+def _planner_partner_rows(partner) -> int:
+    """How many of the partner's sessions the planner expects a query by partner to find."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "EXPLAIN (FORMAT JSON) SELECT id FROM sessions_app_session WHERE partner_id = %s",
+            [partner.pk],
+        )
+        return int(cursor.fetchone()[0][0]["Plan"]["Plan Rows"])
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="refreshed mid-sync on PostgreSQL")
+def test_a_second_partners_backfill_keeps_its_own_statistics_fresh(glance, partner, monkeypatch):
+    """A partner backfilled after another filled the table: the planner must learn its rows as
+    they come, not when the table as a whole has doubled. Thought a partner of no rows, each
+    page's lookup by Glance id read every row of it so far (a few hundred sessions/s)."""
+    monkeypatch.setattr(sync_run, "ANALYZE_AFTER", 50)
+    first = sync_partner(partner)
+    assert first.sessions_created > 200  # the table the second partner joins
+    second = make_partner(glance, glance_id=OTHER_ID, key=OTHER_KEY, backfill_days=120)
+    seen = []  # (the second partner's sessions stored, the planner's estimate), after each page
+    sync_partner(
+        second,
+        on_progress=lambda _: seen.append(
+            (Session.objects.filter(partner=second).count(), _planner_partner_rows(second))
+        ),
+    )
+    assert seen[-1][0] > 400
+    late = [(count, known) for count, known in seen if count >= 100]
+    assert late and all(known * 2 >= count for count, known in late), late

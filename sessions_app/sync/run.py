@@ -251,16 +251,6 @@ def refresh_planner_statistics(models=None) -> None:
             cursor.execute(f"ANALYZE {names}")
 
 
-def _estimated_sessions() -> int:
-    """PostgreSQL's own estimate of the sessions stored (its last ANALYZE's), read for free."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [Session._meta.db_table]
-        )
-        row = cursor.fetchone()
-    return max(int(row[0]), 0) if row else 0
-
-
 def _run_windows(partner, token, run, windows, client, on_progress, *, checks=True) -> None:
     writer = _PageWriter(partner, token, run, client)
     checker = None
@@ -285,8 +275,7 @@ class _PageWriter:
     def __init__(self, partner, token, run, client):
         self.partner, self.token, self.run, self.client = partner, token, run, client
         self.analyze_at = ANALYZE_AFTER
-        if connection.vendor == "postgresql":  # what the planner already knows of
-            self.analyze_at = max(ANALYZE_AFTER, _estimated_sessions())
+        self.partner_rows_before: int | None = None  # counted when first needed
 
     def write_range(self, start: datetime, end: datetime) -> None:
         for window_start, window_end in split_windows(start, end, settings.GLANCE_WINDOW_DAYS):
@@ -307,18 +296,33 @@ class _PageWriter:
             run.sessions_created += written.created
             run.sessions_updated += written.updated
             if run.sessions_created >= self.analyze_at and connection.vendor == "postgresql":
-                # A backfill outgrows PostgreSQL's statistics of its partner's rows within
-                # minutes, and autovacuum may not catch up: each page's lookup by glance id then
-                # read all the partner's rows so far, slower with every page. So the sessions'
-                # and guests' are refreshed each time the table doubles (from what the planner
-                # last counted); the rollups' wait for the end of the run: a third of a second
-                # each time, for tables read by day and partner (docs/performance-notes.md).
-                refresh_planner_statistics((Session, Guest))
-                self.analyze_at *= 2
+                self._refresh_statistics()
             run.save(update_fields=["pages", "sessions_created", "sessions_updated"])
             renew(self.partner, self.token)
             if on_progress:
                 on_progress(_progress(run, (window_start, window_end)))
+
+
+    def _refresh_statistics(self) -> None:
+        """A backfill outgrows PostgreSQL's statistics of its partner's rows within minutes,
+        and autovacuum may not catch up: each page's lookup by Glance id then reads all the
+        partner's rows so far, slower with every page. So the sessions' and guests' statistics
+        are refreshed each time the partner's own rows double. Its own, not the table's: a
+        second partner's backfill, begun when the first's filled the table, looked to the
+        planner like a partner of no rows until the table doubled, and each page's lookup read
+        every row of it so far (a 1,000,000-session PostgreSQL backfill fell to a few hundred
+        sessions/s). The rollups' statistics wait for the end of the run: a third of a second
+        each time, for tables read by day and partner (docs/performance-notes.md)."""
+        created = self.run.sessions_created
+        if self.partner_rows_before is None:
+            stored = Session.objects.filter(partner=self.partner).count()
+            self.partner_rows_before = stored - created
+            self.analyze_at = max(ANALYZE_AFTER, self.partner_rows_before)
+            if created < self.analyze_at:  # a partner with many rows already: not yet
+                return
+        refresh_planner_statistics((Session, Guest))
+        while self.analyze_at <= created:
+            self.analyze_at *= 2
 
 
 def _progress(run: SyncRun, window) -> Progress:

@@ -33,7 +33,9 @@ TARGETS = {
     "session_list_ms": 100,
     "growth_ratio": 2.0,
     "speedup_365d": 10,
-    "csv_rows_per_second": 80_000,
+    "csv_rows_per_second": 80_000,  # SQLite: the csv module
+    "pg_csv_rows_per_second": 150_000,  # PostgreSQL: COPY (SELECT …) TO STDOUT
+    "csv_ratio_of_bare_copy": 0.5,  # of a bare COPY TO of the same rows
     "csv_peak_mb": 200,
 }
 
@@ -200,7 +202,7 @@ def print_table(results):
             f"{figures['overview_js_css_brotli_bytes']:,} bytes brotli; charts drawn "
             f"{figures['charts_drawn_after_navigation_ms']} ms after navigation"
         )
-    print("\nTargets (pages and exports: SQLite)")
+    print("\nTargets (pages: SQLite)")
     for label, ok, figure in verdicts(results):
         print(f"  {'PASS' if ok else 'MISS'}  {label}: {figure}")
 
@@ -297,13 +299,28 @@ def verdicts(results):
             browser["charts_drawn_after_navigation_ms"] <= 1500,
             f"{browser['charts_drawn_after_navigation_ms']} ms",
         )
-    for export in sqlite.get("exports", []):
-        yield (
-            f"{export['export']} ≥ 80,000 rows/s, < 200 MB",
-            export["rows_per_second"] >= TARGETS["csv_rows_per_second"]
-            and export["peak_rss_mb"] < TARGETS["csv_peak_mb"],
-            f"{export['rows_per_second']:,} rows/s, {export['peak_rss_mb']} MB",
-        )
+    yield from export_verdicts(results)
+
+
+def export_verdicts(results):
+    for db, run in results["runs"].items():
+        for export in run.get("exports", []):
+            if "ratio_of_bare_copy" in export:  # PostgreSQL: COPY … TO STDOUT
+                yield (
+                    f"{db}: {export['export']} ≥ 150,000 rows/s, ≥ 0.5 of a bare COPY TO, < 200 MB",
+                    export["rows_per_second"] >= TARGETS["pg_csv_rows_per_second"]
+                    and export["ratio_of_bare_copy"] >= TARGETS["csv_ratio_of_bare_copy"]
+                    and export["peak_rss_mb"] < TARGETS["csv_peak_mb"],
+                    f"{export['rows_per_second']:,} rows/s, {export['ratio_of_bare_copy']:.2f} "
+                    f"of {export['bare_copy_rows_per_second']:,}, {export['peak_rss_mb']} MB",
+                )
+            elif db == "sqlite":
+                yield (
+                    f"{db}: {export['export']} ≥ 80,000 rows/s, < 200 MB",
+                    export["rows_per_second"] >= TARGETS["csv_rows_per_second"]
+                    and export["peak_rss_mb"] < TARGETS["csv_peak_mb"],
+                    f"{export['rows_per_second']:,} rows/s, {export['peak_rss_mb']} MB",
+                )
 
 
 if __name__ == "__main__":

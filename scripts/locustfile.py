@@ -1,13 +1,16 @@
 """What one logged-in lead does in glancedash, for locust (scripts/load_test.py runs it).
 
-Each simulated user logs in with its own account (LOAD_USER_PREFIX + number, LOAD_PASSWORD),
-then, with one to three seconds between views, looks at the overview (and its four charts, as
-the browser fetches them), the geography page and its maps, the agents, a page of the session
-list, one session, and now and then downloads a CSV export of a week. A page counts as failed
+Each simulated user logs in with its own account (LOAD_USER_PREFIX + number, LOAD_PASSWORD), or
+given LOAD_COOKIES takes the cookies of a login made before the run; then, with one to three
+seconds between views, it looks at the overview (and its four charts, as the browser fetches
+them), the geography page and its maps, the agents, a page of the session list, one session,
+and now and then downloads a CSV export of a week. A page counts as failed
 if it is not a 200 or does not say what it should.
 """
 
+import functools
 import itertools
+import json
 import os
 import random
 import re
@@ -22,7 +25,17 @@ OVERVIEW_CHARTS = ("sessions-over-time", "outcomes", "durations", "heatmap")
 MAP_CHARTS = ("countries", "us-states")
 SESSION_LINK = re.compile(r'href="/sessions/(\d+)/')
 
+# A JSON file of each account's cookies, logged in before the run: a storm of 50 logins
+# through PBKDF2 at the start would otherwise be in every page's p95.
+COOKIES = os.environ.get("LOAD_COOKIES")
+
 _numbers = itertools.count(1)
+
+
+@functools.cache
+def _logged_in() -> dict[str, dict[str, str]]:
+    with open(COOKIES) as f:
+        return json.load(f)
 
 
 class Lead(HttpUser):
@@ -31,6 +44,9 @@ class Lead(HttpUser):
     def on_start(self):
         self.number = (next(_numbers) - 1) % USERS + 1
         self.session_ids = []
+        if COOKIES:  # logged in ahead, and timed apart (scripts/load_test.py)
+            self.client.cookies.update(_logged_in()[f"{PREFIX}{self.number:02d}"])
+            return
         self.client.get("/login/", name="login page")
         token = self.client.cookies.get("csrftoken", "")
         with self.client.post(

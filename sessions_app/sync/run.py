@@ -302,7 +302,6 @@ class _PageWriter:
             if on_progress:
                 on_progress(_progress(run, (window_start, window_end)))
 
-
     def _refresh_statistics(self) -> None:
         """A backfill outgrows PostgreSQL's statistics of its partner's rows within minutes,
         and autovacuum may not catch up: each page's lookup by Glance id then reads all the

@@ -238,7 +238,7 @@ def plain_rows(vendor: str):
         "    start = fromiso(s['startTime'])\n"
         f"    session = (pk, partner_pk, s['id'], {', '.join(session)},\n"
         "               as_db(start + timedelta(seconds=s['duration'] or 0)), None,\n"
-        "               len(s['guests']), None, synced_at, None)\n"
+        "               len(s['guests']), None, '', synced_at, None)\n"
         f"    guests = [(next_guest + i, pk, i, {', '.join(guest)})\n"
         "              for i, g in enumerate(s['guests'])]\n"
         "    return session, guests\n"

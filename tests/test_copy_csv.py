@@ -1,5 +1,5 @@
 """CSV on PostgreSQL is written by the database (exports/copy_csv.py): the file the csv module
-writes (formats.python_csv_lines), value for value, whatever the zone, the data or the kind of
+writes (formats.csv_lines), value for value, whatever the zone, the data or the kind of
 row, and the one the download serves there."""
 
 import csv
@@ -26,7 +26,15 @@ SEPARATED = [
     for lead in "=+-@"
 ]
 LEADS = [f"{lead}x" for lead in formats._FORMULA_START]
-ZONES = ["UTC", "Asia/Kolkata", "America/St_Johns", "Australia/Lord_Howe", "America/New_York"]
+ZONES = [
+    "UTC",
+    "Asia/Kolkata",  # +05:30
+    "Asia/Kathmandu",  # +05:45
+    "Pacific/Chatham",  # +13:45, and +12:45 in its winter
+    "America/St_Johns",  # -03:30 / -02:30
+    "Australia/Lord_Howe",  # a half-hour change of clocks
+    "America/New_York",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -40,13 +48,15 @@ def _hostile_world(world):
     leads, separators, quotes, line breaks, non-Latin text, microseconds, a night the clocks
     change in New York, lower-case and repeated countries, no guests at all."""
     texts = HOSTILE + SEPARATED + LEADS + [""]
-    dst_night = datetime(2026, 11, 1, 5, 30, 15, 250000, tzinfo=UTC)  # 01:30 EDT, then EST
+    dst_night = datetime(2026, 11, 1, 5, 30, 15, tzinfo=UTC)  # 01:30 EDT, then EST
     records = []
     for i, text in enumerate(texts):
-        start = dst_night + timedelta(minutes=37 * i, microseconds=i % 2)
+        # Whole seconds, as Glance sends them; now and then a fraction (written six digits long).
+        fraction = timedelta(microseconds=(250000, 1)[i % 2]) if i % 3 == 0 else timedelta()
+        start = dst_night + timedelta(minutes=37 * i) + fraction
         guests = [
-            guest("agent", country="us"),
-            guest(name=text, city=text, error=text, country=text[:2] or None),
+            guest("agent", country="us", start=start + timedelta(seconds=i)),
+            guest(name=text, city=text, error=text, country=text[:2] or None, start=start),
             guest("host" if i % 3 else None, country="gb", region=text),
         ]
         records.append(
@@ -83,7 +93,7 @@ def test_the_database_writes_the_file_the_csv_module_writes(world, rows, zone):
     user = world.users["analyst"]
     query = "preset=custom&start=2026-10-01&end=2026-12-31"
     by_python, by_copy = Counter(), Counter()
-    expected = "".join(formats.python_csv_lines(_exporter(user, query, rows, zone), by_python))
+    expected = "".join(formats.csv_lines(_exporter(user, query, rows, zone), by_python))
     written = b"".join(copy_csv.csv_lines(_exporter(user, query, rows, zone), by_copy))
     got = _parsed(written.decode())
     assert got == _parsed(expected)
@@ -92,6 +102,19 @@ def test_the_database_writes_the_file_the_csv_module_writes(world, rows, zone):
     header = dict(zip(got[0], zip(*got[1:], strict=True), strict=True))
     assert any(value.startswith("'=HYPERLINK") for value in header["partner"])
     assert any("\n" in value for value in header["agent"])  # multi-line values kept whole
+
+
+def test_an_empty_selection_is_the_header_alone(world):
+    query = "preset=custom&start=2001-01-01&end=2001-01-31"
+    for rows in formats.ROW_KINDS:
+        counter = Counter()
+        written = b"".join(
+            copy_csv.csv_lines(_exporter(world.users["analyst"], query, rows, "UTC"), counter)
+        )
+        expected = "".join(
+            formats.csv_lines(_exporter(world.users["analyst"], query, rows, "UTC"), Counter())
+        )
+        assert written.decode() == expected and counter.n == 0
 
 
 def test_the_download_on_postgresql_is_the_databases_file(client, world):

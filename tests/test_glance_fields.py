@@ -12,6 +12,7 @@ import msgspec
 import orjson
 import pytest
 from defusedxml import ElementTree
+from django.db import connection
 
 from sessions_app.exports import formats
 from sessions_app.glance import records
@@ -174,7 +175,7 @@ def test_the_msgspec_shapes_read_the_tables_glance_names():
 
 def test_the_models_store_the_tables_fields():
     ours = {"id", "session", "position", "partner", "end_time", "agent", "guest_count"}
-    ours |= {"wait_seconds", "synced_at", "fingerprint"}  # derived at ingest, not read
+    ours |= {"wait_seconds", "visitor_countries", "synced_at", "fingerprint"}  # ours, at ingest
     for model, table in ((Guest, GUEST), (Session, SESSION)):
         assert [f.name for f in model._meta.concrete_fields if f.name not in ours] == attrs(table)
 
@@ -187,6 +188,7 @@ def test_ingest_writes_the_tables_columns():
         "agent",
         "guest_count",
         "wait_seconds",
+        "visitor_countries",
         "synced_at",
         "fingerprint",
     ]
@@ -216,6 +218,11 @@ def test_the_benchmarks_raw_inserts_fill_every_column():
     guest = bench.db_columns(Guest, ["session", "position", *ingest.GUEST_FIELDS])
     assert sorted(["id", *session]) == sorted(f.column for f in Session._meta.concrete_fields)
     assert sorted(["id", *guest]) == sorted(f.column for f in Guest._meta.concrete_fields)
+    # And its rows hold a value for each of those columns, no more, no fewer.
+    seed = orjson.loads(JSON_BODY)["d"]["users"][0]["sessions"][0]
+    row, guests = bench.plain_rows(connection.vendor)(1, 1, seed, None, 1)
+    assert len(row) == 1 + len(session) and guests
+    assert all(len(g) == 1 + len(guest) for g in guests)
 
 
 def _without_duration(kind: str) -> bytes:

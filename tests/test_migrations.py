@@ -149,3 +149,43 @@ def test_the_quick_sync_migration_schedules_a_quick_pass_and_moves_the_old_defau
         f"glance-quick-sync-partner-{at_default.pk}": 1,
         f"glance-quick-sync-partner-{chosen.pk}": 1,
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_visitor_countries_migration_writes_what_ingest_would():
+    """Sessions stored before 0028 get their visitors' countries from their guests: upper case,
+    each once, sorted, the Glance user's own seat left out, as ingest now writes them."""
+    from sessions_app.models.sessions import countries_of
+
+    before = [("sessions_app", "0027_quick_sync")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    partner = old.get_model("sessions_app", "Partner").objects.create(
+        name="old", glance_partner_id=10
+    )
+    start = datetime(2026, 2, 3, 22, 17, 51, tzinfo=UTC)
+    guests = {
+        1: [("agent", "us"), ("visitor", "gb"), ("guest", "US"), ("visitor", "gb")],
+        2: [("host", "fr")],
+        3: [(None, "de"), ("visitor", ""), ("visitor", None)],
+        4: [],
+    }
+    for glance_id, pairs in guests.items():
+        session = old.get_model("sessions_app", "Session").objects.create(
+            partner=partner, glance_id=glance_id, session_type="C", status="C",
+            start_time=start, end_time=start, duration=60, guest_count=len(pairs),
+        )  # fmt: skip
+        for position, (kind, country) in enumerate(pairs):
+            old.get_model("sessions_app", "Guest").objects.create(
+                session=session, position=position, guest_type=kind, country_code=country
+            )
+
+    executor.loader.build_graph()
+    leaf = executor.loader.graph.leaf_nodes()
+    executor.migrate(leaf)
+    new = executor.loader.project_state(leaf).apps
+    sessions = new.get_model("sessions_app", "Session").objects.filter(partner_id=partner.pk)
+    stored = dict(sessions.values_list("glance_id", "visitor_countries"))
+    assert stored == {1: "GB US", 2: "", 3: "DE", 4: ""}
+    assert stored == {glance_id: countries_of(pairs) for glance_id, pairs in guests.items()}

@@ -1,6 +1,6 @@
 """CSV on PostgreSQL, written by the database: COPY (SELECT …) TO STDOUT.
 
-The file formats.python_csv_lines writes, value for value: the same columns in the same order,
+The file formats.csv_lines writes, value for value: the same columns in the same order,
 each date in the export's zone and in UTC as ISO 8601 with its offset, booleans as true/false,
 text quoted and numbers not, and the same formula guard on text from the outside world. Here
 PostgreSQL formats every value and the bytes it sends are handed on as they come: no Python
@@ -24,6 +24,7 @@ from sessions_app.models import Agent, Guest
 from sessions_app.models.sessions import name_from_user_name
 
 CHUNK = formats.CHUNK  # rows per piece of the response
+SORT_MEMORY = "64MB"  # the export's one sort, in memory: a million sessions' raw values
 
 # The session columns the query reads, by the names the SELECT below uses.
 _INNER = (
@@ -44,11 +45,11 @@ _INNER = (
     ("guest_count", "guest_count"),
     ("wait_seconds", "wait_seconds"),
     ("target", "partner__service_level_seconds"),
+    ("visitor_countries", "visitor_countries"),
 )
 
 # formats.neutralise_csv in SQL: an apostrophe before a formula lead at the start, and before
-# one after any separator a spreadsheet may split on. The second test is a cheap bracket match,
-# so the rewrite runs only on the rare value that needs it.
+# one after any separator a spreadsheet may split on.
 _AFTER_SEPARATOR = r"([,;\t|\r\n] *)(?=[=+@-])"
 _LEADS = list(formats._FORMULA_START)
 
@@ -58,30 +59,53 @@ def _guard(expression: str) -> tuple[str, list]:
         f"(CASE WHEN left({expression}, 1) = ANY(%s) THEN '''' || {expression} "
         f"ELSE {expression} END)"
     )
+    # A value with none of the lead characters anywhere (most: keys, codes, countries) is let
+    # through by one translate(); the regular expressions, four times dearer, see only the rest.
     return (
-        f"(CASE WHEN {expression} ~ %s THEN regexp_replace({led}, %s, E'\\\\1''', 'g') "
+        f"(CASE WHEN translate({expression}, %s, '') = {expression} THEN {expression} "
+        f"WHEN {expression} ~ %s THEN regexp_replace({led}, %s, E'\\\\1''', 'g') "
         f"ELSE {led} END)",
-        [_AFTER_SEPARATOR, _LEADS, _AFTER_SEPARATOR, _LEADS],
+        ["".join(_LEADS), _AFTER_SEPARATOR, _LEADS, _AFTER_SEPARATOR, _LEADS],
     )
 
 
-def _local(expression: str) -> str:
-    """ISO 8601 in the session's time zone (the export's, set for the transaction), with its
-    offset; microseconds only when there are some, as datetime.isoformat writes them."""
+def _local(text: str, moment: str) -> str:
+    """ISO 8601 in the export's zone (the transaction's TimeZone) with its offset, as
+    datetime.isoformat writes it, from `text`, the database's own text of `moment`
+    ("2026-03-01 10:00:00+01", "… +05:30"): a space made a "T" and a whole-hour offset given its
+    minutes. Fractions of a second, which the database writes trimmed and Python as six
+    digits, take to_char's slower way; Glance's times have none."""
     return (
-        f"CASE WHEN date_trunc('second', {expression}) = {expression} "
-        f"THEN to_char({expression}, 'YYYY-MM-DD\"T\"HH24:MI:SSTZH:TZM') "
-        f"ELSE to_char({expression}, 'YYYY-MM-DD\"T\"HH24:MI:SS.USTZH:TZM') END"
+        f"CASE WHEN substr({text}, 20, 1) IN ('+', '-') "
+        f"THEN replace({text}, ' ', 'T') || CASE WHEN length({text}) = 22 THEN ':00' ELSE '' END "
+        f"ELSE to_char({moment}, 'YYYY-MM-DD\"T\"HH24:MI:SS.USTZH:TZM') END"
     )
 
 
-def _utc(expression: str) -> str:
-    utc = f"({expression} AT TIME ZONE 'UTC')"
+def _utc(text: str, moment: str) -> str:
+    """The same in UTC, from `text`, the database's text of `moment` at UTC."""
     return (
-        f"CASE WHEN date_trunc('second', {utc}) = {utc} "
-        f'THEN to_char({utc}, \'YYYY-MM-DD"T"HH24:MI:SS"+00:00"\') '
-        f'ELSE to_char({utc}, \'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"\') END'
+        f"CASE WHEN length({text}) = 19 THEN replace({text}, ' ', 'T') || '+00:00' "
+        f"ELSE to_char({moment} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '+00:00' END"
     )
+
+
+def _dates(select, key: str, alias: str, name: str, moment: str, utc_zone: bool) -> None:
+    """A moment's two columns, in the export's zone and in UTC; one text of it when the zone
+    is UTC (formats.csv_row_function makes the same copy)."""
+    utc = _utc(f"{alias}.{name}_utc", moment)
+    local = utc if utc_zone else _local(f"{alias}.{name}_local", moment)
+    select.add(key, "local", local)
+    select.add(f"{key}_utc", "utc", utc)
+
+
+def _texts(moments: dict[str, str], alias: str, utc_zone: bool) -> str:
+    """A lateral row of each moment's text, in the zone and at UTC, made once per row (OFFSET 0
+    keeps the planner from copying the expressions into every place that reads them)."""
+    items = [f"({at} AT TIME ZONE 'UTC')::text AS {name}_utc" for name, at in moments.items()]
+    if not utc_zone:
+        items += [f"{at}::text AS {name}_local" for name, at in moments.items()]
+    return f"CROSS JOIN LATERAL (SELECT {', '.join(items)} OFFSET 0) AS {alias}"
 
 
 def _flag(expression: str) -> str:
@@ -107,16 +131,22 @@ class _Select:
         if kind not in ("int",):
             self.quoted.append(name)
 
+    def add_from(self, other: "_Select", index: int) -> None:
+        """Another list's column at `index`, with its parameters (dates have none)."""
+        self.items.append(other.items[index])
+        if other.items[index].rsplit(" AS ", 1)[1] in other.quoted:
+            self.quoted.append(other.items[index].rsplit(" AS ", 1)[1])
+
     def text(self, key, expression):
         self.add(key, "text", *_guard(expression))
 
 
-def _session_columns(select: _Select) -> None:
+def _session_columns(select: _Select, utc_zone: bool) -> None:
     connected, _ = _in("s.status", codes.CONNECTED_STATUSES)
     lost, _ = _in("s.status", codes.NOT_CONNECTED_STATUSES)
     abandoned, _ = _in("s.status", waiting.ABANDONED_STATUSES)
     answered, _ = _in("s.status", waiting.ANSWERED_STATUSES)
-    select.add("partner", "text", "p.name")
+    select.add("partner", "text", "s.partner_name")
     select.add("session_id", "int", "s.glance_id")
     select.text("type", "s.session_type")
     select.text("status", "s.status")
@@ -133,30 +163,32 @@ def _session_columns(select: _Select) -> None:
         [list(waiting.ABANDONED_STATUSES), waiting.ABANDONED, list(waiting.ANSWERED_STATUSES),
          waiting.UNKNOWN, waiting.IN_TIME, waiting.LATE],
     )  # fmt: skip
-    select.add("start", "local", _local("s.start_time"))
-    select.add("end", "local", _local("s.end_time"))
-    select.add("start_utc", "utc", _utc("s.start_time"))
-    select.add("end_utc", "utc", _utc("s.end_time"))
+    # formats' order: start, end in the zone, then both in UTC.
+    starts, ends = _Select(), _Select()
+    _dates(starts, "start", "t", "start", "s.start_time", utc_zone)
+    _dates(ends, "end", "t", "end", "s.end_time", utc_zone)
+    for i in (0, 1):
+        for dates in (starts, ends):
+            select.add_from(dates, i)
     select.add("duration_s", "int", "s.duration")
     select.text("key", "s.key")
     for key in ("width", "height", "kbytes"):
         select.add(key, "int", f"s.{key}")
     select.add("reverse", "bool", _flag("s.is_reverse"))
-    select.add("agent", "text", "a.user_name")
-    select.add("agent_name", "text", "a.name")
-    select.add("team", "text", "a.team")
-    select.add("agent_partner_user_id", "text", "a.partner_user_id")
+    select.add("agent", "text", "s.agent_user_name")
+    select.add("agent_name", "text", "s.agent_name")
+    select.add("team", "text", "s.team_name")
+    select.add("agent_partner_user_id", "text", "s.agent_partner_user_id")
     select.add("guest_count", "int", "s.guest_count")
-    select.text("guest_countries", "c.countries")
+    select.text("guest_countries", "s.visitor_countries")
 
 
-def _guest_columns(select: _Select) -> None:
+def _guest_columns(select: _Select, utc_zone: bool) -> None:
     select.add("guest_position", "int", "g.position + 1")
     for field in fields.GUEST:
         column = f"g.{field.attr}"
         if field.kind is fields.Kind.DATETIME:
-            select.add(field.column, "local", _local(column))
-            select.add(f"{field.column}_utc", "utc", _utc(column))
+            _dates(select, field.column, "gt", field.attr, column, utc_zone)
         elif field.kind is fields.Kind.INT:
             select.add(field.column, "int", column)
         elif field.kind is fields.Kind.BOOL:
@@ -186,57 +218,72 @@ def _names(exporter) -> list:
     return table
 
 
-# formats._country_list: a session's visitor countries, each once, upper case, in code point
-# order, separated by spaces ("" for none).
-_COUNTRIES = (
-    "CROSS JOIN LATERAL (SELECT coalesce(string_agg(DISTINCT {code}, ' ' ORDER BY {code}), '') "
-    "AS countries FROM {guests} v WHERE v.session_id = s.id AND v.country_code <> '' "
-    "AND (v.guest_type IS NULL OR v.guest_type <> ALL(%s))) AS c"
-)
-
-
 def copy_statement(exporter) -> tuple[str, list]:
-    """The COPY statement writing the exporter's rows, and its parameters."""
-    sessions = exporter.sessions.values_list(*(django for _, django in _INNER))
+    """The COPY statement writing the exporter's rows, and its parameters.
+
+    The sessions are joined to their names and sorted before any value is formatted, so the one
+    sort moves raw values; what reads them after (the guests, each row's date texts) is joined
+    by nested loops, which keep that order, so the outer ORDER BY costs no second sort."""
+    sessions = exporter.sessions.order_by().values_list(*(django for _, django in _INNER))
     inner, inner_params = sessions.query.sql_with_params()
-    guests = connection.ops.quote_name(Guest._meta.db_table)
+    utc_zone = getattr(exporter.tz, "key", None) == "UTC"
     select = _Select()
-    _session_columns(select)
-    joins, order = "", "s.start_time, s.id"
+    _session_columns(select, utc_zone)
+    moments = {"start": "s.start_time", "end": "s.end_time"}
+    joins, order = _texts(moments, "t", utc_zone), "s.start_time, s.id"
     if isinstance(exporter, formats.GuestExporter):
-        _guest_columns(select)
-        joins = f"LEFT JOIN {guests} g ON g.session_id = s.id"
+        _guest_columns(select, utc_zone)
+        guests = connection.ops.quote_name(Guest._meta.db_table)
+        guest_moments = {
+            f.attr: f"g.{f.attr}" for f in fields.GUEST if f.kind is fields.Kind.DATETIME
+        }
+        joins += f" LEFT JOIN {guests} g ON g.session_id = s.id "
+        joins += _texts(guest_moments, "gt", utc_zone)
         order += ", g.position"
     names = ", ".join(name for name, _ in _INNER)
-    sql = (
-        f"COPY (SELECT {', '.join(select.items)} "  # noqa: S608 (our SQL; values are parameters)
-        f"FROM ({inner}) AS s ({names}) "
-        "LEFT JOIN unnest(%s::bigint[], %s::text[]) AS p (id, name) ON p.id = s.partner_id "
+    sorted_sessions = (
+        f"SELECT s.*, p.partner_name, a.agent_user_name, a.agent_name, a.team_name, "  # noqa: S608 (our SQL; values are parameters)
+        f"a.agent_partner_user_id FROM ({inner}) AS s ({names}) "
+        "LEFT JOIN unnest(%s::bigint[], %s::text[]) AS p (partner_pk, partner_name) "
+        "ON p.partner_pk = s.partner_id "
         "LEFT JOIN unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[]) "
-        "AS a (id, user_name, name, team, partner_user_id) ON a.id = s.agent_id "
-        + _COUNTRIES.format(code='upper(v.country_code) COLLATE "C"', guests=guests)
-        + f" {joins} ORDER BY {order}) "
-        f"TO STDOUT (FORMAT csv, FORCE_QUOTE ({', '.join(select.quoted)}))"
+        "AS a (agent_pk, agent_user_name, agent_name, team_name, agent_partner_user_id) "
+        "ON a.agent_pk = s.agent_id ORDER BY s.start_time, s.id"
     )
-    subscribers = [list(codes.SUBSCRIBER_GUEST_TYPES)]
-    return sql, [*select.params, *inner_params, *_names(exporter), *subscribers]
+    sql = (
+        f"COPY (SELECT {', '.join(select.items)} FROM ({sorted_sessions}) AS s {joins} "  # noqa: S608
+        f"ORDER BY {order}) TO STDOUT (FORMAT csv, FORCE_QUOTE ({', '.join(select.quoted)}))"
+    )
+    return sql, [*select.params, *inner_params, *_names(exporter)]
 
 
 def csv_lines(exporter, on_row: Callable[[], None]) -> Iterator[bytes]:
     """The file in pieces of CHUNK rows: a header from formats' columns, then what COPY sends
-    (one row a message), its line ends made CRLF as the csv module writes them."""
+    (one row a message), its line ends made CRLF as the csv module writes them. The header
+    goes out only once the COPY has begun: a zone the database does not know, or any other
+    failure to start, is an error, not a file of one line."""
     sql, params = copy_statement(exporter)
     header = ",".join(f'"{column.key}"' for column in exporter.columns)
-    yield ("\ufeff" + header + "\r\n").encode()
-    # The export's zone is set for a transaction of its own (SET LOCAL), where to_char writes
-    # each date in it. Only read in, the transaction is always rolled back: were it a savepoint
+    # The export's zone is set for a transaction of its own (SET LOCAL), where the dates are
+    # written in it. Only read in, the transaction is always rolled back: were it a savepoint
     # in a caller's transaction, a release would leave the zone set there for what follows.
     with transaction.atomic(), connection.cursor() as cursor:
         try:
-            cursor.execute("SELECT set_config('TimeZone', %s, true)", [exporter.tz.key])
+            cursor.execute(
+                "SELECT set_config('TimeZone', %s, true), set_config('DateStyle', 'ISO', true), "
+                # A query planned once and run once: JIT compiling took seconds of a million rows.
+                "set_config('jit', 'off', true), set_config('work_mem', %s, true)",
+                [exporter.tz.key, SORT_MEMORY],
+            )
             with cursor.copy(sql, params) as copy:
-                piece = []
-                for row in copy:
+                rows = iter(copy)
+                first = next(rows, None)  # the query has run and sent its first row
+                yield ("\ufeff" + header + "\r\n").encode()
+                if first is None:
+                    return
+                piece = [bytes(first[:-1])]
+                on_row()
+                for row in rows:
                     piece.append(bytes(row[:-1]))
                     on_row()
                     if len(piece) == CHUNK:

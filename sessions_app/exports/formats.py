@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 from django.db import connection
-from django.db.models import Aggregate, OuterRef, Subquery, TextField
+from django.db.models import TextField
 from django.db.models.functions import Cast
 from django.urls import reverse
 from openpyxl import Workbook
@@ -27,7 +27,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
-from sessions_app import codes, figures, waiting
+from sessions_app import figures, waiting
 from sessions_app.figures.filters import SessionFilter
 from sessions_app.glance import fields
 from sessions_app.models import Guest
@@ -113,10 +113,11 @@ class Exporter:
         "partner__service_level_seconds",
         "agent__display_name",
         "agent__team__name",
+        "visitor_countries",
     )
 
-    def _session_chunks(self, sessions=None, extra=(), text_dates=False) -> Iterator[list[tuple]]:
-        """Chunks of session rows (tuples in SESSION_FIELDS order, then `extra`), read by the
+    def _session_chunks(self, sessions=None, text_dates=False) -> Iterator[list[tuple]]:
+        """Chunks of session rows (tuples in SESSION_FIELDS order), read by the
         queryset's own SQL through a plain cursor: Django's per-value converters were half of
         an export's time. Dates are made aware here, or with `text_dates` on SQLite left as
         the ISO 8601 text of their UTC time (a CSV export in UTC then makes no datetime)."""
@@ -129,7 +130,7 @@ class Exporter:
                 start_text=Cast("start_time", TextField()), end_text=Cast("end_time", TextField())
             )
             fields[5:7] = ["start_text", "end_text"]
-        sql, params = sessions.values_list(*fields, *extra).query.sql_with_params()
+        sql, params = sessions.values_list(*fields).query.sql_with_params()
         aware = _iso_utc_text if text_dates and connection.vendor == "sqlite" else _aware_datetime()
         # A server-side cursor on PostgreSQL: a client-side one would hold every row in memory.
         with connection.chunked_cursor() as cursor:
@@ -140,9 +141,10 @@ class Exporter:
                     for row in rows
                 ]
 
-    def _session_values(self, row: tuple, countries: str) -> list:
+    def _session_values(self, row: tuple) -> list:
         (_, partner, glance_id, kind, status, start, end, duration, key, width, height, kbytes,
-         reverse, agent, agent_id, guest_count, wait, target, display, team, *_) = row  # fmt: skip
+         reverse, agent, agent_id, guest_count, wait, target, display, team,
+         countries) = row  # fmt: skip
         return [
             partner,
             glance_id,
@@ -177,43 +179,6 @@ class Exporter:
         for guest in guests.values():
             found.setdefault(guest["session_id"], []).append(guest)
         return found
-
-
-class _JoinedCountries(Aggregate):
-    """A session's visitor country codes in one text, separated by the unit separator
-    (U+001F): gathered by the database in the sessions query itself, where a second query
-    per chunk of sessions took a third of a sessions export."""
-
-    function = "GROUP_CONCAT"
-    template = "%(function)s(%(expressions)s, char(31))"
-    output_field = TextField()
-
-    def as_postgresql(self, compiler, connection, **extra):
-        return self.as_sql(
-            compiler, connection, function="STRING_AGG",
-            template="%(function)s(%(expressions)s, chr(31))", **extra,
-        )  # fmt: skip
-
-
-def visitor_countries_column() -> Subquery:
-    visitors = (
-        Guest.objects.filter(session=OuterRef("pk"))
-        .exclude(guest_type__in=codes.SUBSCRIBER_GUEST_TYPES)
-        .exclude(country_code__isnull=True)
-        .exclude(country_code="")
-        .order_by()
-        .values("session")
-    )
-    return Subquery(visitors.annotate(codes=_JoinedCountries("country_code")).values("codes"))
-
-
-def _country_list(joined: str | None) -> str:
-    """The joined codes as the sessions export shows them: upper case, sorted, each once."""
-    if not joined:
-        return ""
-    if "\x1f" not in joined:  # most sessions have one visitor
-        return joined.upper()
-    return " ".join(sorted({code.upper() for code in joined.split("\x1f")}))
 
 
 def _iso_utc_text(stored: str | None) -> str | None:
@@ -289,21 +254,13 @@ GUEST_COLUMNS = [
 _GUEST_VALUES = itemgetter(*(field.attr for field in fields.GUEST for _ in glance_columns(field)))
 
 
-def _countries(guests: list[dict]) -> str:
-    visitors = [g for g in guests if g["guest_type"] not in codes.SUBSCRIBER_GUEST_TYPES]
-    found = {g["country_code"].upper() for g in visitors if g["country_code"]}
-    return " ".join(sorted(found))
-
-
 class SessionExporter(Exporter):
     columns = SESSION_COLUMNS
 
     def rows(self, text_dates=False):
-        sessions = self.sessions.annotate(visitor_countries=visitor_countries_column())
-        chunks = self._session_chunks(sessions, ["visitor_countries"], text_dates)
-        for chunk in chunks:
+        for chunk in self._session_chunks(text_dates=text_dates):
             for row in chunk:
-                yield self._session_values(row, _country_list(row[-1]))
+                yield self._session_values(row)
 
 
 class GuestExporter(Exporter):
@@ -318,7 +275,7 @@ class GuestExporter(Exporter):
             guests = self._guests_by_session(chunk)
             for row in chunk:
                 mine = guests.get(row[0], [])
-                session = self._session_values(row, _countries(mine))
+                session = self._session_values(row)
                 if not mine:
                     yield session + empty
                 for g in mine:
@@ -389,17 +346,9 @@ def csv_row_function(exporter: Exporter) -> Callable[[list], list]:
     return convert
 
 
-def csv_lines(exporter: Exporter, on_row: Callable[[], None]) -> Iterator[str | bytes]:
-    """The CSV file in pieces. On PostgreSQL the database writes it (exports/copy_csv.py, the
-    same file in every value); elsewhere Python's csv module does."""
-    if connection.vendor == "postgresql":
-        from sessions_app.exports import copy_csv  # it builds on this module's columns
-
-        return copy_csv.csv_lines(exporter, on_row)
-    return python_csv_lines(exporter, on_row)
-
-
-def python_csv_lines(exporter: Exporter, on_row: Callable[[], None]) -> Iterator[str]:
+def csv_lines(exporter: Exporter, on_row: Callable[[], None]) -> Iterator[str]:
+    """The CSV file in pieces, by Python's csv module (on PostgreSQL the database writes the
+    same file itself: exports/copy_csv.py)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC)  # every text field quoted
 

@@ -49,6 +49,14 @@ def name_from_user_name(user_name: str) -> str:
     return " ".join(w[:1].upper() + w[1:] for w in words) or name
 
 
+def countries_of(guests) -> str:
+    """Session.visitor_countries from its guests' (type, country code) pairs: the visitors'
+    (not the Glance user's own seat) codes, upper case, each once, in code point order."""
+    subscribers = codes.SUBSCRIBER_GUEST_TYPES
+    found = {code.upper() for kind, code in guests if code and kind not in subscribers}
+    return " ".join(sorted(found))
+
+
 class Agent(models.Model):
     """A Glance user who owns sessions, as named in a `userSessions` group."""
 
@@ -120,6 +128,11 @@ class Session(models.Model):
     # From the guests' own start times at ingest (waiting.time_to_join); null where they cannot
     # tell the two sides apart, or one never came.
     wait_seconds = models.IntegerField("time to join (s)", null=True, blank=True)
+    # Its visitors' country codes as exports show them: upper case, each once, in code point
+    # order, separated by spaces (countries_of). Kept at ingest, because working it out from the
+    # guests for every exported row was most of a CSV export on PostgreSQL.
+    # A default in the database too, so a worker still running older code can add sessions.
+    visitor_countries = models.TextField(default="", db_default="", blank=True, editable=False)
     synced_at = models.DateTimeField(default=timezone.now)
     # A digest of the record as Glance last sent it, kept for sessions recent enough to be read
     # again by the look-back (ingest._fingerprints): a re-read that matches it writes

@@ -20,6 +20,7 @@ from sessions_app.db import datetime_adapter, insert_many, select_in, update_man
 from sessions_app.glance import fields
 from sessions_app.glance.records import AgentRecord, SessionRecord
 from sessions_app.models import Agent, Guest, Partner, Session
+from sessions_app.models.sessions import countries_of  # noqa: F401 (in _session_row's code)
 from sessions_app.rollups import write
 from sessions_app.sync.retention import Cutoffs
 from sessions_app.waiting import time_to_join
@@ -37,6 +38,7 @@ SESSION_FIELDS = [
     "agent",
     "guest_count",
     "wait_seconds",
+    "visitor_countries",
     "synced_at",
     "fingerprint",
 ]
@@ -338,6 +340,7 @@ _session_row = fields.define(
     "        agent_id,\n"
     "        len(record.guests),\n"
     "        _wait(record),\n"
+    "        countries_of((g.guest_type, g.country_code) for g in record.guests),\n"
     "        now,\n"
     "    )\n",
     globals(),

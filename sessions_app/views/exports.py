@@ -6,6 +6,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.http import (
     FileResponse,
     Http404,
@@ -16,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from sessions_app.exports import formats, jobs
+from sessions_app.exports import copy_csv, formats, jobs
 from sessions_app.exports.jobs import (
     Counter,
     audited,
@@ -57,11 +58,12 @@ def export(request, file_format):
         return _xlsx(request, flt, sessions, rows, name, when)
     counter = Counter()
     exporter = formats.EXPORTERS[rows](flt, sessions)
-    lines = (
-        formats.csv_lines(exporter, counter)
-        if file_format == "csv"
-        else formats.ndjson_lines(exporter, counter)
-    )
+    if file_format == "csv":
+        # PostgreSQL writes the file itself, the same in every value and several times faster.
+        writer = copy_csv if connection.vendor == "postgresql" else formats
+        lines = writer.csv_lines(exporter, counter)
+    else:
+        lines = formats.ndjson_lines(exporter, counter)
     on_end = lambda n, complete: record_export(request, flt, file_format, rows, n, complete)  # noqa: E731
     response = StreamingHttpResponse(
         audited(lines, counter, on_end), content_type=formats.FORMATS[file_format]

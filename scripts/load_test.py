@@ -13,8 +13,8 @@ names, `<name>_load`), in production settings (DEBUG off) but over plain HTTP on
 6. runs locust headless: --users users for --seconds, each viewing the overview and its charts,
    geography and its maps, agents, the session list, a session, and a CSV export
    (scripts/locustfile.py);
-7. waits for the sync to finish and runs `verify_glance` on both partners: the data must be
-   complete by Glance's own counts;
+7. waits for the sync to finish, syncs both partners up to now (as their schedules would) and
+   runs `verify_glance` on both: the data must be complete by Glance's own counts;
 8. prints requests, failures, median and p95 per page, the logins, and each page's p95 against
    3x its unloaded median (issue 18's target), and writes them all as JSON (--json).
 
@@ -28,6 +28,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -37,7 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
-from bench import fernet_key, free_port, fresh_pg, wait_for  # noqa: E402 (scripts/ is not a package)
+from bench import fernet_key, fresh_pg  # noqa: E402 (scripts/ is not a package)
 
 PY = sys.executable
 BIN = Path(PY).parent
@@ -79,6 +80,10 @@ def main():
         sync_still_running = sync.poll() is None
         control(sim_url, "faults", {"latency": 0})
         sync_output, _ = sync.communicate(timeout=600)
+        # Both partners brought up to now, as their schedules would, before Glance's counts of
+        # up to now are compared: the seeded one last synced before the load began.
+        for glance_id in (SEEDED, SYNCING):
+            manage(env, "sync_glance", "--partner", str(glance_id))
         results = {
             "database": "postgresql" if args.postgres_url else "sqlite",
             "users": args.users,
@@ -162,6 +167,23 @@ def start_simulator(args, processes) -> str:
     url = f"http://127.0.0.1:{port}"
     wait_for(f"{url}/_sim/health", seconds=60)
     return url
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(url, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()  # noqa: S310 (loopback)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer within {seconds} s")
 
 
 def start_gunicorn(env, args, processes) -> str:

@@ -5,6 +5,7 @@ Codes from Glance (session type and status, guest type and status) are stored ex
 came: the documented sets are open, so an unknown letter is data, not an error.
 """
 
+import functools
 import re
 
 from django.db import models
@@ -32,6 +33,7 @@ class Team(models.Model):
         return self.name
 
 
+@functools.lru_cache(maxsize=4096)  # an export asks it of every row, for a few hundred agents
 def name_from_user_name(user_name: str) -> str:
     """A person's name from a Glance user name, as the agents pages show it until an admin names
     them: "grace.nelson.acme.glance.net" is "Grace Nelson" (the last label before glance.net is

@@ -90,13 +90,12 @@ def _utc(text: str, moment: str) -> str:
     )
 
 
-def _dates(select, key: str, alias: str, name: str, moment: str, utc_zone: bool) -> None:
-    """A moment's two columns, in the export's zone and in UTC; one text of it when the zone
-    is UTC (formats.csv_row_function makes the same copy)."""
+def _dates(alias: str, name: str, moment: str, utc_zone: bool) -> tuple[str, str]:
+    """A moment's two columns, (in the export's zone, in UTC), from its texts in the lateral row
+    `alias`; the UTC text for both when the zone is UTC (formats.csv_row_function makes the
+    same copy)."""
     utc = _utc(f"{alias}.{name}_utc", moment)
-    local = utc if utc_zone else _local(f"{alias}.{name}_local", moment)
-    select.add(key, "local", local)
-    select.add(f"{key}_utc", "utc", utc)
+    return (utc if utc_zone else _local(f"{alias}.{name}_local", moment)), utc
 
 
 def _texts(moments: dict[str, str], alias: str, utc_zone: bool) -> str:
@@ -112,8 +111,9 @@ def _flag(expression: str) -> str:
     return f"CASE WHEN {expression} THEN 'true' WHEN NOT {expression} THEN 'false' END"
 
 
-def _in(column: str, values) -> tuple[str, list]:
-    return f"{column} = ANY(%s)", [list(values)]
+def _in(column: str) -> str:
+    """A test of `column` against a list of values: the list is the parameter."""
+    return f"{column} = ANY(%s)"
 
 
 class _Select:
@@ -131,45 +131,37 @@ class _Select:
         if kind not in ("int",):
             self.quoted.append(name)
 
-    def add_from(self, other: "_Select", index: int) -> None:
-        """Another list's column at `index`, with its parameters (dates have none)."""
-        self.items.append(other.items[index])
-        if other.items[index].rsplit(" AS ", 1)[1] in other.quoted:
-            self.quoted.append(other.items[index].rsplit(" AS ", 1)[1])
-
     def text(self, key, expression):
         self.add(key, "text", *_guard(expression))
 
 
 def _session_columns(select: _Select, utc_zone: bool) -> None:
-    connected, _ = _in("s.status", codes.CONNECTED_STATUSES)
-    lost, _ = _in("s.status", codes.NOT_CONNECTED_STATUSES)
-    abandoned, _ = _in("s.status", waiting.ABANDONED_STATUSES)
-    answered, _ = _in("s.status", waiting.ANSWERED_STATUSES)
+    status_in = _in("s.status")
     select.add("partner", "text", "s.partner_name")
     select.add("session_id", "int", "s.glance_id")
     select.text("type", "s.session_type")
     select.text("status", "s.status")
     select.add(
         "outcome", "text",
-        f"CASE WHEN {connected} THEN 'connected' WHEN {lost} THEN 'not_connected' ELSE 'other' END",
+        f"CASE WHEN {status_in} THEN 'connected' WHEN {status_in} THEN 'not_connected' "
+        "ELSE 'other' END",
         [list(codes.CONNECTED_STATUSES), list(codes.NOT_CONNECTED_STATUSES)],
     )  # fmt: skip
     select.add("time_to_join_s", "int", "s.wait_seconds")
     select.add(
         "waiting_outcome", "text",
-        f"CASE WHEN {abandoned} THEN %s WHEN NOT ({answered}) THEN '' "
+        f"CASE WHEN {status_in} THEN %s WHEN NOT ({status_in}) THEN '' "
         "WHEN s.wait_seconds IS NULL THEN %s WHEN s.wait_seconds <= s.target THEN %s ELSE %s END",
         [list(waiting.ABANDONED_STATUSES), waiting.ABANDONED, list(waiting.ANSWERED_STATUSES),
          waiting.UNKNOWN, waiting.IN_TIME, waiting.LATE],
     )  # fmt: skip
-    # formats' order: start, end in the zone, then both in UTC.
-    starts, ends = _Select(), _Select()
-    _dates(starts, "start", "t", "start", "s.start_time", utc_zone)
-    _dates(ends, "end", "t", "end", "s.end_time", utc_zone)
-    for i in (0, 1):
-        for dates in (starts, ends):
-            select.add_from(dates, i)
+    # formats' order: start and end in the zone, then both in UTC.
+    start, start_utc = _dates("t", "start", "s.start_time", utc_zone)
+    end, end_utc = _dates("t", "end", "s.end_time", utc_zone)
+    select.add("start", "local", start)
+    select.add("end", "local", end)
+    select.add("start_utc", "utc", start_utc)
+    select.add("end_utc", "utc", end_utc)
     select.add("duration_s", "int", "s.duration")
     select.text("key", "s.key")
     for key in ("width", "height", "kbytes"):
@@ -188,7 +180,9 @@ def _guest_columns(select: _Select, utc_zone: bool) -> None:
     for field in fields.GUEST:
         column = f"g.{field.attr}"
         if field.kind is fields.Kind.DATETIME:
-            _dates(select, field.column, "gt", field.attr, column, utc_zone)
+            local, utc = _dates("gt", field.attr, column, utc_zone)
+            select.add(field.column, "local", local)
+            select.add(f"{field.column}_utc", "utc", utc)
         elif field.kind is fields.Kind.INT:
             select.add(field.column, "int", column)
         elif field.kind is fields.Kind.BOOL:

@@ -322,10 +322,8 @@ def _rows(partner) -> dict:
             r.agents,
             r.countries,
             bytes(r.places),
-            bytes(r.agent_durations),
             bytes(r.place_sessions),
             bytes(r.waits),
-            bytes(r.agent_waits),
         )
         for model in (SessionRollup, AgentRollup)
         for r in model.objects.filter(partner=partner)
@@ -552,3 +550,64 @@ def test_an_agents_page_holds_only_their_sessions_of_the_partial_days_at_either_
 def _raw_figures(flt, agent):
     with override_settings(GLANCEDASH_ROLLUPS=False):
         return _figures(flt, agent)
+
+
+@pytest.mark.django_db
+def test_the_scorecards_medians_are_exact_at_even_counts_and_band_edges():
+    """Each agent's, team's and the no-agent sessions' median duration and median wait, read
+    from rollups, are the nearest-rank ones (the value ranked ceil(n / 2)) of their sessions:
+    with even counts, several sessions in one band and neighbours either side of a band edge."""
+    partner = Partner.objects.create(name="p", glance_partner_id=9)
+    user = get_user_model().objects.create_user("s", password="pw-s-Xy9!")
+    Membership.objects.create(user=user, partner=partner, role=Role.VIEWER)
+    base = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    plan = {  # agent: [(duration, wait)] over four whole days
+        "ann.acme.glance.net": [(601, 5), (602, 9), (599, 31), (630, 7)],
+        "bob.acme.glance.net": [(40, 20), (41, 21), (44, 20), (45, 40), (46, 41), (3600, 2)],
+        None: [(100, 1), (101, 3), (1, None), (7300, 8)],
+    }
+    records, expected = [], {}
+    for index, (agent, sessions) in enumerate(plan.items()):
+        for n, (duration, wait) in enumerate(sessions):
+            start = base + timedelta(days=n % 4, minutes=index)
+            guests = [factories.guest("visitor", start=start)]
+            if wait is not None:
+                guests.append(factories.guest("agent", start=start + timedelta(seconds=wait)))
+            records.append(factories.record(len(records) + 1, start, duration=duration,
+                                            agent=agent, guests=guests))  # fmt: skip
+        durations = sorted(d for d, _ in sessions)
+        waits = sorted(w for _, w in sessions if w is not None)
+        expected[agent] = (
+            durations[(len(durations) + 1) // 2 - 1],
+            waits[(len(waits) + 1) // 2 - 1],
+        )
+    factories.store(partner, *records)
+    team = Team.objects.create(partner=partner, name="Tier 1")
+    Agent.objects.filter(user_name__startswith="ann").update(team=team)
+    # Whole UTC days in any zone's view of the 1st to the 10th: rows, and two edges of none.
+    data = QueryDict("start=2026-03-01&end=2026-03-10")
+    sel = selection.select(SessionFilter(data, user=user, tz=UTC, today=date(2026, 3, 20)))
+    assert sel.uses_rollups and not sel.by_agent
+
+    rows = {
+        row.agent.user_name if row.agent else None: (row.median_duration, row.median_wait)
+        for row in figures.agent_scorecard(sel)
+    }
+    assert rows == expected
+    teams = {
+        row.team.name if row.team else None: (row.sessions, row.median_duration)
+        for row in figures.team_scorecard(sel, figures.agent_scorecard(sel))
+    }
+    # Tier 1 is Ann; the rest (Bob, in no team, and the sessions with no agent) are one row.
+    rest = sorted(d for agent in ("bob.acme.glance.net", None) for d, _ in plan[agent])
+    assert teams == {
+        "Tier 1": (4, expected["ann.acme.glance.net"][0]),
+        None: (len(rest), rest[(len(rest) + 1) // 2 - 1]),
+    }
+    with override_settings(GLANCEDASH_ROLLUPS=False):
+        raw = selection.select(SessionFilter(data, user=user, tz=UTC, today=date(2026, 3, 20)))
+        assert not raw.uses_rollups
+        assert {
+            row.agent.user_name if row.agent else None: (row.median_duration, row.median_wait)
+            for row in figures.agent_scorecard(raw)
+        } == expected

@@ -41,6 +41,14 @@ def main():
     parser.add_argument("--skip-exports", action="store_true")
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--skip-pages", action="store_true")
+    parser.add_argument(
+        "--direct",
+        type=int,
+        metavar="SESSIONS",
+        help="load this many generated sessions by COPY instead of syncing",
+    )
+    parser.add_argument("--days", type=int, default=400, help="with --direct: the span")
+    parser.add_argument("--agents", type=int, default=100, help="with --direct: per partner")
     args = parser.parse_args()
 
     import django
@@ -54,9 +62,17 @@ def main():
     ids = [int(i) for i in args.partners.split(",")]
     result = {"database": database_label()}
     partners = make_partners(args.sim, ids, args.since)
-    if args.source_rate:
+    if args.direct:
+        import direct_load
+
+        result["direct"] = direct_load.load(
+            partners, args.since, args.until, args.direct, args.days, args.agents
+        )
+        args.skip_raw, args.source_rate = True, False
+    elif args.source_rate:
         result["source"] = source_rate(partners, args.since, args.until)
-    result["ingest"] = sync_all(partners, args.until)
+    if not args.direct:
+        result["ingest"] = sync_all(partners, args.until)
     if args.source_rate:
         source = result["source"]
         source["sessions_per_second"] = round(result["ingest"]["sessions"] / source["seconds"])

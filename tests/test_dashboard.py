@@ -288,7 +288,7 @@ QUERIES = [  # page, queries: session, user, profile, nav, the user's partner id
     # the rollup rows and the two edge days once more
     ("/", 24),  # and whether the partners have teams
     ("/geography/", 17),
-    ("/agents/", 21),  # both scorecards from one read: rows, edges, a band query each
+    ("/agents/", 22),  # the team scorecard: the rollups read by team, the agents' teams
     ("/sessions/", 17),
     # and whether the previous period is a fair comparison (here not: no line is drawn)
     ("/charts/sessions-over-time/", 11),

@@ -8,7 +8,7 @@ UTC days at either end (a local midnight is rarely a UTC one) from the raw sessi
 costs about 365 rollup rows per key and two days of sessions, however many sessions it holds.
 """
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -39,12 +39,6 @@ class Selection:
     edges: tuple[QuerySet, QuerySet] = ()
     first_day: date | None = None
     end_day: date | None = None
-    # The agents' own rows of the same days and filter (the same as `rollups` when that is by
-    # agent): what the agent and team scorecards read.
-    agent_rollups: QuerySet | None = None
-    # What a figure read once for this selection keeps for the next that needs it (a copy made
-    # by `replace`, narrowed, starts empty).
-    memo: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property
     def uses_rollups(self) -> bool:
@@ -82,9 +76,10 @@ def select(
     by_agents = (
         agents_only or agent is not None or flt.values.get("agent") or flt.values.get("team")
     )
-    days = {"day__gte": day_number(first_day), "day__lt": day_number(end_day)}
-    agent_rollups = narrow(scope.agent_rollups(), flt.values, agent).filter(**days)
-    rollups = agent_rollups if by_agents else narrow(scope.rollups(), flt.values).filter(**days)
+    rows = scope.agent_rollups() if by_agents else scope.rollups()
+    rollups = narrow(rows, flt.values, agent).filter(
+        day__gte=day_number(first_day), day__lt=day_number(end_day)
+    )
     # Each edge filtered afresh, not narrowed from `sessions`: SQLite's index range takes only
     # one upper bound, and from the period's it would scan the whole period.
     edges = tuple(
@@ -98,7 +93,7 @@ def select(
         edges = tuple(edge.filter(agent=agent) for edge in edges)
     if agents_only:
         edges = tuple(edge.filter(agent__isnull=False) for edge in edges)
-    return Selection(sessions, period, flt.tz, rollups, edges, first_day, end_day, agent_rollups)
+    return Selection(sessions, period, flt.tz, rollups, edges, first_day, end_day)
 
 
 def narrowed(sel: Selection, condition: Q) -> Selection:
@@ -108,7 +103,6 @@ def narrowed(sel: Selection, condition: Q) -> Selection:
         sel,
         sessions=sel.sessions.filter(condition),
         rollups=None if sel.rollups is None else sel.rollups.filter(condition),
-        agent_rollups=None if sel.agent_rollups is None else sel.agent_rollups.filter(condition),
         edges=tuple(edge.filter(condition) for edge in sel.edges),
     )
 

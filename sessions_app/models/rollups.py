@@ -37,6 +37,9 @@ class RollupMeasures(models.Model):
     places = models.BinaryField(
         default=b"", help_text="visitors per Place, as (place id, count) pairs"
     )
+    agent_durations = models.BinaryField(
+        default=b"", help_text="(agent id or 0, duration) of each session, sorted"
+    )
     # How many sessions had a visitor at each place, counted once per session at each level
     # (rollups.place_levels): what a click on a map or a city opens.
     place_sessions = models.BinaryField(
@@ -46,6 +49,9 @@ class RollupMeasures(models.Model):
     # waiting percentiles and the service-level chart read, exactly, in any time zone.
     waits = models.BinaryField(
         default=b"", help_text="sessions per (UTC quarter, wait seconds), as triples"
+    )
+    agent_waits = models.BinaryField(
+        default=b"", help_text="(agent id or 0, wait) of each session with a known wait, sorted"
     )
 
     class Meta:
@@ -82,10 +88,6 @@ class AgentRollup(RollupMeasures):
             models.UniqueConstraint(
                 fields=["agent", "day", "session_type", "status"], name="uniq_agent_rollup_key"
             ),
-        ]
-        indexes = [
-            # Every agent's rows of a partner's days: the scorecards read them unfiltered by agent.
-            models.Index(fields=["partner", "day"], name="agent_rollup_partner_day_idx"),
         ]
 
     def __str__(self):

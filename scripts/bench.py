@@ -9,6 +9,12 @@ simulator's rendering; the source's own rate (a client that only fetches) is pri
 
     python scripts/bench.py [--sessions 1000000] [--small 10000] [--json bench-results.json]
     python scripts/bench.py --report bench-results.json   # the table of an earlier run again
+    python scripts/bench.py --postgres-url URL --sessions 10000000 --direct
+
+With --direct, PostgreSQL only: the sessions are loaded straight into the database by COPY (not
+through HTTP; scripts/direct_load.py) and the rollups built from them, at --sessions and at
+100,000, and every page is timed at both: the cost must not grow with the data (≤ 2x) and at
+365 days must be ≥ 20x below the naive way's.
 
 Prints one table with every figure and the targets of issue 6, and writes them all as JSON so
 two runs can be compared. Needs nothing running: it starts its own source.
@@ -33,6 +39,8 @@ TARGETS = {
     "session_list_ms": 100,
     "growth_ratio": 2.0,
     "speedup_365d": 10,
+    "direct_speedup_365d": 20,  # --direct: at ten million sessions
+    "direct_small": 100_000,  # --direct: the sessions each page's time is compared with
     "csv_rows_per_second": 80_000,  # SQLite: the csv module
     "pg_csv_rows_per_second": 150_000,  # PostgreSQL: COPY (SELECT …) TO STDOUT
     "csv_ratio_of_bare_copy": 0.5,  # of a bare COPY TO of the same rows
@@ -55,11 +63,16 @@ def main():
     parser.add_argument(
         "--markdown", action="store_true", help="with --report: as the README's Markdown tables"
     )
+    parser.add_argument(
+        "--direct", action="store_true", help="PostgreSQL: load by COPY; pages at N and 100k"
+    )
     args = parser.parse_args()
     if args.report:
         results = json.loads(Path(args.report).read_text())
         (print_markdown if args.markdown else print_table)(results)
         return
+    if args.direct:
+        return direct(args)
 
     big = [900 + i for i in range(1, args.partners + 1)]
     small = [950 + i for i in range(1, args.partners + 1)]
@@ -98,6 +111,34 @@ def main():
     finally:
         source.terminate()
         source.wait(30)
+    print_table(results)
+    Path(args.json).write_text(json.dumps(results, indent=2))
+    print(f"\nAll figures: {args.json}")
+
+
+def direct(args) -> None:
+    """The --direct run: two fresh PostgreSQL databases loaded by COPY, pages timed on each."""
+    if not args.postgres_url:
+        raise SystemExit("--direct loads PostgreSQL by COPY: give --postgres-url (or DATABASE_URL)")
+    until = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5)
+    since = datetime.combine(until.date() - timedelta(days=args.days), time.min, tzinfo=UTC)
+    window = ["--since", since.isoformat(), "--until", until.isoformat()]
+    agents = str(max(1, args.agents // args.partners))
+    results = {"sessions": args.sessions, "small": TARGETS["direct_small"], "days": args.days,
+               "direct": True, "runs": {}}  # fmt: skip
+    runs = [("postgresql", 900, args.sessions, "bench"),
+            ("postgresql small", 950, TARGETS["direct_small"], "bench_small")]  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="glancedash-bench-") as scratch:
+        for label, first_id, sessions, suffix in runs:
+            print(f"· {label}: {sessions:,} sessions by COPY", file=sys.stderr)
+            ids = [first_id + i for i in range(1, args.partners + 1)]
+            env = {"DATABASE_URL": fresh_pg(args.postgres_url, suffix)}
+            flags = ["--direct", str(sessions), "--days", str(args.days), "--agents", agents,
+                     "--skip-exports", *window]  # fmt: skip
+            if label.endswith("small"):
+                flags.append("--skip-naive")
+            data_dir = Path(scratch) / label.replace(" ", "-")
+            results["runs"][label] = worker("http://127.0.0.1:9", ids, data_dir, env, flags)
     print_table(results)
     Path(args.json).write_text(json.dumps(results, indent=2))
     print(f"\nAll figures: {args.json}")
@@ -162,20 +203,35 @@ def _source_rate(run: dict) -> str:
     return f"{run['source']['sessions_per_second']:,}" if "source" in run else "—"
 
 
+def small_label(results) -> str:
+    return "postgresql small" if results.get("direct") else "sqlite small"
+
+
 def print_table(results):
     runs = results["runs"]
-    dbs = [label for label in runs if label != "sqlite small"]
+    small_run = small_label(results)
+    dbs = [label for label in runs if label != small_run]
     print(f"\nglancedash benchmark: {results['sessions']:,} sessions over {results['days']} days")
-    print("\nIngest (sync over HTTP from a source serving pages rendered ahead, from memory)")
-    print(f"{'':34}" + "".join(f"{db:>16}" for db in dbs))
-    for label, get in INGEST_FIGURES:
-        print(f"{label:34}" + "".join(f"{get(runs[db]):>16}" for db in dbs))
-    small_pages = {(p["range"], p["page"]): p["ms"] for p in runs["sqlite small"]["pages"]}
+    if results.get("direct"):
+        print("\nLoaded by COPY (scripts/direct_load.py), rollups rebuilt after")
+        for label, run in runs.items():
+            d = run["direct"]
+            print(
+                f"  {label:<18} {d['sessions']:>12,} sessions  {d['guests']:>12,} guests"
+                f"  load {d['load_seconds']:>7} s  rollups {d['rollup_seconds']:>7} s"
+            )
+    else:
+        print("\nIngest (sync over HTTP from a source serving pages rendered ahead, from memory)")
+        print(f"{'':34}" + "".join(f"{db:>16}" for db in dbs))
+        for label, get in INGEST_FIGURES:
+            print(f"{label:34}" + "".join(f"{get(runs[db]):>16}" for db in dbs))
+    small_pages = {(p["range"], p["page"]): p["ms"] for p in runs[small_run]["pages"]}
     print("\nServer time per page, median ms (naive = rollups off, GROUP BY over raw tables)")
     header = f"{'range':>17} {'page':<28}"
     for db in dbs:
         header += f"{db + ' ms':>16}{'naive':>9}{'x':>6}"
-    header += f"{'10k ms':>9}{'growth':>8}"
+    small_ms = f"{results['small'] // 1000}k ms"
+    header += f"{small_ms:>9}{'growth':>8}"
     print(header)
     for index, page in enumerate(runs[dbs[0]]["pages"]):
         line = f"{page['range']:>17} {page['page']:<28}"
@@ -202,21 +258,30 @@ def print_table(results):
             f"{figures['overview_js_css_brotli_bytes']:,} bytes brotli; charts drawn "
             f"{figures['charts_drawn_after_navigation_ms']} ms after navigation"
         )
-    print("\nTargets (pages: SQLite)")
-    for label, ok, figure in verdicts(results):
+    print("\nTargets" + ("" if results.get("direct") else " (pages: SQLite)"))
+    for label, ok, figure in (direct_verdicts if results.get("direct") else verdicts)(results):
         print(f"  {'PASS' if ok else 'MISS'}  {label}: {figure}")
 
 
 def print_markdown(results):
     """The same figures as the README's Performance section shows them."""
     runs = results["runs"]
-    dbs = [label for label in runs if label != "sqlite small"]
-    small = {(p["range"], p["page"]): p["ms"] for p in runs["sqlite small"]["pages"]}
+    dbs = [label for label in runs if label != small_label(results)]
+    small = {(p["range"], p["page"]): p["ms"] for p in runs[small_label(results)]["pages"]}
+    if not results.get("direct"):
+        _markdown_ingest(runs, dbs)
+    _markdown_pages(results, runs, dbs, small)
+
+
+def _markdown_ingest(runs, dbs):
     print("| ingest | " + " | ".join(dbs) + " |\n|---|" + "---:|" * len(dbs))
     for label, get in INGEST_FIGURES:
         print(f"| {label} | " + " | ".join(get(runs[db]) for db in dbs) + " |")
+
+
+def _markdown_pages(results, runs, dbs, small):
     header = "| range | page |" + "".join(f" {db} ms | naive ms | × |" for db in dbs)
-    print("\n" + header + " 10k ms | growth |")
+    print("\n" + header + f" {results['small'] // 1000}k ms | growth |")
     print("|---|---|" + "---:|---:|---:|" * len(dbs) + "---:|---:|")
     for index, page in enumerate(runs[dbs[0]]["pages"]):
         cells = [page["range"], page["page"]]
@@ -235,8 +300,29 @@ def print_markdown(results):
                 f"{export['rows_per_second']:,} | {export['peak_rss_mb']} MB |"
             )
     print()
-    for label, ok, figure in verdicts(results):
+    for label, ok, figure in (direct_verdicts if results.get("direct") else verdicts)(results):
         print(f"- {'PASS' if ok else '**MISS**'} {label}: {figure}")
+
+
+def direct_verdicts(results):
+    """--direct: each page at --sessions against itself at 100,000, and against the naive way."""
+    pages = results["runs"]["postgresql"]["pages"]
+    small = {(p["range"], p["page"]): p["ms"] for p in results["runs"]["postgresql small"]["pages"]}
+    growth = [(p["ms"] / small[(p["range"], p["page"])], p) for p in pages
+              if small.get((p["range"], p["page"]))]  # fmt: skip
+    worst, page = max(growth, key=lambda pair: pair[0])
+    yield (
+        f"every page ≤ 2x its time at {results['small']:,} sessions",
+        worst <= TARGETS["growth_ratio"],
+        f"worst {worst:.1f}x ({page['range']} {page['page']})",
+    )
+    speedups = [(p["speedup"], p) for p in pages if p["range"] == "365 d" and p.get("speedup")]
+    least, page = min(speedups, key=lambda pair: pair[0])
+    yield (
+        "≥ 20x the naive way at 365 days",
+        least >= TARGETS["direct_speedup_365d"],
+        f"least {least}x ({page['page']})",
+    )
 
 
 def ingest_verdicts(results):

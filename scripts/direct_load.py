@@ -124,9 +124,10 @@ def _copy_sql(model, names: list[str]) -> str:
 
 
 def _rebuild(partners, since: datetime, until: datetime) -> float:
-    from sessions_app.rollups import write
+    from sessions_app.rollups import months, write
 
     started = time.perf_counter()
     for partner in partners:
         write.rebuild(partner.pk, since.date(), until.astimezone(UTC).date())
+        months.compact(partner.pk)  # the month rows of every month that is over
     return time.perf_counter() - started

@@ -8,6 +8,7 @@ import os
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
 from django.http import QueryDict
@@ -23,14 +24,17 @@ from sessions_app.figures.places import VisitorPlaces
 from sessions_app.models import (
     Agent,
     AgentRollup,
+    AgentRollupMonth,
     Membership,
     Partner,
     Role,
     Session,
     SessionRollup,
+    SessionRollupMonth,
+    StaleRollupMonth,
     Team,
 )
-from sessions_app.rollups import write
+from sessions_app.rollups import months, write
 from tests import factories
 
 # `make test` tries the same examples every run (derandomized), so a red build is one a change
@@ -53,6 +57,7 @@ ZONES = [
 # Around the 2026 spring and autumn changes of most of these zones.
 BASE = datetime(2026, 3, 20, tzinfo=UTC)
 SPAN_MINUTES = 60 * 24 * 50
+SUMMED_BY = datetime(2026, 6, 1, tzinfo=UTC)  # every month of the sessions is over
 
 
 def session_records(draw_ids):
@@ -105,8 +110,9 @@ def session_records(draw_ids):
 
 filters = st.fixed_dictionaries(
     {
-        "start": st.integers(0, 48),
-        "days": st.integers(1, 40),
+        # Often a span holding the whole of April: read by its month rows where summed.
+        "start": st.one_of(st.integers(0, 48), st.sampled_from([0, 5, 12])),
+        "days": st.one_of(st.integers(1, 40), st.sampled_from([31, 42, 45])),
         "type": st.lists(st.sampled_from(["C", "G", "V"]), max_size=2, unique=True),
         "status": st.lists(st.sampled_from(["C", "X", "Q", "E"]), max_size=2, unique=True),
         "outcome": st.sampled_from(["", "connected", "not_connected", "other"]),
@@ -155,14 +161,19 @@ class RollupEquality(TestCase):
         chosen=filters,
         zone=st.sampled_from(ZONES),
         of_a_only=st.booleans(),
+        summed=st.sampled_from(["never", "before the re-read", "after"]),
     )
     def test_every_overview_figure_is_the_raw_answer(
-        self, first, second, reread, chosen, zone, of_a_only
+        self, first, second, reread, chosen, zone, of_a_only, summed
     ):
         factories.store(self.partners["a"], *first)
         factories.store(self.partners["b"], *second)
+        if summed == "before the re-read":  # month rows, then A's months stale again
+            self._sum_months()
         if reread:  # the same ids again, changed: ingest must take out what it put in
             factories.store(self.partners["a"], *[_changed(r) for r in first[::2]])
+        if summed == "after":
+            self._sum_months()
         in_team = ["ann.acme.glance.net"] + ["bob.acme.glance.net"] * chosen["bob_in_team"]
         Agent.objects.filter(partner=self.partners["a"], user_name__in=in_team).update(
             team=self.team
@@ -178,6 +189,10 @@ class RollupEquality(TestCase):
         sel = selection.select(flt, agent=page_agent)
         assert sel.uses_rollups == _whole_day_inside(sel)  # this filter is one rollups answer
         assert _figures(flt, page_agent) == expected
+
+    def _sum_months(self):
+        for partner in self.partners.values():
+            months.compact(partner.pk, now=SUMMED_BY)
 
     def _agent(self, chosen):
         if chosen is None:
@@ -374,8 +389,30 @@ def test_ingest_keeps_the_rows_a_rebuild_makes():
     assert {key[1] for key in by_agent} == set(partner.agents.values_list("pk", flat=True))
     day = write.day_number(date(2026, 3, 1))
     assert not [key for key in kept if key[2:] == (day, "C", "C")]  # its only one moved
+    months.compact(partner.pk, now=SUMMED_BY)
+    summed = _month_rows(partner)
+    assert summed and not StaleRollupMonth.objects.exists()
     write.rebuild(partner.pk, date(2026, 3, 1), date(2026, 3, 3))
     assert _rows(partner) == kept
+    assert StaleRollupMonth.objects.filter(partner=partner).count() == 1  # March, rebuilt
+    months.compact(partner.pk, now=SUMMED_BY)
+    assert _month_rows(partner) == summed
+
+
+def _month_rows(partner) -> dict:
+    """Month rows as plain values, their blobs decoded and sorted (a sum's bytes may list its
+    pairs in another order than an ingest's)."""
+    return {
+        (type(r).__name__, getattr(r, "agent_id", None), r.day, r.session_type, r.status): (
+            r.sessions, r.guests, r.seconds, bytes(r.quarters), r.agents, r.countries,
+            sorted(np.frombuffer(bytes(r.durations), write.SPARSE).tolist()),
+            sorted(np.frombuffer(bytes(r.places), write.PLACE_PAIR).tolist()),
+            sorted(np.frombuffer(bytes(r.place_sessions), write.PLACE_PAIR).tolist()),
+            sorted(np.frombuffer(bytes(r.waits), write.WAIT).tolist()),
+        )
+        for model in (SessionRollupMonth, AgentRollupMonth)
+        for r in model.objects.filter(partner=partner)
+    }  # fmt: skip
 
 
 @pytest.mark.django_db
@@ -613,3 +650,81 @@ def test_the_scorecards_medians_are_exact_at_even_counts_and_band_edges():
             row.agent.user_name if row.agent else None: (row.median_duration, row.median_wait)
             for row in figures.agent_scorecard(raw)
         } == expected
+
+
+class MonthRows(TestCase):
+    """The whole months inside a period are read from month rows once summed, and from their
+    days while stale: either way every figure is the raw answer."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.a = Partner.objects.create(name="a", glance_partner_id=1, service_level_seconds=20)
+        cls.b = Partner.objects.create(name="b", glance_partner_id=2)
+        cls.user = get_user_model().objects.create_user("m", password="pw-m-Xy9!")
+        for partner in (cls.a, cls.b):
+            Membership.objects.create(user=cls.user, partner=partner, role=Role.ANALYST)
+        g = factories.guest
+        records = []
+        for i in range(150):  # March 15th to May 20th, every 11 hours
+            start = datetime(2026, 3, 15, tzinfo=UTC) + timedelta(hours=11 * i, minutes=i % 7)
+            guests = [
+                g("visitor", start=start, country=["US", "DE", "ca", None][i % 4],
+                  region=["MA", "BE", "on", None][i % 4], city=["Boston", "Berlin", None][i % 3]),
+                g("agent", start=start + timedelta(seconds=(i * 7) % 45)),
+            ][: 1 + i % 2]  # fmt: skip
+            records.append(factories.record(
+                i + 1, start, type="CGV"[i % 3], status="CXQE"[i % 4], duration=(i * 37) % 900,
+                agent=["ann.acme.glance.net", "bob.acme.glance.net", None][i % 3], guests=guests,
+            ))  # fmt: skip
+        factories.store(cls.a, *records[::2])
+        factories.store(cls.b, *records[1::2])
+        for partner in (cls.a, cls.b):
+            months.compact(partner.pk, now=SUMMED_BY)
+
+    def _check(self, query: str, zone: str = "UTC") -> selection.Selection:
+        flt = SessionFilter(QueryDict(query), user=self.user, tz=ZoneInfo(zone),
+                            today=date(2026, 6, 1))  # fmt: skip
+        assert flt.data_ok, flt.errors
+        with override_settings(GLANCEDASH_ROLLUPS=False):
+            expected = _figures(flt)
+        assert _figures(flt) == expected
+        return selection.select(flt)
+
+    def test_summed_months_are_read_from_month_rows(self):
+        assert not StaleRollupMonth.objects.exists()  # March to May are over by June
+        april = (write.day_number(date(2026, 4, 1)), write.day_number(date(2026, 5, 1)))
+        days = SessionRollup.objects.filter(partner=self.a, day__gte=april[0], day__lt=april[1])
+        month = SessionRollupMonth.objects.get(partner=self.a, day=april[0], session_type="C",
+                                               status="C")  # fmt: skip
+        assert month.sessions == sum(days.filter(session_type="C", status="C")
+                                     .values_list("sessions", flat=True))  # fmt: skip
+        assert SessionRollupMonth.objects.filter(partner=self.a, day=april[0]).count() == len(
+            set(days.values_list("session_type", "status"))
+        )
+        sel = self._check("start=2026-03-10&end=2026-05-25")
+        assert sel.coarse[0].model is SessionRollupMonth and sel.coarse[0].exists()
+        self._check("start=2026-04-01&end=2026-04-30", "Asia/Kathmandu")
+        self._check("start=2026-03-20&end=2026-05-31&type=C&type=V&outcome=connected")
+        agent = Agent.objects.get(partner=self.a, user_name="ann.acme.glance.net")
+        sel = self._check(f"start=2026-03-01&end=2026-05-31&agent={agent.pk}", "Pacific/Chatham")
+        assert sel.coarse[0].model is AgentRollupMonth and sel.coarse[0].exists()
+
+    def test_a_month_changed_since_it_was_summed_is_read_by_its_days(self):
+        changed = factories.record(30, datetime(2026, 4, 10, 12, tzinfo=UTC), status="X",
+                                   duration=4321, agent="zed.acme.glance.net")  # fmt: skip
+        factories.store(self.a, changed)
+        april = write.day_number(date(2026, 4, 1))
+        assert list(StaleRollupMonth.objects.values_list("partner", "day")) == [(self.a.pk, april)]
+        sel = self._check("start=2026-03-10&end=2026-05-25")
+        # A's April from its days (its month rows are not read), B's from its month rows.
+        assert (self.a.pk, april) not in set(sel.coarse[0].values_list("partner", "day"))
+        assert (self.b.pk, april) in set(sel.coarse[0].values_list("partner", "day"))
+        assert months.compact(self.a.pk, now=SUMMED_BY) == 1
+        assert not StaleRollupMonth.objects.exists()
+        self._check("start=2026-03-10&end=2026-05-25")
+
+    def test_the_month_not_yet_over_stays_read_by_its_days(self):
+        factories.store(self.a, factories.record(999, datetime(2026, 5, 30, tzinfo=UTC)))
+        assert months.compact(self.a.pk, now=datetime(2026, 5, 31, tzinfo=UTC)) == 0
+        assert StaleRollupMonth.objects.filter(partner=self.a).exists()
+        assert months.compact(self.a.pk, now=SUMMED_BY) == 1

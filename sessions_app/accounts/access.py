@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404
 from sessions_app.models import (
     Agent,
     AgentRollup,
+    AgentRollupMonth,
     AuditEvent,
     Membership,
     Partner,
@@ -25,6 +26,8 @@ from sessions_app.models import (
     SavedView,
     Session,
     SessionRollup,
+    SessionRollupMonth,
+    StaleRollupMonth,
     Team,
 )
 
@@ -104,6 +107,12 @@ class Scope:
 
     def agent_rollups(self) -> QuerySet[AgentRollup]:
         return self._scoped(AgentRollup)
+
+    def month_rollups(self, by_agent: bool = False) -> QuerySet:
+        return self._scoped(AgentRollupMonth if by_agent else SessionRollupMonth)
+
+    def stale_months(self) -> QuerySet[StaleRollupMonth]:
+        return self._scoped(StaleRollupMonth)
 
     def _scoped(self, model) -> QuerySet:
         if self.partner_ids is None:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import orjson
 from django.db import OperationalError, connection
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, QuerySet
 
 from sessions_app import codes, waiting
 from sessions_app.db import fetch_rows
@@ -32,7 +32,7 @@ from sessions_app.figures.kinds import (
     nearest_rank,
 )
 from sessions_app.figures.selection import Selection
-from sessions_app.models import Agent, Session
+from sessions_app.models import Agent, Session, SessionRollupMonth
 from sessions_app.rollups import local_time, write
 
 DURATION_INDEX = "session_duration_idx"
@@ -102,7 +102,7 @@ def _slots(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def session_count(sel: Selection) -> int:
-    counted = sel.rollups.order_by().aggregate(n=Sum("sessions"))["n"] or 0
+    counted = sum(row[0] for row in read_rollups(sel, "sessions"))
     return counted + sum(raw.plain(part).count() for part in sel.edges)
 
 
@@ -206,9 +206,8 @@ def weekday_hour(sel: Selection, tz: ZoneInfo) -> dict[tuple[int, int], int] | N
 
 def outcomes_by_type(sel: Selection) -> dict[str, dict[str, int]]:
     counts: dict[tuple[str, str], int] = defaultdict(int)
-    rows = sel.rollups.order_by().values("session_type", "status").annotate(n=Sum("sessions"))
-    for row in rows:
-        counts[(row["session_type"], row["status"])] += row["n"]
+    for kind, status, n in read_rollups(sel, "session_type", "status", "sessions"):
+        counts[(kind, status)] += n
     for part in sel.edges:
         for row in raw.plain(part).values("session_type", "status").annotate(n=Count("pk")):
             counts[(row["session_type"], row["status"])] += row["n"]
@@ -424,8 +423,18 @@ def _medians(slot: np.ndarray, duration: np.ndarray, count: np.ndarray) -> np.nd
 
 
 def read_rollups(sel: Selection, *fields: str) -> list[tuple]:
-    """The selection's rollup rows as plain tuples (numbers, text and bytes)."""
-    return fetch_rows(sel.rollups.order_by().values_list(*fields))
+    """The selection's rollup rows as plain tuples (numbers, text and bytes): its month rows and
+    remaining day rows in one UNION ALL where the fields are all a month row has (not the day,
+    not the per-session lists), else its day rows."""
+    by_month = "day" not in fields and sel.coarse and all(name in MONTH_FIELDS for name in fields)
+    if not by_month:
+        return fetch_rows(sel.rollups.order_by().values_list(*fields))
+    first, *rest = (part.order_by().values_list(*fields) for part in sel.coarse)
+    return fetch_rows(first.union(*rest, all=True) if rest else first)
+
+
+# What a month row has (SessionRollupMonth; AgentRollupMonth adds the agent).
+MONTH_FIELDS = {f.name for f in SessionRollupMonth._meta.concrete_fields} | {"agent"}
 
 
 def _quarters_by(sel: Selection, *fields: str) -> dict[tuple, np.ndarray]:

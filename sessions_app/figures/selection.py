@@ -19,7 +19,7 @@ from sessions_app.accounts import access
 from sessions_app.figures.filters import Period, SessionFilter, people_q
 from sessions_app.figures.kinds import outcome_q
 from sessions_app.models import Agent
-from sessions_app.rollups.write import day_number, day_start
+from sessions_app.rollups.write import day_number, day_of, day_start, month_start, next_month
 
 # The filter's parameters a rollup row can answer; any other one set means raw sessions only.
 # Agents are answered by the agents' own rows (AgentRollup), the rest by either kind.
@@ -39,6 +39,10 @@ class Selection:
     edges: tuple[QuerySet, QuerySet] = ()
     first_day: date | None = None
     end_day: date | None = None
+    # The same sums as `rollups`, in the fewest rows: the month rows of the whole months inside
+    # (those summed since their days last changed) and the day rows of the rest. One UNION ALL
+    # reads them (from_rollups.read_rollups) wherever a figure does not need the day.
+    coarse: tuple[QuerySet, ...] = ()
 
     @property
     def uses_rollups(self) -> bool:
@@ -80,6 +84,8 @@ def select(
     rollups = narrow(rows, flt.values, agent).filter(
         day__gte=day_number(first_day), day__lt=day_number(end_day)
     )
+    months = narrow(scope.month_rollups(by_agent=bool(by_agents)), flt.values, agent)
+    coarse = coarse_parts(rollups, months, scope.stale_months(), first_day, end_day)
     # Each edge filtered afresh, not narrowed from `sessions`: SQLite's index range takes only
     # one upper bound, and from the period's it would scan the whole period.
     edges = tuple(
@@ -93,7 +99,7 @@ def select(
         edges = tuple(edge.filter(agent=agent) for edge in edges)
     if agents_only:
         edges = tuple(edge.filter(agent__isnull=False) for edge in edges)
-    return Selection(sessions, period, flt.tz, rollups, edges, first_day, end_day)
+    return Selection(sessions, period, flt.tz, rollups, edges, first_day, end_day, coarse)
 
 
 def narrowed(sel: Selection, condition: Q) -> Selection:
@@ -103,8 +109,34 @@ def narrowed(sel: Selection, condition: Q) -> Selection:
         sel,
         sessions=sel.sessions.filter(condition),
         rollups=None if sel.rollups is None else sel.rollups.filter(condition),
+        coarse=tuple(part.filter(condition) for part in sel.coarse),
         edges=tuple(edge.filter(condition) for edge in sel.edges),
     )
+
+
+def coarse_parts(days: QuerySet, months: QuerySet, stale: QuerySet, first_day: date,
+                 end_day: date) -> tuple[QuerySet, ...]:  # fmt: skip
+    """`days` (rows of [first_day, end_day)) as month rows for the whole months inside, where
+    summed, and day rows for the rest: the days before the first whole month and after the last,
+    and the days of each stale month (StaleRollupMonth) of each partner."""
+    first_month = first_day if first_day.day == 1 else next_month(first_day)
+    end_month = max(month_start(end_day), first_month)
+    inside = {"day__gte": day_number(first_month), "day__lt": day_number(end_month)}
+    # Asked even when no whole month lies inside: a page makes the same queries on any date.
+    stale = list(stale.filter(**inside).values_list("partner", "day"))
+    if first_month >= end_month:
+        return (days,)
+    months = months.filter(**inside)
+    parts = []
+    if first_day < first_month:
+        parts.append(days.filter(day__lt=inside["day__gte"]))
+    if end_month < end_day:
+        parts.append(days.filter(day__gte=inside["day__lt"]))
+    for partner, month in stale:
+        months = months.exclude(partner=partner, day=month)
+        following = day_number(next_month(day_of(month)))
+        parts.append(days.filter(partner=partner, day__gte=month, day__lt=following))
+    return (months, *parts)
 
 
 def rollups_answer(flt: SessionFilter) -> bool:

@@ -22,13 +22,22 @@ from sessions_app.models.partners import (
     default_sync_minutes,
     email_list,
 )
-from sessions_app.models.rollups import AgentRollup, RollupMeasures, SessionRollup
+from sessions_app.models.rollups import (
+    AgentRollup,
+    AgentRollupMonth,
+    RollupMeasures,
+    SessionRollup,
+    SessionRollupMonth,
+    StaleRollupMonth,
+    SummedMeasures,
+)
 from sessions_app.models.sessions import Agent, Guest, Place, Session, Team
 from sessions_app.models.sync import CompletenessCheck, SyncRun
 
 __all__ = [
     "Agent",
     "AgentRollup",
+    "AgentRollupMonth",
     "AlertRule",
     "ApiToken",
     "AuditEvent",
@@ -48,6 +57,9 @@ __all__ = [
     "SavedView",
     "Session",
     "SessionRollup",
+    "SessionRollupMonth",
+    "StaleRollupMonth",
+    "SummedMeasures",
     "SyncRun",
     "Team",
     "default_api_url",

@@ -1,5 +1,6 @@
 """Per-day sums of the sessions, by partner and by agent (sessions_app.rollups keeps them in
-step)."""
+step), and per-month sums of those days for long ranges (compacted from the days once a month is
+over; a month changed since is marked stale and read by its days)."""
 
 from django.db import models
 
@@ -7,8 +8,9 @@ from sessions_app.models.partners import Partner
 from sessions_app.models.sessions import Agent
 
 
-class RollupMeasures(models.Model):
-    """What a rollup row sums of its sessions; SessionRollup and AgentRollup differ only in key.
+class SummedMeasures(models.Model):
+    """What a rollup row sums of its sessions; SessionRollup and AgentRollup differ only in key,
+    and their months (SessionRollupMonth, AgentRollupMonth) only in spanning a month.
 
     Counts by quarter hour make any time zone's hours, days and weeks exact (every zone's offset
     is a whole number of quarter hours); counts by narrow duration band bound a percentile to a
@@ -37,9 +39,6 @@ class RollupMeasures(models.Model):
     places = models.BinaryField(
         default=b"", help_text="visitors per Place, as (place id, count) pairs"
     )
-    agent_durations = models.BinaryField(
-        default=b"", help_text="(agent id or 0, duration) of each session, sorted"
-    )
     # How many sessions had a visitor at each place, counted once per session at each level
     # (rollups.place_levels): what a click on a map or a city opens.
     place_sessions = models.BinaryField(
@@ -49,6 +48,18 @@ class RollupMeasures(models.Model):
     # waiting percentiles and the service-level chart read, exactly, in any time zone.
     waits = models.BinaryField(
         default=b"", help_text="sessions per (UTC quarter, wait seconds), as triples"
+    )
+
+    class Meta:
+        abstract = True
+
+
+class RollupMeasures(SummedMeasures):
+    """A day's sums, with the lists of every session that the scorecards' exact medians read
+    (too long, and rewritten too often, to keep by month)."""
+
+    agent_durations = models.BinaryField(
+        default=b"", help_text="(agent id or 0, duration) of each session, sorted"
     )
     agent_waits = models.BinaryField(
         default=b"", help_text="(agent id or 0, wait) of each session with a known wait, sorted"
@@ -92,3 +103,58 @@ class AgentRollup(RollupMeasures):
 
     def __str__(self):
         return f"{self.agent_id} {self.day} {self.session_type}/{self.status}: {self.sessions}"
+
+
+class SessionRollupMonth(SummedMeasures):
+    """One UTC month of one partner's sessions of one type and status: the sum of its days'
+    SessionRollup rows, `day` the month's first. Written only by rollups.months.compact, for
+    months that are over; read for the whole months inside a period unless StaleRollupMonth
+    names the month."""
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "day", "session_type", "status"], name="uniq_rollup_month_key"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.partner_id} month {self.day} {self.session_type}/{self.status}"
+
+
+class AgentRollupMonth(SummedMeasures):
+    """The same sums by agent: the sum of the month's AgentRollup rows."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="+", db_index=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agent", "day", "session_type", "status"],
+                name="uniq_agent_rollup_month_key",
+            ),
+        ]
+        indexes = [
+            # Every agent's months of a partner: the team figures read them unfiltered by agent.
+            models.Index(fields=["partner", "day"], name="agent_month_partner_day_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.agent_id} month {self.day} {self.session_type}/{self.status}"
+
+
+class StaleRollupMonth(models.Model):
+    """A partner's month whose day rows changed after its month rows were summed (or that was
+    never summed): read by its days until rollups.months.compact sums it again. Marked in the
+    same transaction as the change to the days."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.IntegerField(help_text="the month's first UTC day: days since 1970-01-01")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "day"], name="uniq_stale_rollup_month"),
+        ]
+
+    def __str__(self):
+        return f"{self.partner_id} month {self.day}: stale"

@@ -247,6 +247,31 @@ def apply(partner_id: int, removed: list[Contribution], added: list[Contribution
     removed, added = prepare(removed), prepare(added)
     for table in TABLES:
         _apply_to(table, table.model(), partner_id, removed, added, Place)
+    mark_stale(partner_id, {p.day for p in (*removed, *added)})
+
+
+# --- months ---------------------------------------------------------------------------------
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def mark_stale(partner_id: int, days: Iterable[date], apps: Apps | None = None) -> None:
+    """Marks the months of these days stale: their month rows (rollups.months) no longer sum
+    their days, so a read takes the days until the month is summed again. In the transaction
+    that changed the days."""
+    try:
+        model = (apps or installed_apps).get_model("sessions_app", "StaleRollupMonth")
+    except LookupError:  # a migration's registry from before month rows
+        return
+    months = sorted({day_number(month_start(day)) for day in days})
+    insert_many(model, ["partner", "day"], [(partner_id, m) for m in months],
+                conflict=["partner", "day"])  # fmt: skip
 
 
 def _apply_to(table: Table, model, partner_id: int, removed: list[Prepared],
@@ -586,6 +611,12 @@ def rebuild(partner_id: int, first_day: date, last_day: date, *, apps: Apps | No
                 _apply_to(table, table.model(apps), partner_id, [], prepared, place_model)
             total += len(contributions)
             day = chunk_end
+        month = month_start(first_day)
+        months = []
+        while month <= last_day:
+            months.append(month)
+            month = next_month(month)
+        mark_stale(partner_id, months, apps)
     return total
 
 

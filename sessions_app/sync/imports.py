@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from sessions_app.glance.records import RecordError, sessions_from_file_bytes
 from sessions_app.models import Partner, SyncRun
+from sessions_app.rollups import months
 from sessions_app.sync.ingest import WriteResult, store_sessions
 
 _BATCH = 2000
@@ -35,6 +36,8 @@ def import_file(partner: Partner, path: Path) -> tuple[SyncRun, WriteResult]:
     with transaction.atomic():
         for i in range(0, len(records), _BATCH):
             total += store_sessions(partner, records[i : i + _BATCH])
+    if total.created or total.updated:
+        months.compact(partner.pk)
     starts = [r.start_time for r in records]
     run = SyncRun.objects.create(
         partner=partner,

@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from sessions_app.accounts import audit
 from sessions_app.glance import fields
-from sessions_app.models import Guest, Partner, Session
-from sessions_app.rollups import write
+from sessions_app.models import Guest, Partner, Session, StaleRollupMonth
+from sessions_app.rollups import months, write
 
 
 @dataclass
@@ -86,6 +86,8 @@ def _apply_to_partner(partner, now, dry_run) -> RetentionResult:
                 contacts=result.contacts_cleared,
                 sessions=result.sessions_deleted,
             )
+    if result.sessions_deleted:
+        months.compact(partner.pk)
     return result
 
 
@@ -107,8 +109,13 @@ def _clear(guests: QuerySet, columns: tuple[str, ...]) -> int:
 
 def _trim_rollups(partner, cutoff) -> None:
     """Rollups follow the deleted sessions: days before the cutoff go, its own day is summed
-    again from what is left of it."""
+    again from what is left of it; months before the cutoff's go, and its own is marked stale
+    (by the rebuild) and summed again after."""
     cut_day = cutoff.astimezone(UTC).date()
     for table in write.TABLES:
         table.model().objects.filter(partner=partner, day__lt=write.day_number(cut_day)).delete()
+    cut_month = write.day_number(write.month_start(cut_day))
+    for table in (months.PARTNER_MONTHS, months.AGENT_MONTHS):
+        table.model().objects.filter(partner=partner, day__lt=cut_month).delete()
+    StaleRollupMonth.objects.filter(partner=partner, day__lt=cut_month).delete()
     write.rebuild(partner.pk, cut_day, cut_day)

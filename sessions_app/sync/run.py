@@ -35,6 +35,7 @@ from sessions_app.models import (
     SessionRollup,
     SyncRun,
 )
+from sessions_app.rollups import months
 from sessions_app.sync import completeness, pipeline
 from sessions_app.sync.ingest import store_sessions
 
@@ -180,6 +181,8 @@ def sync_partner(
         release(partner, token)
     if run.sessions_created >= ANALYZE_AFTER:
         refresh_planner_statistics()
+    if run.sessions_created or run.sessions_updated:
+        months.compact(partner.pk)  # the months this sync changed that are over
     sync_finished.send(sender=SyncRun, partner=partner, run=run)
     return run
 

@@ -3,7 +3,7 @@ from django.db.models import Max, Min
 
 from sessions_app.management.commands._partners import partners_by_glance_ids
 from sessions_app.models import Partner
-from sessions_app.rollups import write
+from sessions_app.rollups import months, write
 
 
 class Command(BaseCommand):
@@ -20,8 +20,10 @@ class Command(BaseCommand):
         for one in partners:
             span = one.sessions.aggregate(first=Min("start_time"), last=Max("start_time"))
             tables = [table.model().objects.filter(partner=one) for table in write.TABLES]
+            month_tables = [table.model().objects.filter(partner=one)
+                            for table in (months.PARTNER_MONTHS, months.AGENT_MONTHS)]  # fmt: skip
             if span["first"] is None:
-                for rows in tables:
+                for rows in (*tables, *month_tables):
                     rows.delete()
                 self.stdout.write(f"{one}: no sessions")
                 continue
@@ -31,5 +33,11 @@ class Command(BaseCommand):
                 rows.exclude(
                     day__gte=write.day_number(first), day__lte=write.day_number(last)
                 ).delete()
-            summed = write.rebuild(one.pk, first, last)
+            for rows in month_tables:
+                rows.exclude(
+                    day__gte=write.day_number(write.month_start(first)),
+                    day__lte=write.day_number(last),
+                ).delete()
+            summed = write.rebuild(one.pk, first, last)  # marks its months stale
+            months.compact(one.pk)
             self.stdout.write(f"{one}: {summed:,} sessions summed, {first} to {last}")

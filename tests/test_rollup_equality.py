@@ -728,3 +728,38 @@ class MonthRows(TestCase):
         assert months.compact(self.a.pk, now=datetime(2026, 5, 31, tzinfo=UTC)) == 0
         assert StaleRollupMonth.objects.filter(partner=self.a).exists()
         assert months.compact(self.a.pk, now=SUMMED_BY) == 1
+
+
+@pytest.mark.django_db
+def test_retention_cuts_the_month_rows_with_the_days():
+    """A retention cut in mid-April: March's month rows go, April is summed again from what is
+    left of its days, and every figure of March to May is still the raw answer."""
+    from sessions_app.sync.retention import apply_retention
+
+    partner = Partner.objects.create(name="p", glance_partner_id=9)
+    user = get_user_model().objects.create_user("r", password="pw-r-Xy9!")
+    Membership.objects.create(user=user, partner=partner, role=Role.VIEWER)
+    first = datetime(2026, 3, 1, 6, tzinfo=UTC)
+    starts = [first + timedelta(hours=13 * i) for i in range(170)]  # to the end of May
+    factories.store(partner, *[
+        factories.record(i + 1, start, duration=60 + i, status="CX"[i % 2])
+        for i, start in enumerate(starts)
+    ])  # fmt: skip
+    months.compact(partner.pk, now=SUMMED_BY)
+    Partner.objects.filter(pk=partner.pk).update(retain_sessions_days=47)
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)  # keeps sessions from April 15th, 12:00
+    (result,) = apply_retention(now=now)
+    assert result.sessions_deleted == sum(start < now - timedelta(days=47) for start in starts)
+    march, april = write.day_number(date(2026, 3, 1)), write.day_number(date(2026, 4, 1))
+    assert not SessionRollupMonth.objects.filter(day=march).exists()
+    assert not StaleRollupMonth.objects.exists()  # April summed again after the cut
+    kept = Session.objects.filter(partner=partner, start_time__lt=datetime(2026, 5, 1, tzinfo=UTC))
+    assert (
+        SessionRollupMonth.objects.get(day=april, status="C").sessions
+        == kept.filter(status="C").count()
+    )
+    flt = SessionFilter(QueryDict("start=2026-03-01&end=2026-05-31"), user=user, tz=ZoneInfo("UTC"),
+                        today=date(2026, 6, 1))  # fmt: skip
+    with override_settings(GLANCEDASH_ROLLUPS=False):
+        expected = _figures(flt)
+    assert _figures(flt) == expected

@@ -13,13 +13,13 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from sessions_app.accounts import access
 from sessions_app.figures.filters import Period, SessionFilter, people_q
 from sessions_app.figures.kinds import outcome_q
 from sessions_app.models import Agent
-from sessions_app.rollups.write import day_number, day_of, day_start, month_start, next_month
+from sessions_app.rollups.write import day_number, day_start, month_start, next_month
 
 # The filter's parameters a rollup row can answer; any other one set means raw sessions only.
 # Agents are answered by the agents' own rows (AgentRollup), the rest by either kind.
@@ -123,7 +123,7 @@ def coarse_parts(days: QuerySet, months: QuerySet, stale: QuerySet, first_day: d
     end_month = max(month_start(end_day), first_month)
     inside = {"day__gte": day_number(first_month), "day__lt": day_number(end_month)}
     # Asked even when no whole month lies inside: a page makes the same queries on any date.
-    stale = list(stale.filter(**inside).values_list("partner", "day"))
+    any_stale = stale.filter(**inside).exists()
     if first_month >= end_month:
         return (days,)
     months = months.filter(**inside)
@@ -132,10 +132,11 @@ def coarse_parts(days: QuerySet, months: QuerySet, stale: QuerySet, first_day: d
         parts.append(days.filter(day__lt=inside["day__gte"]))
     if end_month < end_day:
         parts.append(days.filter(day__gte=inside["day__lt"]))
-    for partner, month in stale:
-        months = months.exclude(partner=partner, day=month)
-        following = day_number(next_month(day_of(month)))
-        parts.append(days.filter(partner=partner, day__gte=month, day__lt=following))
+    if any_stale:  # however many: one correlated test each way, not a part per month
+        of_row = stale.model.objects.filter(partner=OuterRef("partner"))
+        months = months.exclude(Exists(of_row.filter(day=OuterRef("day"))))
+        in_stale = of_row.filter(day__lte=OuterRef("day"), end__gt=OuterRef("day"))
+        parts.append(days.filter(**inside).filter(Exists(in_stale)))
     return (months, *parts)
 
 

@@ -150,6 +150,9 @@ class StaleRollupMonth(models.Model):
 
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.IntegerField(help_text="the month's first UTC day: days since 1970-01-01")
+    # The next month's first day: a day row is in the month where day <= its day < end, which a
+    # read asks of every stale month at once (figures.selection.coarse_parts).
+    end = models.IntegerField(help_text="the next month's first UTC day")
 
     class Meta:
         constraints = [

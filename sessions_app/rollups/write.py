@@ -269,9 +269,9 @@ def mark_stale(partner_id: int, days: Iterable[date], apps: Apps | None = None) 
         model = (apps or installed_apps).get_model("sessions_app", "StaleRollupMonth")
     except LookupError:  # a migration's registry from before month rows
         return
-    months = sorted({day_number(month_start(day)) for day in days})
-    insert_many(model, ["partner", "day"], [(partner_id, m) for m in months],
-                conflict=["partner", "day"])  # fmt: skip
+    months = sorted({month_start(day) for day in days})
+    rows = [(partner_id, day_number(m), day_number(next_month(m))) for m in months]
+    insert_many(model, ["partner", "day", "end"], rows, conflict=["partner", "day"])
 
 
 def _apply_to(table: Table, model, partner_id: int, removed: list[Prepared],
@@ -591,6 +591,10 @@ def rebuild(partner_id: int, first_day: date, last_day: date, *, apps: Apps | No
     place_model = apps.get_model("sessions_app", "Place")
     total = 0
     with transaction.atomic():
+        # Holds the partner's row as ingest does: a compaction of these months waits for this
+        # rebuild's days and stale marks (rollups.months).
+        partner_model = apps.get_model("sessions_app", "Partner")
+        list(partner_model.objects.select_for_update().filter(pk=partner_id).values_list("pk"))
         for table in tables:
             table.model(apps).objects.filter(
                 partner_id=partner_id,

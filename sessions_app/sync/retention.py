@@ -86,8 +86,9 @@ def _apply_to_partner(partner, now, dry_run) -> RetentionResult:
                 contacts=result.contacts_cleared,
                 sessions=result.sessions_deleted,
             )
-    if result.sessions_deleted:
-        months.compact(partner.pk)
+    # Every day, whatever was deleted: a partner whose syncs change nothing (or that no longer
+    # syncs) still has its stale months summed, those of the upgrade that added month rows too.
+    months.compact(partner.pk)
     return result
 
 

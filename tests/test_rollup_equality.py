@@ -676,6 +676,15 @@ class MonthRows(TestCase):
                 i + 1, start, type="CGV"[i % 3], status="CXQE"[i % 4], duration=(i * 37) % 900,
                 agent=["ann.acme.glance.net", "bob.acme.glance.net", None][i % 3], guests=guests,
             ))  # fmt: skip
+        # Twenty in one quarter hour of April 5th with the same 7 s wait: one (quarter, wait)
+        # pair counting twenty, as a busy day has.
+        busy = datetime(2026, 4, 5, 10, tzinfo=UTC)
+        records += [
+            factories.record(1000 + i, busy + timedelta(seconds=i), duration=30 + i, guests=[
+                g("visitor", start=busy), g("agent", start=busy + timedelta(seconds=7)),
+            ])
+            for i in range(20)
+        ]  # fmt: skip
         factories.store(cls.a, *records[::2])
         factories.store(cls.b, *records[1::2])
         for partner in (cls.a, cls.b):

@@ -107,7 +107,8 @@ class AgentRollup(RollupMeasures):
 
 class SessionRollupMonth(SummedMeasures):
     """One UTC month of one partner's sessions of one type and status: the sum of its days'
-    SessionRollup rows, `day` the month's first. Written only by rollups.months.compact, for
+    SessionRollup rows, `day` the month's first; its waits summed by wait alone, under quarter 0
+    (months.compact). Written only by rollups.months.compact, for
     months that are over; read for the whole months inside a period unless StaleRollupMonth
     names the month."""
 

@@ -82,11 +82,7 @@ def main():
     agents = max(1, args.agents // args.partners)
     specs = [f"{i}:bench-key-{i}:{args.sessions / args.days / args.partners}:{agents}" for i in big]
     specs += [f"{i}:bench-key-{i}:{args.small / args.days / args.partners}:{agents}" for i in small]
-    # One fixed end for the source and every sync, so the pages rendered ahead are the pages
-    # asked for; the backfill starts at a UTC midnight, as a partner's backfill date does.
-    until = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5)
-    since = datetime.combine(until.date() - timedelta(days=args.days), time.min, tzinfo=UTC)
-    window = ["--since", since.isoformat(), "--until", until.isoformat()]
+    window = backfill_window(args.days)
     print("· rendering the source's pages ahead", file=sys.stderr)
     source = subprocess.Popen(
         [PY, "-m", "glance_sim.replay", *window, "--history-days", str(args.days + 2)]
@@ -119,13 +115,20 @@ def main():
     print(f"\nAll figures: {args.json}")
 
 
+def backfill_window(days: int) -> list[str]:
+    """The workers' --since and --until: one fixed end for the source and every sync, so the
+    pages rendered ahead are the pages asked for; the backfill starts at a UTC midnight, as a
+    partner's backfill date does."""
+    until = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5)
+    since = datetime.combine(until.date() - timedelta(days=days), time.min, tzinfo=UTC)
+    return ["--since", since.isoformat(), "--until", until.isoformat()]
+
+
 def direct(args) -> None:
     """The --direct run: two fresh PostgreSQL databases loaded by COPY, pages timed on each."""
     if not args.postgres_url:
         raise SystemExit("--direct loads PostgreSQL by COPY: give --postgres-url (or DATABASE_URL)")
-    until = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5)
-    since = datetime.combine(until.date() - timedelta(days=args.days), time.min, tzinfo=UTC)
-    window = ["--since", since.isoformat(), "--until", until.isoformat()]
+    window = backfill_window(args.days)
     agents = str(max(1, args.agents // args.partners))
     results = {"sessions": args.sessions, "small": TARGETS["direct_small"], "days": args.days,
                "direct": True, "runs": {}}  # fmt: skip
@@ -262,7 +265,7 @@ def print_table(results):
             f"{figures['charts_drawn_after_navigation_ms']} ms after navigation"
         )
     print("\nTargets" + ("" if results.get("direct") else " (pages: SQLite)"))
-    for label, ok, figure in (direct_verdicts if results.get("direct") else verdicts)(results):
+    for label, ok, figure in verdicts_of(results):
         print(f"  {'PASS' if ok else 'MISS'}  {label}: {figure}")
 
 
@@ -303,8 +306,12 @@ def _markdown_pages(results, runs, dbs, small):
                 f"{export['rows_per_second']:,} | {export['peak_rss_mb']} MB |"
             )
     print()
-    for label, ok, figure in (direct_verdicts if results.get("direct") else verdicts)(results):
+    for label, ok, figure in verdicts_of(results):
         print(f"- {'PASS' if ok else '**MISS**'} {label}: {figure}")
+
+
+def verdicts_of(results):
+    return (direct_verdicts if results.get("direct") else verdicts)(results)
 
 
 def direct_verdicts(results):

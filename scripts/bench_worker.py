@@ -68,15 +68,14 @@ def main():
         result["direct"] = direct_load.load(
             partners, args.since, args.until, args.direct, args.days, args.agents
         )
-        args.skip_raw, args.source_rate = True, False
-    elif args.source_rate:
-        result["source"] = source_rate(partners, args.since, args.until)
-    if not args.direct:
+    else:
+        if args.source_rate:
+            result["source"] = source_rate(partners, args.since, args.until)
         result["ingest"] = sync_all(partners, args.until)
-    if args.source_rate:
-        source = result["source"]
-        source["sessions_per_second"] = round(result["ingest"]["sessions"] / source["seconds"])
-    if not args.skip_raw:
+        if args.source_rate:
+            source = result["source"]
+            source["sessions_per_second"] = round(result["ingest"]["sessions"] / source["seconds"])
+    if not args.skip_raw and not args.direct:
         result["raw_limit"] = raw_limit(partners, args.since, args.until)
         result["ingest"]["ratio_of_raw"] = round(
             result["ingest"]["sessions_per_second"] / result["raw_limit"]["sessions_per_second"], 2

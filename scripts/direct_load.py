@@ -92,9 +92,7 @@ class _Writer:
         records = {
             r.glance_id: r for r in page_from_group(body).sessions if r.start_time >= cut.sessions
         }
-        identities = {(r.agent.user_name[:255], r.agent.partner_user_id[:255]): r.agent
-                      for r in records.values() if r.agent}  # fmt: skip
-        agents = ingest._upsert_agents(partner, set(identities.values()))
+        agents = ingest._upsert_agents(partner, ingest.latest_agents(records.values()))
         to_db = datetime_adapter()
         now = to_db(timezone.now())
         pks = {}

@@ -27,6 +27,7 @@ from sessions_app.rollups import write
 PARTNER_MONTHS = write.Table("SessionRollupMonth", ())
 AGENT_MONTHS = write.Table("AgentRollupMonth", ("agent",))
 PAIRS = ((write.PARTNER_ROWS, PARTNER_MONTHS), (write.AGENT_ROWS, AGENT_MONTHS))
+TABLES = (PARTNER_MONTHS, AGENT_MONTHS)
 
 
 def compact(partner_id: int, now: datetime | None = None) -> int:
@@ -88,25 +89,19 @@ def _summed(measures: list[str], rows: list[tuple]) -> "write._Measures":
         guests=sum(column["guests"]),
         seconds=sum(column["seconds"]),
         quarters=_add_arrays(column["quarters"]),
-        durations=_add_records(column["durations"], write.SPARSE, ("band",)),
+        durations=_add_records(column["durations"], write.SPARSE, "band"),
         agents=agents,
         countries=countries,
         agent_ids=np.array(sorted(int(i) for i in agents), np.int64).tobytes(),
         country_codes=orjson.dumps(sorted(countries)).decode(),
-        places=_add_records(column["places"], write.PLACE_PAIR, ("place",)),
-        place_sessions=_add_records(column["place_sessions"], write.PLACE_PAIR, ("place",)),
-        waits=_waits_by_wait(column["waits"]),
+        places=_add_records(column["places"], write.PLACE_PAIR, "place"),
+        place_sessions=_add_records(column["place_sessions"], write.PLACE_PAIR, "place"),
+        # By wait alone, under quarter 0: a month row serves the service figures, which read
+        # waits and counts, never the quarter hour (the service-level chart cuts days into local
+        # hours from day rows). By quarter, a month row held up to 96 times the pairs, and
+        # reading them was most of the overview at ten million sessions.
+        waits=_add_records(column["waits"], write.WAIT, "wait"),
     )
-
-
-def _waits_by_wait(blobs: list[bytes]) -> bytes:
-    """The days' (quarter, wait, n) triples summed by wait alone, each under quarter 0: a month
-    row serves the service figures, which read waits and counts, never the quarter hour (the
-    service-level chart cuts days into local hours from day rows). By quarter, a month row held
-    up to 96 times the pairs, and reading them was most of the overview at ten million sessions."""
-    records = np.frombuffer(b"".join(blob for blob in blobs if blob), write.WAIT).copy()
-    records["quarter"] = 0
-    return _add_records([records.tobytes()], write.WAIT, ("quarter", "wait"))
 
 
 def _add_dicts(dicts: list[dict]) -> dict:
@@ -124,22 +119,15 @@ def _add_arrays(blobs: list[bytes]) -> bytes:
     return total.astype(write.DTYPE).tobytes()
 
 
-def _add_records(blobs: list[bytes], dtype: np.dtype, keys: tuple[str, ...]) -> bytes:
-    """Records of (*keys, n) summed by key (one key, or a small one and one under 2**32),
-    sorted by key, zero counts dropped."""
+def _add_records(blobs: list[bytes], dtype: np.dtype, key: str) -> bytes:
+    """Records of (key, n) summed by key, sorted by key, zero counts dropped; a record's other
+    fields (a wait's quarter) are left 0."""
     records = np.frombuffer(b"".join(blob for blob in blobs if blob), dtype)
     if not len(records):
         return b""
-    combined = records[keys[0]].astype(np.int64)
-    if len(keys) == 2:
-        combined = combined << 32 | records[keys[1]].astype(np.int64)
-    distinct, inverse = np.unique(combined, return_inverse=True)
+    distinct, inverse = np.unique(records[key], return_inverse=True)
     counts = np.rint(np.bincount(inverse, weights=records["n"])).astype(np.int64)
     kept = counts != 0
     out = np.zeros(int(kept.sum()), dtype)
-    if len(keys) == 2:
-        out[keys[0]], out[keys[1]] = distinct[kept] >> 32, distinct[kept] & 0xFFFFFFFF
-    else:
-        out[keys[0]] = distinct[kept]
-    out["n"] = counts[kept]
+    out[key], out["n"] = distinct[kept], counts[kept]
     return out.tobytes()

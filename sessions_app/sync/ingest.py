@@ -76,13 +76,7 @@ def store_sessions(partner: Partner, records: list[SessionRecord]) -> WriteResul
         # this UPDATE holds the partner's row until the transaction ends. It also tells cached
         # charts that the data changed.
         Partner.objects.filter(pk=partner.pk).update(data_generation=F("data_generation") + 1)
-        # One row per identity, the last one seen: an upsert may touch a row only once.
-        identities = {
-            (r.agent.user_name[:255], r.agent.partner_user_id[:255]): r.agent
-            for r in latest.values()
-            if r.agent
-        }
-        agents = _upsert_agents(partner, set(identities.values()))
+        agents = _upsert_agents(partner, latest_agents(latest.values()))
         stored = _stored(partner, list(latest))
         for glance_id in _unchanged(fingerprints, stored):
             del latest[glance_id]  # read again exactly as stored: left alone
@@ -241,6 +235,14 @@ def _all_unchanged(partner: Partner, records: dict, fingerprints: dict[int, int]
     if len(fingerprints) != len(records):
         return False
     return _unchanged(fingerprints, _stored(partner, list(fingerprints))) == records.keys()
+
+
+def latest_agents(records) -> set[AgentRecord]:
+    """The records' agents, one per identity, the last one seen: an upsert may touch a row only
+    once."""
+    latest = {(r.agent.user_name[:255], r.agent.partner_user_id[:255]): r.agent
+              for r in records if r.agent}  # fmt: skip
+    return set(latest.values())
 
 
 def _upsert_agents(partner: Partner, identities: set[AgentRecord]) -> dict[tuple, int]:

@@ -116,7 +116,7 @@ def _trim_rollups(partner, cutoff) -> None:
     for table in write.TABLES:
         table.model().objects.filter(partner=partner, day__lt=write.day_number(cut_day)).delete()
     cut_month = write.day_number(write.month_start(cut_day))
-    for table in (months.PARTNER_MONTHS, months.AGENT_MONTHS):
+    for table in months.TABLES:
         table.model().objects.filter(partner=partner, day__lt=cut_month).delete()
     StaleRollupMonth.objects.filter(partner=partner, day__lt=cut_month).delete()
     write.rebuild(partner.pk, cut_day, cut_day)

@@ -20,8 +20,7 @@ class Command(BaseCommand):
         for one in partners:
             span = one.sessions.aggregate(first=Min("start_time"), last=Max("start_time"))
             tables = [table.model().objects.filter(partner=one) for table in write.TABLES]
-            month_tables = [table.model().objects.filter(partner=one)
-                            for table in (months.PARTNER_MONTHS, months.AGENT_MONTHS)]  # fmt: skip
+            month_tables = [table.model().objects.filter(partner=one) for table in months.TABLES]
             if span["first"] is None:
                 for rows in (*tables, *month_tables):
                     rows.delete()

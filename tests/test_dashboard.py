@@ -289,7 +289,7 @@ QUERIES = [  # page, queries: session, user, profile, nav, the user's partner id
     # the rollup rows and the two edge days once more
     ("/", 25),  # and whether the partners have teams
     ("/geography/", 18),
-    ("/agents/", 23),  # the team scorecard: the rollups read by team, the agents' teams
+    ("/agents/", 22),  # the team scorecard: the rollups read by team, the agents' teams
     ("/sessions/", 18),
     # and whether the previous period is a fair comparison (here not: no line is drawn)
     ("/charts/sessions-over-time/", 12),

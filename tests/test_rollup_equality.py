@@ -337,10 +337,8 @@ def _rows(partner) -> dict:
             r.agents,
             r.countries,
             bytes(r.places),
-            bytes(r.agent_durations),
             bytes(r.place_sessions),
             bytes(r.waits),
-            bytes(r.agent_waits),
         )
         for model in (SessionRollup, AgentRollup)
         for r in model.objects.filter(partner=partner)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Q, QuerySet
 
 from sessions_app import waiting
-from sessions_app.figures import from_rollups, from_sessions
+from sessions_app.figures import from_rollups, from_sessions, scorecards
 from sessions_app.figures.filters import Period
 from sessions_app.figures.kinds import (
     DURATION_BINS,
@@ -191,7 +191,7 @@ def agent_scorecard(source: Source) -> list[AgentRow]:
     """Each agent's sessions, handled minutes, median duration, connected rate and mix."""
     sel = _rollups_of(source)
     if sel is not None:
-        return agent_rows(from_rollups.agent_figures(sel))
+        return agent_rows(scorecards.agent_figures(sel))
     return agent_rows(from_sessions.agent_figures(_sessions_of(source)))
 
 
@@ -200,7 +200,7 @@ def team_scorecard(source: Source, agents: list[AgentRow]) -> list[TeamRow]:
     to join; `agents` is the same source's agent scorecard (for each team's working agents)."""
     sel = _rollups_of(source)
     if sel is not None:
-        return team_rows(from_rollups.agent_figures(sel, by_team=True), agents)
+        return team_rows(scorecards.agent_figures(sel, by_team=True), agents)
     return team_rows(from_sessions.agent_figures(_sessions_of(source), by_team=True), agents)
 
 

@@ -25,17 +25,16 @@ from sessions_app.db import fetch_rows
 from sessions_app.figures import from_sessions as raw
 from sessions_app.figures.kinds import (
     DURATION_BINS,
-    AgentFigures,
     Service,
     ServiceCounter,
     Totals,
-    nearest_rank,
 )
 from sessions_app.figures.selection import Selection
 from sessions_app.models import Agent, Session, SessionRollupMonth
 from sessions_app.rollups import local_time, write
 
 DURATION_INDEX = "session_duration_idx"
+AGENT_DURATION_INDEX = "session_agent_duration_idx"
 
 
 def totals(sel: Selection) -> Totals:
@@ -59,13 +58,11 @@ def totals(sel: Selection) -> Totals:
     countries = {code.upper() for text in {row[5] for row in rows} for code in orjson.loads(text)}
     for part in sel.edges:
         countries |= raw.located_countries(part)
-    if sel.by_agent:
-        median, p90 = _agent_row_percentiles(sel, [row[2] for row in edge], (0.5, 0.9))
-    else:
-        histogram = write.sum_sparse([row[3] for row in rows], write.BANDS)
-        for row in edge:
-            histogram[write.band_of(row[2])] += 1
-        median, p90 = percentiles(histogram, count, sel.sessions, (0.5, 0.9))
+    histogram = write.sum_sparse([row[3] for row in rows], write.BANDS)
+    for row in edge:
+        histogram[write.band_of(row[2])] += 1
+    index = AGENT_DURATION_INDEX if sel.by_agent else DURATION_INDEX
+    median, p90 = percentiles(histogram, count, sel.sessions, (0.5, 0.9), index)
     return Totals(
         sessions=count,
         connected=connected,
@@ -89,45 +86,21 @@ def _distinct(ids: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.bincount(ids))
 
 
-def _slots(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(the distinct ids ascending, each entry's index among them), by a gather from a lookup
-    array, where a binary search per entry was a large part of the agents page
-    (docs/performance-notes.md)."""
-    distinct = _distinct(ids)
-    if distinct[-1] > LOOKUP_IDS:
-        return distinct, np.searchsorted(distinct, ids)
-    slot_of = np.zeros(distinct[-1] + 1, np.int64)
-    slot_of[distinct] = np.arange(len(distinct))
-    return distinct, slot_of[ids]
-
-
 def session_count(sel: Selection) -> int:
     counted = sum(row[0] for row in read_rollups(sel, "sessions"))
     return counted + sum(raw.plain(part).count() for part in sel.edges)
 
 
-def _agent_row_percentiles(
-    sel: Selection, edge_durations: list[int], fractions: Sequence[float]
-) -> list[int | None]:
-    """Nearest-rank percentiles from agents' own rollup rows, which hold every session's
-    duration (each session is in exactly one agent's rows): no query of the sessions, whose
-    duration band a partner's many other agents share."""
-    pairs = np.frombuffer(
-        b"".join(bytes(row[0]) for row in read_rollups(sel, "agent_durations") if row[0]),
-        write.AGENT_DURATION,
-    )
-    values = np.concatenate(
-        [pairs["duration"].astype(np.int64), np.array(edge_durations, np.int64)]
-    )
-    return nearest_rank(values, fractions)
-
-
 def percentiles(
-    histogram: np.ndarray, count: int, sessions: QuerySet, fractions: Sequence[float]
+    histogram: np.ndarray,
+    count: int,
+    sessions: QuerySet,
+    fractions: Sequence[float],
+    index: str = DURATION_INDEX,
 ) -> list[int | None]:
     """Nearest-rank percentiles, as from_sessions.percentiles defines them: the band histogram finds
     the band holding each rank, and one query over the sessions in that band (a narrow range of
-    the duration index) finds the value."""
+    a duration index: the partner's, or with agents the agents') finds the value."""
     if not count:
         return [None for _ in fractions]
     cumulative = np.cumsum(histogram)
@@ -143,7 +116,7 @@ def percentiles(
         if high is not None:
             in_band = in_band.filter(duration__lt=high)
         value = None
-        for duration, n in _band_counts(in_band):
+        for duration, n in _band_counts(in_band, index):
             remaining -= n
             if remaining <= 0:
                 value = duration
@@ -152,23 +125,28 @@ def percentiles(
     return found
 
 
-def _band_counts(in_band) -> list[tuple[int, int]]:
-    """(duration, sessions) in a band, in order. SQLite is told to read the duration index:
-    left to choose, it walks the whole period by start time, far slower for a long period
+def _band_counts(in_band, index: str) -> list[tuple[int, int]]:
+    """(duration, sessions) in a band, in order."""
+    # COUNT(*), not of the id, which the index does not hold: read from the index alone.
+    counts = in_band.values("duration").annotate(n=Count("*")).order_by("duration")
+    return indexed_rows(counts.values_list("duration", "n"), index)
+
+
+def indexed_rows(queryset: QuerySet, index: str) -> list[tuple]:
+    """The rows of a query of sessions in duration bands, SQLite told to read `index`: left to
+    choose, it walks the whole period by start time, far slower for a long period
     (docs/performance-notes.md)."""
-    counts = in_band.values("duration").annotate(n=Count("pk")).order_by("duration")
-    counts = counts.values_list("duration", "n")
     if connection.vendor != "sqlite":
-        return list(counts)
-    sql, params = counts.query.sql_with_params()
+        return list(queryset)
+    sql, params = queryset.query.sql_with_params()
     table = connection.ops.quote_name(Session._meta.db_table)
-    hinted = sql.replace(f"FROM {table}", f"FROM {table} INDEXED BY {DURATION_INDEX}", 1)
+    hinted = sql.replace(f"FROM {table}", f"FROM {table} INDEXED BY {index}")
     try:
         with connection.cursor() as cursor:
             cursor.execute(hinted, params)
             return cursor.fetchall()
     except OperationalError:  # a filter shape the index cannot serve: let SQLite choose
-        return list(counts)
+        return list(queryset)
 
 
 def sessions_over_time(sel: Selection, tz: ZoneInfo, bucket: str) -> list[dict] | None:
@@ -310,60 +288,6 @@ def _coarse_of_bands() -> np.ndarray:
     return np.array(out)
 
 
-def agent_figures(sel: Selection, by_team: bool = False) -> dict[int | None, AgentFigures]:
-    """Every agent's figures (or with `by_team`, every team's: each agent counted in its team)
-    from the rollups' (agent, duration) pairs and the edges' sessions: counts by numpy's
-    bincount, and each exact median found in two steps that stay linear in the number of
-    sessions: the duration band holding each agent's middle rank, then a sort of only the
-    sessions in those bands."""
-    rows = read_rollups(sel, "session_type", "status", "agent_durations", "agent_waits")
-    edge = [
-        row
-        for part in sel.edges
-        for row in raw.plain(part).values_list(
-            "session_type", "status", "agent_id", "duration", "wait_seconds"
-        )
-    ]
-    blobs = [bytes(row[2]) for row in rows]
-    sizes = [len(blob) // write.AGENT_DURATION.itemsize for blob in blobs]
-    pairs = np.frombuffer(b"".join(blobs), write.AGENT_DURATION)
-    agent = np.concatenate([pairs["agent"], [row[2] or write.NO_AGENT for row in edge]]).astype(
-        np.int64
-    )
-    duration = np.concatenate([pairs["duration"], [row[3] for row in edge]]).astype(np.int64)
-    if by_team:
-        agent = teams_of(agent)
-    if not len(agent):
-        return {}
-    types = list(codes.SESSION_TYPES)
-    kinds = [row[0] for row in rows] + [row[0] for row in edge]
-    statuses = [row[1] for row in rows] + [row[1] for row in edge]
-    repeat = np.array(sizes + [1] * len(edge))
-    # A type outside SESSION_TYPES counts as a session but in no column of the mix.
-    kind = np.repeat([types.index(k) if k in types else len(types) for k in kinds], repeat)
-    connected = np.repeat(np.isin(statuses, codes.CONNECTED_STATUSES), repeat)
-
-    ids, slot = _slots(agent)
-    count = np.bincount(slot, minlength=len(ids))
-    seconds = np.bincount(slot, weights=duration, minlength=len(ids))
-    linked = np.bincount(slot[connected], minlength=len(ids))
-    width = len(types) + 1
-    mix = np.bincount(slot * width + kind, minlength=len(ids) * width).reshape(-1, width)
-    medians = _medians(slot, duration, count)
-    waits = _wait_medians(rows, edge, by_team)
-    return {
-        (int(pk) if pk != write.NO_AGENT else None): AgentFigures(
-            sessions=int(count[i]),
-            seconds=int(seconds[i]),
-            connected=int(linked[i]),
-            median=int(medians[i]),
-            mix={t: int(mix[i, column]) for column, t in enumerate(types)},
-            median_wait=waits.get(int(pk)),
-        )
-        for i, pk in enumerate(ids.tolist())
-    }
-
-
 def teams_of(agents: np.ndarray) -> np.ndarray:
     """Each agent id's team id (NO_AGENT for no agent or no team), by a lookup array."""
     if not len(agents):
@@ -376,60 +300,20 @@ def teams_of(agents: np.ndarray) -> np.ndarray:
     return values[np.searchsorted(keys, agents)]
 
 
-def _wait_medians(rows: list[tuple], edge: list[tuple], by_team: bool = False) -> dict[int, int]:
-    """{agent id (NO_AGENT for none): median wait} from the rows' (agent, wait) pairs and the
-    edges' sessions with a known wait: a sort by (agent, wait), then each agent's middle entry."""
-    pairs = np.frombuffer(b"".join(bytes(row[3]) for row in rows if row[3]), write.AGENT_DURATION)
-    known = [row for row in edge if row[4] is not None]
-    agent = np.concatenate([pairs["agent"], [row[2] or write.NO_AGENT for row in known]]).astype(
-        np.int64
-    )
-    wait = np.concatenate([pairs["duration"], [row[4] for row in known]]).astype(np.int64)
-    if by_team:
-        agent = teams_of(agent)
-    if not len(agent):
-        return {}
-    order = np.lexsort((wait, agent))
-    agent, wait = agent[order], wait[order]
-    ids, starts, sizes = np.unique(agent, return_index=True, return_counts=True)
-    middle = wait[starts + (sizes + 1) // 2 - 1]
-    return dict(zip(ids.tolist(), middle.tolist(), strict=True))
-
-
-@cache
-def _band_table() -> np.ndarray:
-    """rollups.band_of(d) for every d from 0 to the last band edge; shorter durations (negative
-    ones) are in band 0 and longer ones in the last band, as clipping to the table gives."""
-    return np.searchsorted(write.BAND_EDGES, np.arange(write.BAND_EDGES[-1] + 1), "right")
-
-
-def _medians(slot: np.ndarray, duration: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """The duration ranked ceil(n / 2) in each slot (from_sessions.agent_medians' definition)."""
-    groups = len(count)
-    rank = (count + 1) // 2  # 1-based
-    band = _band_table()[np.clip(duration, 0, len(_band_table()) - 1)]  # write.band_of
-    histogram = np.bincount(slot * write.BANDS + band, minlength=groups * write.BANDS)
-    below = histogram.reshape(groups, write.BANDS).cumsum(axis=1)
-    middle = (below >= rank[:, None]).argmax(axis=1)  # the band holding each middle rank
-    before = np.where(middle > 0, below[np.arange(groups), middle - 1], 0)
-    chosen = band == middle[slot]
-    in_slot, in_duration = slot[chosen], duration[chosen]
-    order = np.lexsort((in_duration, in_slot))
-    starts = np.searchsorted(in_slot[order], np.arange(groups))
-    return in_duration[order][starts + rank - before - 1]
-
-
 # --- helpers --------------------------------------------------------------------------------
 
 
 def read_rollups(sel: Selection, *fields: str) -> list[tuple]:
     """The selection's rollup rows as plain tuples (numbers, text and bytes): its month rows and
-    remaining day rows in one UNION ALL where the fields are all a month row has (not the day,
-    not the per-session lists), else its day rows."""
+    remaining day rows in one UNION ALL where the fields are all a month row has (not the day),
+    else its day rows."""
     by_month = "day" not in fields and sel.coarse and all(name in MONTH_FIELDS for name in fields)
-    if not by_month:
-        return fetch_rows(sel.rollups.order_by().values_list(*fields))
-    first, *rest = (part.order_by().values_list(*fields) for part in sel.coarse)
+    return read_parts(sel.coarse if by_month else (sel.rollups,), *fields)
+
+
+def read_parts(parts: Sequence[QuerySet], *fields: str) -> list[tuple]:
+    """The rows of these parts (Selection.coarse or agent_coarse), in one UNION ALL."""
+    first, *rest = (part.order_by().values_list(*fields) for part in parts)
     return fetch_rows(first.union(*rest, all=True) if rest else first)
 
 

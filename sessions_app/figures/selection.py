@@ -8,7 +8,7 @@ UTC days at either end (a local midnight is rarely a UTC one) from the raw sessi
 costs about 365 rollup rows per key and two days of sessions, however many sessions it holds.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,7 @@ from sessions_app.accounts import access
 from sessions_app.figures.filters import Period, SessionFilter, people_q
 from sessions_app.figures.kinds import outcome_q
 from sessions_app.models import Agent
-from sessions_app.rollups.write import day_number, day_start, month_start, next_month
+from sessions_app.rollups.write import day_number, day_of, day_start, month_start, next_month
 
 # The filter's parameters a rollup row can answer; any other one set means raw sessions only.
 # Agents are answered by the agents' own rows (AgentRollup), the rest by either kind.
@@ -43,6 +43,13 @@ class Selection:
     # (those summed since their days last changed) and the day rows of the rest. One UNION ALL
     # reads them (from_rollups.read_rollups) wherever a figure does not need the day.
     coarse: tuple[QuerySet, ...] = ()
+    # The same coarse parts of the agents' own rows (AgentRollupMonth, AgentRollup) for the same
+    # days and filter: what the agent and team scorecards read. The same as `coarse` when the
+    # selection is by agent.
+    agent_coarse: tuple[QuerySet, ...] = ()
+    # What a figure read once for this selection keeps for the next that needs it (the agents
+    # page asks for the agents' figures, then the teams'); a copy made by `replace` starts empty.
+    memo: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property
     def uses_rollups(self) -> bool:
@@ -80,12 +87,18 @@ def select(
     by_agents = (
         agents_only or agent is not None or flt.values.get("agent") or flt.values.get("team")
     )
-    rows = scope.agent_rollups() if by_agents else scope.rollups()
-    rollups = narrow(rows, flt.values, agent).filter(
-        day__gte=day_number(first_day), day__lt=day_number(end_day)
-    )
-    months = narrow(scope.month_rollups(by_agent=bool(by_agents)), flt.values, agent)
-    coarse = coarse_parts(rollups, months, scope.stale_months(), first_day, end_day)
+    days = {"day__gte": day_number(first_day), "day__lt": day_number(end_day)}
+    stale = scope.stale_months()
+    stale_inside = any_stale(stale, first_day, end_day)
+    agent_days = narrow(scope.agent_rollups(), flt.values, agent).filter(**days)
+    agent_months = narrow(scope.month_rollups(by_agent=True), flt.values, agent)
+    agent_coarse = coarse_parts(agent_days, agent_months, stale, first_day, end_day, stale_inside)
+    if by_agents:
+        rollups, coarse = agent_days, agent_coarse
+    else:
+        rollups = narrow(scope.rollups(), flt.values).filter(**days)
+        months = narrow(scope.month_rollups(), flt.values)
+        coarse = coarse_parts(rollups, months, stale, first_day, end_day, stale_inside)
     # Each edge filtered afresh, not narrowed from `sessions`: SQLite's index range takes only
     # one upper bound, and from the period's it would scan the whole period.
     edges = tuple(
@@ -99,7 +112,9 @@ def select(
         edges = tuple(edge.filter(agent=agent) for edge in edges)
     if agents_only:
         edges = tuple(edge.filter(agent__isnull=False) for edge in edges)
-    return Selection(sessions, period, flt.tz, rollups, edges, first_day, end_day, coarse)
+    return Selection(
+        sessions, period, flt.tz, rollups, edges, first_day, end_day, coarse, agent_coarse
+    )
 
 
 def narrowed(sel: Selection, condition: Q) -> Selection:
@@ -110,20 +125,32 @@ def narrowed(sel: Selection, condition: Q) -> Selection:
         sessions=sel.sessions.filter(condition),
         rollups=None if sel.rollups is None else sel.rollups.filter(condition),
         coarse=tuple(part.filter(condition) for part in sel.coarse),
+        agent_coarse=tuple(part.filter(condition) for part in sel.agent_coarse),
         edges=tuple(edge.filter(condition) for edge in sel.edges),
     )
 
 
-def coarse_parts(days: QuerySet, months: QuerySet, stale: QuerySet, first_day: date,
-                 end_day: date) -> tuple[QuerySet, ...]:  # fmt: skip
-    """`days` (rows of [first_day, end_day)) as month rows for the whole months inside, where
-    summed, and day rows for the rest: the days before the first whole month and after the last,
-    and the days of each stale month (StaleRollupMonth) of each partner."""
+def whole_months(first_day: date, end_day: date) -> dict[str, int]:
+    """The day-number range of the whole months inside [first_day, end_day) (empty if none)."""
     first_month = first_day if first_day.day == 1 else next_month(first_day)
     end_month = max(month_start(end_day), first_month)
-    inside = {"day__gte": day_number(first_month), "day__lt": day_number(end_month)}
-    # Asked even when no whole month lies inside: a page makes the same queries on any date.
-    any_stale = stale.filter(**inside).exists()
+    return {"day__gte": day_number(first_month), "day__lt": day_number(end_month)}
+
+
+def any_stale(stale: QuerySet, first_day: date, end_day: date) -> bool:
+    """Whether any of these stale months lies wholly inside [first_day, end_day). Asked even when
+    no whole month lies inside: a page makes the same queries on any date."""
+    return stale.filter(**whole_months(first_day, end_day)).exists()
+
+
+def coarse_parts(days: QuerySet, months: QuerySet, stale: QuerySet, first_day: date,
+                 end_day: date, stale_inside: bool) -> tuple[QuerySet, ...]:  # fmt: skip
+    """`days` (rows of [first_day, end_day)) as month rows for the whole months inside, where
+    summed, and day rows for the rest: the days before the first whole month and after the last,
+    and the days of each stale month (StaleRollupMonth) of each partner. `stale_inside`: what
+    any_stale answers of the same days (asked once for the several tables a selection reads)."""
+    inside = whole_months(first_day, end_day)
+    first_month, end_month = day_of(inside["day__gte"]), day_of(inside["day__lt"])
     if first_month >= end_month:
         return (days,)
     months = months.filter(**inside)
@@ -132,7 +159,7 @@ def coarse_parts(days: QuerySet, months: QuerySet, stale: QuerySet, first_day: d
         parts.append(days.filter(day__lt=inside["day__gte"]))
     if end_month < end_day:
         parts.append(days.filter(day__gte=inside["day__lt"]))
-    if any_stale:  # however many: one correlated test each way, not a part per month
+    if stale_inside:  # however many: one correlated test each way, not a part per month
         of_row = stale.model.objects.filter(partner=OuterRef("partner"))
         months = months.exclude(Exists(of_row.filter(day=OuterRef("day"))))
         in_stale = of_row.filter(day__lte=OuterRef("day"), end__gt=OuterRef("day"))

@@ -25,7 +25,6 @@ from sessions_app.models.partners import (
 from sessions_app.models.rollups import (
     AgentRollup,
     AgentRollupMonth,
-    RollupMeasures,
     SessionRollup,
     SessionRollupMonth,
     StaleRollupMonth,
@@ -53,7 +52,6 @@ __all__ = [
     "Profile",
     "ReportSchedule",
     "Role",
-    "RollupMeasures",
     "SavedView",
     "Session",
     "SessionRollup",

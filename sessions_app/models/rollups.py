@@ -54,22 +54,7 @@ class SummedMeasures(models.Model):
         abstract = True
 
 
-class RollupMeasures(SummedMeasures):
-    """A day's sums, with the lists of every session that the scorecards' exact medians read
-    (too long, and rewritten too often, to keep by month)."""
-
-    agent_durations = models.BinaryField(
-        default=b"", help_text="(agent id or 0, duration) of each session, sorted"
-    )
-    agent_waits = models.BinaryField(
-        default=b"", help_text="(agent id or 0, wait) of each session with a known wait, sorted"
-    )
-
-    class Meta:
-        abstract = True
-
-
-class SessionRollup(RollupMeasures):
+class SessionRollup(SummedMeasures):
     """One UTC day of one partner's sessions of one type and status, summed: what the dashboard
     reads instead of the sessions themselves."""
 
@@ -85,7 +70,7 @@ class SessionRollup(RollupMeasures):
         return f"{self.partner_id} {self.day} {self.session_type}/{self.status}: {self.sessions}"
 
 
-class AgentRollup(RollupMeasures):
+class AgentRollup(SummedMeasures):
     """The same sums for one agent's sessions: what a page filtered by agents, and an agent's
     own page, read. A year of one agent is a few hundred rows however busy the agent is, where
     the partner's rows would not say which of their sessions were the agent's. Sessions with no
@@ -99,6 +84,10 @@ class AgentRollup(RollupMeasures):
             models.UniqueConstraint(
                 fields=["agent", "day", "session_type", "status"], name="uniq_agent_rollup_key"
             ),
+        ]
+        indexes = [
+            # Every agent's rows of a partner's days: the scorecards read them unfiltered by agent.
+            models.Index(fields=["partner", "day"], name="agent_rollup_partner_day_idx"),
         ]
 
     def __str__(self):

@@ -164,6 +164,12 @@ class Session(models.Model):
             ),
             # Exact percentiles: the few sessions in one narrow duration band (stats.percentiles).
             models.Index(fields=["partner", "duration", "start_time"], name="session_duration_idx"),
+            # Exact per-agent medians: an agent's few sessions in one narrow duration band
+            # (figures.scorecards), covering every filter the rollups serve.
+            models.Index(
+                fields=["agent", "duration", "start_time", "partner", "status", "session_type"],
+                name="session_agent_duration_idx",
+            ),
         ]
 
     def __str__(self):

@@ -141,10 +141,8 @@ class Delta:
     agents: dict = field(default_factory=lambda: defaultdict(int))
     countries: dict = field(default_factory=lambda: defaultdict(int))
     places: dict = field(default_factory=lambda: defaultdict(int))  # {(country, region, city): n}
-    agent_durations: dict = field(default_factory=lambda: defaultdict(int))  # {(agent, s): n}
     place_sessions: dict = field(default_factory=lambda: defaultdict(int))  # {level key: n}
     waits: dict = field(default_factory=lambda: defaultdict(int))  # {(quarter, wait): n}
-    agent_waits: dict = field(default_factory=lambda: defaultdict(int))  # {(agent, wait): n}
 
     def add(self, p: "Prepared", sign: int) -> None:
         c, quarter = p.contribution, p.quarter
@@ -155,7 +153,6 @@ class Delta:
         self.durations[p.band] += sign
         if c.agent_id is not None:
             self.agents[str(c.agent_id)] += sign
-        self.agent_durations[(c.agent_id or NO_AGENT, c.duration)] += sign
         for place in c.places:
             self.places[place] += sign
             if place[0]:
@@ -164,7 +161,6 @@ class Delta:
             self.place_sessions[level] += sign
         if c.wait is not None:
             self.waits[(quarter, c.wait)] += sign
-            self.agent_waits[(c.agent_id or NO_AGENT, c.wait)] += sign
 
 
 @dataclass(frozen=True)
@@ -284,7 +280,7 @@ def _apply_to(table: Table, model, partner_id: int, removed: list[Prepared],
         return
     measures = measures_of(model)
     for delta in changes.values():  # a migration's model from before a measure
-        for name in ("place_sessions", "waits", "agent_waits"):
+        for name in ("place_sessions", "waits"):
             if name not in measures:
                 getattr(delta, name).clear()
     ids = _place_ids_of(changes, place_model)
@@ -315,7 +311,9 @@ def _apply_to(table: Table, model, partner_id: int, removed: list[Prepared],
             update.append((*to_db(row), pk))
         else:
             create.append((partner_id, *_db_key(key, width), *to_db(row)))
-    insert_many(model, ["partner", *key_fields, *measures], create)
+    retired = retired_of(model)
+    create = [(*row, *(b"" for _ in retired)) for row in create]
+    insert_many(model, ["partner", *key_fields, *measures, *retired], create)
     update_many(model, measures, update)
     if delete:
         model.objects.filter(pk__in=delete).delete()
@@ -343,10 +341,8 @@ MEASURES = [
     "agent_ids",
     "country_codes",
     "places",
-    "agent_durations",
     "place_sessions",
     "waits",
-    "agent_waits",
 ]
 
 
@@ -357,11 +353,24 @@ def measures_of(model: type[Model]) -> list[str]:
     return [name for name in MEASURES if name in present]
 
 
+# Measures that rollup rows no longer keep, which the historical models of the migrations
+# before 0032 still have (NOT NULL, no database default): their rebuilds write them empty. Each
+# session's (agent, duration) and (agent, wait), which the scorecards' medians once read: a list
+# that grew with the data and was rewritten whole at every sync (figures.scorecards now reads
+# the rows' bands and waits, and the sessions of one band).
+RETIRED = ("agent_durations", "agent_waits")
+
+
+def retired_of(model: type[Model]) -> list[str]:
+    present = {f.name for f in model._meta.concrete_fields}
+    return [name for name in RETIRED if name in present]
+
+
 def _from_db(name: str, value):
     if name in ("agents", "countries") and isinstance(value, str | bytes):
         return orjson.loads(value)
-    if name in ("quarters", "durations", "agent_ids", "places", "agent_durations",
-                "place_sessions", "waits", "agent_waits") and value:  # fmt: skip
+    binary = ("quarters", "durations", "agent_ids", "places", "place_sessions", "waits")
+    if name in binary and value:
         return bytes(value)
     return value
 
@@ -380,10 +389,8 @@ class _Measures:
     agent_ids: bytes = b""
     country_codes: str = "[]"
     places: bytes = b""
-    agent_durations: bytes = b""
     place_sessions: bytes = b""
     waits: bytes = b""
-    agent_waits: bytes = b""
 
 
 def _db_values_of(model, measures: list[str]):
@@ -418,10 +425,8 @@ def _is_zero(d: Delta) -> bool:
         and not any(d.agents.values())
         and not any(d.countries.values())
         and not any(d.places.values())
-        and not any(d.agent_durations.values())
         and not any(d.place_sessions.values())
         and not any(d.waits.values())
-        and not any(d.agent_waits.values())
     )
 
 
@@ -436,10 +441,8 @@ def _merge(row, delta: Delta, place_ids: dict) -> None:
     row.agent_ids = np.array(sorted(int(i) for i in row.agents), np.int64).tobytes()
     row.country_codes = orjson.dumps(sorted(row.countries)).decode()
     row.places = _add_places(row.places, delta.places, place_ids)
-    row.agent_durations = _add_agent_durations(row.agent_durations, delta.agent_durations)
     row.place_sessions = _add_places(row.place_sessions, delta.place_sessions, place_ids)
     row.waits = _add_waits(row.waits, delta.waits)
-    row.agent_waits = _add_agent_durations(row.agent_waits, delta.agent_waits)
 
 
 def _add_array(stored, change: dict, size: int) -> bytes:
@@ -491,21 +494,7 @@ def _add_places(stored, change: dict, place_ids: dict) -> bytes:
     return np.array(kept, PLACE_PAIR).tobytes()
 
 
-# Each session's (agent, duration), sorted: what the agent scorecard's exact per-agent medians
-# need. Four bytes each: Session.duration is a 32-bit column, and agent ids stay far below 2**32.
-AGENT_DURATION = np.dtype([("agent", "<u4"), ("duration", "<i4")])
-NO_AGENT = 0  # no Agent row has id 0
-
-
-def _add_agent_durations(stored, change: dict) -> bytes:
-    counts = defaultdict(int)
-    if stored:
-        for pair in np.frombuffer(bytes(stored), AGENT_DURATION).tolist():
-            counts[pair] += 1
-    for pair, n in change.items():
-        counts[pair] += n
-    pairs = [pair for pair, n in sorted(counts.items()) for _ in range(n)]
-    return np.array(pairs, AGENT_DURATION).tobytes()
+NO_AGENT = 0  # no Agent row has id 0: the scorecards' group of sessions with no agent
 
 
 # Sessions by (UTC quarter hour, exact wait in seconds): exact percentiles and the service level

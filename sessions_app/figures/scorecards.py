@@ -1,0 +1,275 @@
+"""The agent and team scorecards read from the agents' own rollup rows, months where whole: a
+cost set by the number of rows (agents × months × types and statuses, plus the days of the
+partial months), not by the number of sessions in them.
+
+Each row sums its sessions, handled seconds, duration bands and (wait, count) pairs, so counts,
+minutes, connected rates and the mix are sums of rows. A median duration is found as the overall
+percentiles find theirs (from_rollups.percentiles): the band histogram of the group's rows gives
+the band holding its middle rank, and one query per such band reads the group's sessions in that
+band only (session_agent_duration_idx: agent, then duration). A median wait is exact from the
+rows' (wait, count) pairs.
+
+Sessions with no agent have no row of their own: their sums are the partner's rows less the
+agents' rows, which every measure here allows (each is a sum), so a partner row counts +1 and an
+agent row −1 towards them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+from django.db.models import Count, Q, QuerySet
+
+from sessions_app import codes
+from sessions_app.figures import from_rollups
+from sessions_app.figures.kinds import AgentFigures
+from sessions_app.figures.selection import Selection
+from sessions_app.rollups import write
+
+NO_AGENT = write.NO_AGENT  # the group of sessions with no agent (and, by team, of no team)
+TYPES = list(codes.SESSION_TYPES)
+ROW_FIELDS = ("session_type", "status", "sessions", "seconds", "durations", "waits")
+AGENT_DURATION_INDEX = "session_agent_duration_idx"
+
+
+@dataclass
+class _Entries:
+    """Everything the figures sum, one entry per rollup row (or edge session), with its sign."""
+
+    agent: np.ndarray  # agent id, NO_AGENT for none
+    sign: np.ndarray
+    kind: np.ndarray  # index into TYPES; len(TYPES) for a type outside them
+    connected: np.ndarray
+    sessions: np.ndarray
+    seconds: np.ndarray
+    # Per entry its (band, n) pairs (write.SPARSE) and (quarter, wait, n) triples (write.WAIT):
+    # blobs as read, then (every entry's records in one array, how many are each entry's).
+    bands: list[bytes] | tuple[np.ndarray, np.ndarray]
+    waits: list[bytes] | tuple[np.ndarray, np.ndarray]
+
+
+BLOBS = {"bands": write.SPARSE, "waits": write.WAIT}
+
+
+def agent_figures(sel: Selection, by_team: bool = False) -> dict[int | None, AgentFigures]:
+    """Every agent's figures (with `by_team`, every team's: each agent counted in its team; None
+    for agents in no team and sessions with no agent)."""
+    entries = _entries(sel)
+    if not len(entries.agent):
+        return {}
+    group = from_rollups.teams_of(entries.agent) if by_team else entries.agent
+    ids, slot = np.unique(group, return_inverse=True)
+    size = len(ids)
+    weight = entries.sign * entries.sessions
+
+    def summed(values):
+        return np.rint(np.bincount(slot, weights=values, minlength=size)).astype(np.int64)
+
+    count = summed(weight)
+    seconds = summed(entries.sign * entries.seconds)
+    connected = summed(weight * entries.connected)
+    width = len(TYPES) + 1
+    mix = (
+        np.rint(np.bincount(slot * width + entries.kind, weights=weight, minlength=size * width))
+        .astype(np.int64)
+        .reshape(size, width)
+    )
+    histogram = _band_histograms(entries, slot, size)
+    medians = _medians(sel, ids, histogram, count, _members(entries.agent, group))
+    waits = _wait_medians(entries, slot, ids)
+    return {
+        (int(pk) if pk != NO_AGENT else None): AgentFigures(
+            sessions=int(count[i]),
+            seconds=int(seconds[i]),
+            connected=int(connected[i]),
+            median=medians.get(int(pk)),
+            mix={t: int(mix[i, column]) for column, t in enumerate(TYPES)},
+            median_wait=waits.get(int(pk)),
+        )
+        for i, pk in enumerate(ids.tolist())
+        if count[i] > 0
+    }
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def _entries(sel: Selection) -> _Entries:
+    """The agents' rows (+1), and unless the selection is by agent the partner's rows (+1 to
+    no agent) with the agents' rows again (−1 to no agent); then each edge session (+1). Read
+    once per selection: the agents page asks for the agents' figures and then the teams'."""
+    if "scorecards" in sel.memo:
+        return sel.memo["scorecards"]
+    agent_rows = from_rollups.read_parts(sel.agent_coarse, "agent", *ROW_FIELDS)
+    by_agent = _part([row[0] for row in agent_rows], 1, [row[1:] for row in agent_rows])
+    parts = [by_agent]
+    if not sel.by_agent:
+        partner_rows = from_rollups.read_parts(sel.coarse, *ROW_FIELDS)
+        parts.append(_part([NO_AGENT] * len(partner_rows), 1, partner_rows))
+        less = {"agent": np.full(len(agent_rows), NO_AGENT), "sign": -by_agent.sign}
+        parts.append(_Entries(**{**vars(by_agent), **less}))
+    edge = [
+        (agent or NO_AGENT, (kind, status, 1, duration, _one_band(duration), _one_wait(wait)))
+        for part in sel.edges
+        for kind, status, agent, duration, wait in part.order_by().values_list(
+            "session_type", "status", "agent_id", "duration", "wait_seconds"
+        )
+    ]
+    parts.append(_part([agent for agent, _ in edge], 1, [row for _, row in edge]))
+    entries = _Entries(
+        **{
+            name: (
+                _records([blob for part in parts for blob in getattr(part, name)], dtype)
+                if (dtype := BLOBS.get(name))
+                else np.concatenate([getattr(part, name) for part in parts])
+            )
+            for name in vars(by_agent)
+        }
+    )
+    sel.memo["scorecards"] = entries
+    return entries
+
+
+_KIND = {kind: index for index, kind in enumerate(TYPES)}
+
+
+def _part(agents: list[int], sign: int, rows: list[tuple]) -> _Entries:
+    """Entries of rows of ROW_FIELDS, column by column."""
+    return _Entries(
+        agent=np.array(agents, np.int64),
+        sign=np.full(len(rows), sign, np.int64),
+        kind=np.array([_KIND.get(row[0], len(TYPES)) for row in rows], np.int64),
+        connected=np.array([row[1] in codes.CONNECTED_STATUSES for row in rows], np.int64),
+        sessions=np.array([row[2] for row in rows], np.int64),
+        seconds=np.array([row[3] for row in rows], np.int64),
+        bands=[bytes(row[4]) if row[4] else b"" for row in rows],
+        waits=[bytes(row[5]) if row[5] else b"" for row in rows],
+    )
+
+
+def _one_band(duration: int) -> bytes:
+    return np.array([(write.band_of(duration), 1)], write.SPARSE).tobytes()
+
+
+def _one_wait(wait: int | None) -> bytes:
+    return b"" if wait is None else np.array([(0, wait, 1)], write.WAIT).tobytes()
+
+
+def _records(blobs: list[bytes], dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    lengths = np.fromiter(map(len, blobs), np.int64, len(blobs)) // dtype.itemsize
+    return np.frombuffer(b"".join(blobs), dtype), lengths
+
+
+def _joined(records: tuple[np.ndarray, np.ndarray], sign: np.ndarray, slot: np.ndarray):
+    """Every entry's records, with each record's group slot and signed count."""
+    array, lengths = records
+    n = array["n"].astype(np.int64) * np.repeat(sign, lengths)
+    return array, np.repeat(slot, lengths), n
+
+
+def _members(agents: np.ndarray, groups: np.ndarray) -> dict[int, set[int]]:
+    """{group: the agent ids in it (NO_AGENT standing for sessions with no agent)}."""
+    members: dict[int, set[int]] = defaultdict(set)
+    for agent, group in set(zip(agents.tolist(), groups.tolist(), strict=True)):
+        members[group].add(agent)
+    return members
+
+
+# --- medians --------------------------------------------------------------------------------
+
+
+def _band_histograms(entries: _Entries, slot: np.ndarray, size: int) -> np.ndarray:
+    """Sessions per (group, duration band)."""
+    records, group, n = _joined(entries.bands, entries.sign, slot)
+    cell = group * write.BANDS + records["band"].astype(np.int64)
+    flat = np.bincount(cell, weights=n, minlength=size * write.BANDS)
+    return np.rint(flat).astype(np.int64).reshape(size, write.BANDS)
+
+
+def _medians(sel: Selection, ids: np.ndarray, histogram: np.ndarray, count: np.ndarray,
+             members: dict[int, set[int]]) -> dict[int, int]:  # fmt: skip
+    """{group: the duration ranked ceil(n / 2)} (from_sessions.agent_medians' definition): the
+    band of that rank from the histogram, then the group's sessions in that band, counted by
+    duration, in one query."""
+    rank = (count + 1) // 2
+    below = histogram.cumsum(axis=1)
+    band = (below >= rank[:, None]).argmax(axis=1)
+    before = np.where(band > 0, below[np.arange(len(ids)), band - 1], 0)
+    wanted: dict[int, list[tuple[int, int]]] = defaultdict(list)  # {band: [(group, rank)]}
+    for i, pk in enumerate(ids.tolist()):
+        if count[i] > 0:
+            wanted[int(band[i])].append((pk, int(rank[i] - before[i])))
+    counted = _durations_in_bands(
+        sel.sessions,
+        {b: set().union(*(members[pk] for pk, _ in groups)) for b, groups in wanted.items()},
+    )
+    found = {}
+    for b, groups in wanted.items():
+        for pk, remaining in groups:
+            counts: dict[int, int] = defaultdict(int)
+            for agent in members[pk]:
+                for duration, n in counted.get((b, agent), ()):
+                    counts[duration] += n
+            for duration in sorted(counts):
+                remaining -= counts[duration]
+                if remaining <= 0:
+                    found[pk] = duration
+                    break
+    return found
+
+
+def _durations_in_bands(sessions: QuerySet, wanted: dict[int, set[int]]) -> dict[tuple, list]:
+    """{(band, agent id or NO_AGENT): [(duration, sessions)]} of each band's agents' sessions in
+    that band: one UNION ALL with a part per band, each a few ranges of the (agent, duration)
+    index read from the index alone. (One OR of the bands' terms made PostgreSQL OR bitmaps and
+    read every matching row from the table.)"""
+    parts = []
+    for band, agents in sorted(wanted.items()):
+        low, high = write.band_bounds(band)
+        in_band = Q()
+        if low is not None:
+            in_band &= Q(duration__gte=low)
+        if high is not None:
+            in_band &= Q(duration__lt=high)
+        named = sorted(agent for agent in agents if agent != NO_AGENT)
+        whose = [Q(agent__in=named)] if named else []
+        if NO_AGENT in agents:  # a part of its own: an OR of the two is no index range
+            whose.append(Q(agent__isnull=True))
+        for who in whose:
+            counts = sessions.order_by().filter(who & in_band).values("agent", "duration")
+            # COUNT(*), not of the id, which the index does not hold: read from the index alone.
+            parts.append(counts.annotate(n=Count("*")).values_list("agent", "duration", "n"))
+    if not parts:
+        return {}
+    # SQLite caps a compound SELECT at 500 terms: there are 297 bands, and no agent is in one
+    # group only, so at most 298 parts.
+    query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    out: dict[tuple, list] = defaultdict(list)
+    for agent, duration, n in from_rollups.indexed_rows(query, AGENT_DURATION_INDEX):
+        out[(write.band_of(duration), agent or NO_AGENT)].append((duration, n))
+    return out
+
+
+def _wait_medians(entries: _Entries, slot: np.ndarray, ids: np.ndarray) -> dict[int, int]:
+    """{group: the wait ranked ceil(n / 2) of its sessions with a known wait}, from the rows'
+    (quarter, wait, count) triples, summed by (group, wait) before ranking (the signs cancel
+    there)."""
+    records, group, n = _joined(entries.waits, entries.sign, slot)
+    if not len(records):
+        return {}
+    # One integer per (group, wait), so one plain sort groups them (waits are under 2**32).
+    keys, inverse = np.unique(group << 32 | records["wait"].astype(np.int64), return_inverse=True)
+    totals = np.rint(np.bincount(inverse, weights=n)).astype(np.int64)
+    kept = totals > 0
+    keys, totals = keys[kept], totals[kept]  # sorted by (group, wait)
+    group, wait = keys >> 32, keys & 0xFFFFFFFF
+    starts = np.searchsorted(group, np.arange(len(ids)))
+    ends = np.searchsorted(group, np.arange(len(ids)), side="right")
+    out = {}
+    for i in np.flatnonzero(ends > starts).tolist():
+        cumulative = np.cumsum(totals[starts[i] : ends[i]])
+        rank = (int(cumulative[-1]) + 1) // 2
+        out[int(ids[i])] = int(wait[starts[i] + int(np.searchsorted(cumulative, rank))])
+    return out

@@ -20,9 +20,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import Count, Q, QuerySet
+from django.db import connection
+from django.db.models import Aggregate, BigIntegerField, BinaryField, Count, Q, QuerySet, Sum
+from django.db.models.functions import Cast
 
 from sessions_app import codes
+from sessions_app.db import fetch_rows
 from sessions_app.figures import from_rollups
 from sessions_app.figures.kinds import AgentFigures
 from sessions_app.figures.selection import Selection
@@ -102,11 +105,11 @@ def _entries(sel: Selection) -> _Entries:
     once per selection: the agents page asks for the agents' figures and then the teams'."""
     if "scorecards" in sel.memo:
         return sel.memo["scorecards"]
-    agent_rows = from_rollups.read_parts(sel.agent_coarse, "agent", *ROW_FIELDS)
+    agent_rows = _rows(sel.agent_coarse, "agent")
     by_agent = _part([row[0] for row in agent_rows], 1, [row[1:] for row in agent_rows])
     parts = [by_agent]
     if not sel.by_agent:
-        partner_rows = from_rollups.read_parts(sel.coarse, *ROW_FIELDS)
+        partner_rows = _rows(sel.coarse)
         parts.append(_part([NO_AGENT] * len(partner_rows), 1, partner_rows))
         less = {"agent": np.full(len(agent_rows), NO_AGENT), "sign": -by_agent.sign}
         parts.append(_Entries(**{**vars(by_agent), **less}))
@@ -130,6 +133,37 @@ def _entries(sel: Selection) -> _Entries:
     )
     sel.memo["scorecards"] = entries
     return entries
+
+
+def _rows(parts: tuple[QuerySet, ...], *prefix: str) -> list[tuple]:
+    """The parts' rows as (*prefix, *ROW_FIELDS). PostgreSQL sums them by key first, each
+    group's blobs joined end to end (their records stay whole, and the sums below add records
+    of one key however many rows they came from): a year of a partner's agents is up to
+    hundreds of thousands of rows once the partial months' days are busy, and a few thousand
+    keys."""
+    if connection.vendor != "postgresql":
+        return from_rollups.read_parts(parts, *prefix, *ROW_FIELDS)
+    keys = (*prefix, "session_type", "status")
+    summed = {
+        "n": Cast(Sum("sessions"), BigIntegerField()),
+        "s": Cast(Sum("seconds"), BigIntegerField()),
+        "d": _Joined("durations"),
+        "w": _Joined("waits"),
+    }
+    grouped = [
+        part.order_by().values(*keys).annotate(**summed).values_list(*keys, *summed)
+        for part in parts
+    ]
+    first, *rest = grouped
+    return fetch_rows(first.union(*rest, all=True) if rest else first)
+
+
+class _Joined(Aggregate):
+    """PostgreSQL's string_agg of bytea: a group's blobs end to end."""
+
+    function = "STRING_AGG"
+    template = "%(function)s(%(expressions)s, ''::bytea)"
+    output_field = BinaryField()
 
 
 _KIND = {kind: index for index, kind in enumerate(TYPES)}

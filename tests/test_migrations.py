@@ -189,3 +189,78 @@ def test_the_visitor_countries_migration_writes_what_ingest_would():
     stored = dict(sessions.values_list("glance_id", "visitor_countries"))
     assert stored == {1: "GB US", 2: "", 3: "DE", 4: ""}
     assert stored == {glance_id: countries_of(pairs) for glance_id, pairs in guests.items()}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_scorecard_migration_drops_the_session_lists_and_keeps_every_figure():
+    """A database from before 0032, whose day rows keep each session's (agent, duration) and
+    (agent, wait): after it the lists are gone, the rows' sums stay, and the scorecards read
+    from the rows and the sessions of one band give what the raw sessions give."""
+    from datetime import date
+
+    from django.contrib.auth import get_user_model
+    from django.http import QueryDict
+    from django.test import override_settings
+
+    from sessions_app import figures
+    from sessions_app.figures import selection
+    from sessions_app.figures.filters import SessionFilter
+    from sessions_app.models import Membership, Role
+    from sessions_app.rollups import write
+
+    before = [("sessions_app", "0031_stale_month_end")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    partner = old.get_model("sessions_app", "Partner").objects.create(
+        name="old", glance_partner_id=11
+    )
+    agents = [
+        old.get_model("sessions_app", "Agent").objects.create(partner=partner, user_name=name)
+        for name in ("ann", "bob")
+    ]
+    plan = [(agents[0], 601), (agents[0], 599), (agents[0], 4000), (agents[1], 45), (None, 7)]
+    for glance_id, (agent, duration) in enumerate(plan, start=1):
+        start = datetime(2026, 2, glance_id, 10, tzinfo=UTC)
+        old.get_model("sessions_app", "Session").objects.create(
+            partner=partner, agent=agent, glance_id=glance_id, session_type="C", status="C",
+            start_time=start, end_time=start, duration=duration, guest_count=1,
+        )  # fmt: skip
+    write.rebuild(partner.pk, date(2026, 2, 1), date(2026, 2, 28), apps=old)
+    for model in ("SessionRollup", "AgentRollup"):  # the lists as the old code kept them
+        rows = old.get_model("sessions_app", model).objects.filter(partner_id=partner.pk)
+        assert rows.count() and all(bytes(row.agent_durations) == b"" for row in rows)
+        rows.update(agent_durations=b"\x01\x00\x00\x00\x2c\x01\x00\x00", agent_waits=b"")
+    day_rows = old.get_model("sessions_app", "SessionRollup").objects.count()
+
+    executor.loader.build_graph()
+    leaf = executor.loader.graph.leaf_nodes()
+    executor.migrate(leaf)
+    with connection.cursor() as cursor:
+        columns = {
+            column.name
+            for column in connection.introspection.get_table_description(
+                cursor, "sessions_app_sessionrollup"
+            )
+        }
+    assert "agent_durations" not in columns and "agent_waits" not in columns
+    new = executor.loader.project_state(leaf).apps
+    assert new.get_model("sessions_app", "SessionRollup").objects.count() == day_rows
+
+    user = get_user_model().objects.create_user("m", password="pw-m-Xy9!")
+    Membership.objects.create(user=user, partner_id=partner.pk, role=Role.VIEWER)
+    data = QueryDict("start=2026-02-01&end=2026-02-28")
+
+    def scorecard():
+        sel = selection.select(SessionFilter(data, user=user, tz=UTC, today=date(2026, 3, 20)))
+        rows = {
+            row.agent.user_name if row.agent else None: (row.sessions, row.median_duration)
+            for row in figures.agent_scorecard(sel)
+        }
+        return sel.uses_rollups, rows
+
+    used_rollups, rows = scorecard()
+    assert used_rollups
+    assert rows == {"ann": (3, 601), "bob": (1, 45), None: (1, 7)}
+    with override_settings(GLANCEDASH_ROLLUPS=False):
+        assert scorecard() == (False, rows)

@@ -59,41 +59,121 @@ BLOBS = {"bands": write.SPARSE, "waits": write.WAIT}
 def agent_figures(sel: Selection, by_team: bool = False) -> dict[int | None, AgentFigures]:
     """Every agent's figures (with `by_team`, every team's: each agent counted in its team; None
     for agents in no team and sessions with no agent)."""
+    sums = _agent_sums(sel)
+    if by_team:
+        sums = _team_sums(sums)
+    medians = _medians(sel, sums)
+    waits = _wait_medians(sums)
+    return {
+        (int(pk) if pk != NO_AGENT else None): AgentFigures(
+            sessions=int(sums.count[i]),
+            seconds=int(sums.seconds[i]),
+            connected=int(sums.connected[i]),
+            median=medians.get(int(pk)),
+            mix={t: int(sums.mix[i, column]) for column, t in enumerate(TYPES)},
+            median_wait=waits.get(int(pk)),
+        )
+        for i, pk in enumerate(sums.ids.tolist())
+        if sums.count[i] > 0
+    }
+
+
+@dataclass
+class _Sums:
+    """Each group's sums, a row per group id (ascending): what its figures are made of."""
+
+    ids: np.ndarray  # agent ids (NO_AGENT for none), or by team team ids
+    count: np.ndarray
+    seconds: np.ndarray
+    connected: np.ndarray
+    mix: np.ndarray  # sessions per (group, type index)
+    histogram: np.ndarray  # sessions per (group, duration band)
+    # Sessions per (group, known wait), the nonzero ones sorted by (group, wait): row indexes,
+    # waits, counts.
+    waits: tuple[np.ndarray, np.ndarray, np.ndarray]
+    members: dict[int, set[int]]  # {group id: its agent ids}, whose sessions its medians read
+
+
+def _agent_sums(sel: Selection) -> _Sums:
+    """Every agent's sums, from the rows read once per selection (the agents page asks for the
+    agents' figures and then the teams', which are sums of these)."""
+    if "agent sums" in sel.memo:
+        return sel.memo["agent sums"]
     entries = _entries(sel)
-    if not len(entries.agent):
-        return {}
-    group = from_rollups.teams_of(entries.agent) if by_team else entries.agent
-    ids, slot = np.unique(group, return_inverse=True)
+    ids, slot = np.unique(entries.agent, return_inverse=True)
     size = len(ids)
     weight = entries.sign * entries.sessions
 
-    def summed(values):
-        return np.rint(np.bincount(slot, weights=values, minlength=size)).astype(np.int64)
+    def summed(values, cells=slot, width=1):
+        out = np.bincount(cells, weights=values, minlength=size * width)
+        return np.rint(out).astype(np.int64).reshape(size, width) if width > 1 else _ints(out)
 
-    count = summed(weight)
-    seconds = summed(entries.sign * entries.seconds)
-    connected = summed(weight * entries.connected)
+    records, group, n = _joined(entries.bands, entries.sign, slot)
+    wait_records, wait_group, wait_n = _joined(entries.waits, entries.sign, slot)
     width = len(TYPES) + 1
-    mix = (
-        np.rint(np.bincount(slot * width + entries.kind, weights=weight, minlength=size * width))
-        .astype(np.int64)
-        .reshape(size, width)
+    sums = _Sums(
+        ids=ids,
+        count=summed(weight),
+        seconds=summed(entries.sign * entries.seconds),
+        connected=summed(weight * entries.connected),
+        mix=summed(weight, slot * width + entries.kind, width),
+        histogram=summed(n, group * write.BANDS + records["band"].astype(np.int64), write.BANDS),
+        waits=_by_group_and_wait(wait_group, wait_records["wait"].astype(np.int64), wait_n, size),
+        members={int(pk): {int(pk)} for pk in ids.tolist()},
     )
-    histogram = _band_histograms(entries, slot, size)
-    medians = _medians(sel, ids, histogram, count, _members(entries.agent, group))
-    waits = _wait_medians(entries, slot, ids)
-    return {
-        (int(pk) if pk != NO_AGENT else None): AgentFigures(
-            sessions=int(count[i]),
-            seconds=int(seconds[i]),
-            connected=int(connected[i]),
-            median=medians.get(int(pk)),
-            mix={t: int(mix[i, column]) for column, t in enumerate(TYPES)},
-            median_wait=waits.get(int(pk)),
-        )
-        for i, pk in enumerate(ids.tolist())
-        if count[i] > 0
-    }
+    sel.memo["agent sums"] = sums
+    return sums
+
+
+def _team_sums(agents: _Sums) -> _Sums:
+    """The agents' sums added up by team (NO_AGENT: agents in no team, and no agent)."""
+    team_of = from_rollups.teams_of(agents.ids)
+    ids, slot = np.unique(team_of, return_inverse=True)
+    size = len(ids)
+
+    def summed(values):
+        out = np.zeros((size, *values.shape[1:]), np.int64)
+        np.add.at(out, slot, values)
+        return out
+
+    rows, waits, n = agents.waits
+    members: dict[int, set[int]] = defaultdict(set)
+    for agent, team in zip(agents.ids.tolist(), team_of.tolist(), strict=True):
+        members[team].add(agent)
+    return _Sums(
+        ids=ids,
+        count=summed(agents.count),
+        seconds=summed(agents.seconds),
+        connected=summed(agents.connected),
+        mix=summed(agents.mix),
+        histogram=summed(agents.histogram),
+        waits=_by_group_and_wait(slot[rows], waits, n, size),
+        members=dict(members),
+    )
+
+
+def _by_group_and_wait(group: np.ndarray, wait: np.ndarray, n: np.ndarray, size: int):
+    """(group, wait, sessions) summed by (group, wait), the nonzero ones in that order. Counted
+    in one array where it is small (waits are mostly seconds, so it is); sorted otherwise."""
+    if not len(group):
+        return group, wait, n
+    width = int(wait.max()) + 1
+    if size * width <= DENSE_CELLS:
+        totals = _ints(np.bincount(group * width + wait, weights=n, minlength=size * width))
+        cells = np.flatnonzero(totals)
+        return cells // width, cells % width, totals[cells]
+    keys, inverse = np.unique(group << 32 | wait, return_inverse=True)
+    totals = _ints(np.bincount(inverse, weights=n))
+    kept = totals != 0
+    keys = keys[kept]
+    return keys >> 32, keys & 0xFFFFFFFF, totals[kept]
+
+
+DENSE_CELLS = 1 << 22  # 32 MB of float64 counts at the most
+
+
+def _ints(values: np.ndarray) -> np.ndarray:
+    return np.rint(values).astype(np.int64)
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -101,10 +181,7 @@ def agent_figures(sel: Selection, by_team: bool = False) -> dict[int | None, Age
 
 def _entries(sel: Selection) -> _Entries:
     """The agents' rows (+1), and unless the selection is by agent the partner's rows (+1 to
-    no agent) with the agents' rows again (−1 to no agent); then each edge session (+1). Read
-    once per selection: the agents page asks for the agents' figures and then the teams'."""
-    if "scorecards" in sel.memo:
-        return sel.memo["scorecards"]
+    no agent) with the agents' rows again (−1 to no agent); then each edge session (+1)."""
     agent_rows = _rows(sel.agent_coarse, "agent")
     by_agent = _part([row[0] for row in agent_rows], 1, [row[1:] for row in agent_rows])
     parts = [by_agent]
@@ -131,7 +208,6 @@ def _entries(sel: Selection) -> _Entries:
             for name in vars(by_agent)
         }
     )
-    sel.memo["scorecards"] = entries
     return entries
 
 
@@ -203,30 +279,14 @@ def _joined(records: tuple[np.ndarray, np.ndarray], sign: np.ndarray, slot: np.n
     return array, np.repeat(slot, lengths), n
 
 
-def _members(agents: np.ndarray, groups: np.ndarray) -> dict[int, set[int]]:
-    """{group: the agent ids in it (NO_AGENT standing for sessions with no agent)}."""
-    members: dict[int, set[int]] = defaultdict(set)
-    for agent, group in set(zip(agents.tolist(), groups.tolist(), strict=True)):
-        members[group].add(agent)
-    return members
-
-
 # --- medians --------------------------------------------------------------------------------
 
 
-def _band_histograms(entries: _Entries, slot: np.ndarray, size: int) -> np.ndarray:
-    """Sessions per (group, duration band)."""
-    records, group, n = _joined(entries.bands, entries.sign, slot)
-    cell = group * write.BANDS + records["band"].astype(np.int64)
-    flat = np.bincount(cell, weights=n, minlength=size * write.BANDS)
-    return np.rint(flat).astype(np.int64).reshape(size, write.BANDS)
-
-
-def _medians(sel: Selection, ids: np.ndarray, histogram: np.ndarray, count: np.ndarray,
-             members: dict[int, set[int]]) -> dict[int, int]:  # fmt: skip
+def _medians(sel: Selection, sums: _Sums) -> dict[int, int]:
     """{group: the duration ranked ceil(n / 2)} (from_sessions.agent_medians' definition): the
     band of that rank from the histogram, then the group's sessions in that band, counted by
     duration, in one query."""
+    ids, histogram, count, members = sums.ids, sums.histogram, sums.count, sums.members
     rank = (count + 1) // 2
     below = histogram.cumsum(axis=1)
     band = (below >= rank[:, None]).argmax(axis=1)
@@ -286,24 +346,17 @@ def _durations_in_bands(sessions: QuerySet, wanted: dict[int, set[int]]) -> dict
     return out
 
 
-def _wait_medians(entries: _Entries, slot: np.ndarray, ids: np.ndarray) -> dict[int, int]:
-    """{group: the wait ranked ceil(n / 2) of its sessions with a known wait}, from the rows'
-    (quarter, wait, count) triples, summed by (group, wait) before ranking (the signs cancel
-    there)."""
-    records, group, n = _joined(entries.waits, entries.sign, slot)
-    if not len(records):
-        return {}
-    # One integer per (group, wait), so one plain sort groups them (waits are under 2**32).
-    keys, inverse = np.unique(group << 32 | records["wait"].astype(np.int64), return_inverse=True)
-    totals = np.rint(np.bincount(inverse, weights=n)).astype(np.int64)
-    kept = totals > 0
-    keys, totals = keys[kept], totals[kept]  # sorted by (group, wait)
-    group, wait = keys >> 32, keys & 0xFFFFFFFF
-    starts = np.searchsorted(group, np.arange(len(ids)))
-    ends = np.searchsorted(group, np.arange(len(ids)), side="right")
+def _wait_medians(sums: _Sums) -> dict[int, int]:
+    """{group: the wait ranked ceil(n / 2) of its sessions with a known wait}, from its sessions
+    per wait (the signed rows' sums: the signs cancel there)."""
+    rows, wait, n = sums.waits
+    kept = n > 0
+    rows, wait, n = rows[kept], wait[kept], n[kept]
+    groups = np.arange(len(sums.ids))
+    starts, ends = np.searchsorted(rows, groups), np.searchsorted(rows, groups, side="right")
     out = {}
     for i in np.flatnonzero(ends > starts).tolist():
-        cumulative = np.cumsum(totals[starts[i] : ends[i]])
+        cumulative = np.cumsum(n[starts[i] : ends[i]])
         rank = (int(cumulative[-1]) + 1) // 2
-        out[int(ids[i])] = int(wait[starts[i] + int(np.searchsorted(cumulative, rank))])
+        out[int(sums.ids[i])] = int(wait[starts[i] + int(np.searchsorted(cumulative, rank))])
     return out

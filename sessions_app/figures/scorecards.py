@@ -39,21 +39,27 @@ AGENT_DURATION_INDEX = "session_agent_duration_idx"
 
 @dataclass
 class _Entries:
-    """Everything the figures sum, one entry per rollup row (or edge session), with its sign."""
+    """What the figures sum, one entry per rollup row (or edge session)."""
 
     agent: np.ndarray  # agent id, NO_AGENT for none
-    sign: np.ndarray
     kind: np.ndarray  # index into TYPES; len(TYPES) for a type outside them
     connected: np.ndarray
     sessions: np.ndarray
     seconds: np.ndarray
-    # Per entry its (band, n) pairs (write.SPARSE) and (quarter, wait, n) triples (write.WAIT):
-    # blobs as read, then (every entry's records in one array, how many are each entry's).
-    bands: list[bytes] | tuple[np.ndarray, np.ndarray]
-    waits: list[bytes] | tuple[np.ndarray, np.ndarray]
+    # Per entry its (band, n) pairs (write.SPARSE) and (quarter, wait, n) triples (write.WAIT).
+    bands: list[bytes]
+    waits: list[bytes]
 
-
-BLOBS = {"bands": write.SPARSE, "waits": write.WAIT}
+    @classmethod
+    def joined(cls, parts: list[_Entries]) -> _Entries:
+        return cls(
+            **{
+                name: [blob for part in parts for blob in getattr(part, name)]
+                if name in ("bands", "waits")
+                else np.concatenate([getattr(part, name) for part in parts])
+                for name in vars(parts[0])
+            }
+        )
 
 
 def agent_figures(sel: Selection, by_team: bool = False) -> dict[int | None, AgentFigures]:
@@ -95,40 +101,104 @@ class _Sums:
 
 
 def _agent_sums(sel: Selection) -> _Sums:
-    """Every agent's sums, from the rows read once per selection (the agents page asks for the
-    agents' figures and then the teams', which are sums of these)."""
+    """Every agent's sums, read once per selection (the agents page asks for the agents' figures
+    and then the teams', which are sums of these): the agents' rows and each edge session, and
+    unless the selection is by agent the partner's rows less the agents' rows for the sessions
+    with no agent (subtracted as one total, not row by row)."""
     if "agent sums" in sel.memo:
         return sel.memo["agent sums"]
-    entries = _entries(sel)
-    ids, slot = np.unique(entries.agent, return_inverse=True)
-    size = len(ids)
-    weight = entries.sign * entries.sessions
-
-    def summed(values, cells=slot, width=1):
-        out = np.bincount(cells, weights=values, minlength=size * width)
-        return np.rint(out).astype(np.int64).reshape(size, width) if width > 1 else _ints(out)
-
-    records, group, n = _joined(entries.bands, entries.sign, slot)
-    wait_records, wait_group, wait_n = _joined(entries.waits, entries.sign, slot)
-    width = len(TYPES) + 1
-    sums = _Sums(
-        ids=ids,
-        count=summed(weight),
-        seconds=summed(entries.sign * entries.seconds),
-        connected=summed(weight * entries.connected),
-        mix=summed(weight, slot * width + entries.kind, width),
-        histogram=summed(n, group * write.BANDS + records["band"].astype(np.int64), write.BANDS),
-        waits=_by_group_and_wait(wait_group, wait_records["wait"].astype(np.int64), wait_n, size),
-        members={int(pk): {int(pk)} for pk in ids.tolist()},
-    )
+    agent_rows = _rows(sel.agent_coarse, "agent")
+    by_agent = _sums_of(_part([row[0] for row in agent_rows], [row[1:] for row in agent_rows]))
+    edge = [
+        (agent or NO_AGENT, (kind, status, 1, duration, _one_band(duration), _one_wait(wait)))
+        for part in sel.edges
+        for kind, status, agent, duration, wait in part.order_by().values_list(
+            "session_type", "status", "agent_id", "duration", "wait_seconds"
+        )
+    ]
+    others = [_part([agent for agent, _ in edge], [row for _, row in edge])]
+    parts = [by_agent]
+    if not sel.by_agent:
+        partner_rows = _rows(sel.coarse)
+        others.append(_part([NO_AGENT] * len(partner_rows), partner_rows))
+        parts.append(_as_no_agent(by_agent, sign=-1))
+    parts.append(_sums_of(_Entries.joined(others)))
+    sums = _regrouped(_concatenated(parts))
     sel.memo["agent sums"] = sums
     return sums
 
 
-def _team_sums(agents: _Sums) -> _Sums:
-    """The agents' sums added up by team (NO_AGENT: agents in no team, and no agent)."""
-    team_of = from_rollups.teams_of(agents.ids)
-    ids, slot = np.unique(team_of, return_inverse=True)
+def _sums_of(entries: _Entries) -> _Sums:
+    """The entries summed by agent."""
+    ids, slot = np.unique(entries.agent, return_inverse=True)
+    size = len(ids)
+
+    def summed(values, cells=slot, width=1):
+        out = np.bincount(cells, weights=values, minlength=size * width)
+        return _ints(out).reshape(size, width) if width > 1 else _ints(out)
+
+    bands, band_rows = _flat(entries.bands, write.SPARSE, slot)
+    waits, wait_rows = _flat(entries.waits, write.WAIT, slot)
+    width = len(TYPES) + 1
+    cells = band_rows * write.BANDS + bands["band"].astype(np.int64)
+    return _Sums(
+        ids=ids,
+        count=summed(entries.sessions),
+        seconds=summed(entries.seconds),
+        connected=summed(entries.sessions * entries.connected),
+        mix=summed(entries.sessions, slot * width + entries.kind, width),
+        histogram=summed(bands["n"], cells, write.BANDS),
+        waits=_by_group_and_wait(
+            wait_rows, waits["wait"].astype(np.int64), waits["n"].astype(np.int64), size
+        ),
+        members={int(pk): {int(pk)} for pk in ids.tolist()},
+    )
+
+
+def _as_no_agent(sums: _Sums, sign: int) -> _Sums:
+    """All of these sums as one row of no agent, times `sign`."""
+    rows, waits, n = sums.waits
+    one = np.zeros(len(rows), np.int64)
+    return _Sums(
+        ids=np.array([NO_AGENT], np.int64),
+        count=sign * sums.count.sum(keepdims=True),
+        seconds=sign * sums.seconds.sum(keepdims=True),
+        connected=sign * sums.connected.sum(keepdims=True),
+        mix=sign * sums.mix.sum(axis=0, keepdims=True),
+        histogram=sign * sums.histogram.sum(axis=0, keepdims=True),
+        waits=_by_group_and_wait(one, waits, sign * n, 1),
+        members={NO_AGENT: {NO_AGENT}},
+    )
+
+
+def _concatenated(parts: list[_Sums]) -> _Sums:
+    """The parts' rows one after another (ids repeat: _regrouped adds them up)."""
+    offsets = np.cumsum([0] + [len(part.ids) for part in parts[:-1]])
+    members: dict[int, set[int]] = defaultdict(set)
+    for part in parts:
+        for pk, agents in part.members.items():
+            members[pk] |= agents
+    return _Sums(
+        ids=np.concatenate([part.ids for part in parts]),
+        count=np.concatenate([part.count for part in parts]),
+        seconds=np.concatenate([part.seconds for part in parts]),
+        connected=np.concatenate([part.connected for part in parts]),
+        mix=np.concatenate([part.mix for part in parts]),
+        histogram=np.concatenate([part.histogram for part in parts]),
+        waits=(
+            np.concatenate([p.waits[0] + at for p, at in zip(parts, offsets, strict=True)]),
+            np.concatenate([part.waits[1] for part in parts]),
+            np.concatenate([part.waits[2] for part in parts]),
+        ),
+        members=dict(members),
+    )
+
+
+def _regrouped(sums: _Sums, keys: np.ndarray | None = None) -> _Sums:
+    """The rows added up by `keys` (one per row; by default their ids), a row per distinct key;
+    a group's members are its rows' members."""
+    keys = sums.ids if keys is None else keys
+    ids, slot = np.unique(keys, return_inverse=True)
     size = len(ids)
 
     def summed(values):
@@ -136,20 +206,25 @@ def _team_sums(agents: _Sums) -> _Sums:
         np.add.at(out, slot, values)
         return out
 
-    rows, waits, n = agents.waits
+    rows, waits, n = sums.waits
     members: dict[int, set[int]] = defaultdict(set)
-    for agent, team in zip(agents.ids.tolist(), team_of.tolist(), strict=True):
-        members[team].add(agent)
+    for pk, key in zip(sums.ids.tolist(), keys.tolist(), strict=True):
+        members[key] |= sums.members[pk]
     return _Sums(
         ids=ids,
-        count=summed(agents.count),
-        seconds=summed(agents.seconds),
-        connected=summed(agents.connected),
-        mix=summed(agents.mix),
-        histogram=summed(agents.histogram),
+        count=summed(sums.count),
+        seconds=summed(sums.seconds),
+        connected=summed(sums.connected),
+        mix=summed(sums.mix),
+        histogram=summed(sums.histogram),
         waits=_by_group_and_wait(slot[rows], waits, n, size),
         members=dict(members),
     )
+
+
+def _team_sums(agents: _Sums) -> _Sums:
+    """The agents' sums added up by team (NO_AGENT: agents in no team, and no agent)."""
+    return _regrouped(agents, from_rollups.teams_of(agents.ids))
 
 
 def _by_group_and_wait(group: np.ndarray, wait: np.ndarray, n: np.ndarray, size: int):
@@ -177,38 +252,6 @@ def _ints(values: np.ndarray) -> np.ndarray:
 
 
 # --- reading --------------------------------------------------------------------------------
-
-
-def _entries(sel: Selection) -> _Entries:
-    """The agents' rows (+1), and unless the selection is by agent the partner's rows (+1 to
-    no agent) with the agents' rows again (−1 to no agent); then each edge session (+1)."""
-    agent_rows = _rows(sel.agent_coarse, "agent")
-    by_agent = _part([row[0] for row in agent_rows], 1, [row[1:] for row in agent_rows])
-    parts = [by_agent]
-    if not sel.by_agent:
-        partner_rows = _rows(sel.coarse)
-        parts.append(_part([NO_AGENT] * len(partner_rows), 1, partner_rows))
-        less = {"agent": np.full(len(agent_rows), NO_AGENT), "sign": -by_agent.sign}
-        parts.append(_Entries(**{**vars(by_agent), **less}))
-    edge = [
-        (agent or NO_AGENT, (kind, status, 1, duration, _one_band(duration), _one_wait(wait)))
-        for part in sel.edges
-        for kind, status, agent, duration, wait in part.order_by().values_list(
-            "session_type", "status", "agent_id", "duration", "wait_seconds"
-        )
-    ]
-    parts.append(_part([agent for agent, _ in edge], 1, [row for _, row in edge]))
-    entries = _Entries(
-        **{
-            name: (
-                _records([blob for part in parts for blob in getattr(part, name)], dtype)
-                if (dtype := BLOBS.get(name))
-                else np.concatenate([getattr(part, name) for part in parts])
-            )
-            for name in vars(by_agent)
-        }
-    )
-    return entries
 
 
 def _rows(parts: tuple[QuerySet, ...], *prefix: str) -> list[tuple]:
@@ -245,11 +288,10 @@ class _Joined(Aggregate):
 _KIND = {kind: index for index, kind in enumerate(TYPES)}
 
 
-def _part(agents: list[int], sign: int, rows: list[tuple]) -> _Entries:
+def _part(agents: list[int], rows: list[tuple]) -> _Entries:
     """Entries of rows of ROW_FIELDS, column by column."""
     return _Entries(
         agent=np.array(agents, np.int64),
-        sign=np.full(len(rows), sign, np.int64),
         kind=np.array([_KIND.get(row[0], len(TYPES)) for row in rows], np.int64),
         connected=np.array([row[1] in codes.CONNECTED_STATUSES for row in rows], np.int64),
         sessions=np.array([row[2] for row in rows], np.int64),
@@ -267,16 +309,10 @@ def _one_wait(wait: int | None) -> bytes:
     return b"" if wait is None else np.array([(0, wait, 1)], write.WAIT).tobytes()
 
 
-def _records(blobs: list[bytes], dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+def _flat(blobs: list[bytes], dtype: np.dtype, slot: np.ndarray):
+    """Every entry's records in one array, and the slot of the entry each came from."""
     lengths = np.fromiter(map(len, blobs), np.int64, len(blobs)) // dtype.itemsize
-    return np.frombuffer(b"".join(blobs), dtype), lengths
-
-
-def _joined(records: tuple[np.ndarray, np.ndarray], sign: np.ndarray, slot: np.ndarray):
-    """Every entry's records, with each record's group slot and signed count."""
-    array, lengths = records
-    n = array["n"].astype(np.int64) * np.repeat(sign, lengths)
-    return array, np.repeat(slot, lengths), n
+    return np.frombuffer(b"".join(blobs), dtype), np.repeat(slot, lengths)
 
 
 # --- medians --------------------------------------------------------------------------------

@@ -255,7 +255,7 @@ def service_over_time(
         joined = np.frombuffer(b"".join(blobs), write.WAIT)
         of_row = np.repeat(np.arange(len(rows)), lengths)
         wait_cells = cells[of_row, joined["quarter"].astype(np.int64)]
-        by_cell = _waits_by_cell(wait_cells, joined["wait"].astype(np.int64), joined["n"])
+        by_cell = _waits_by_cell(wait_cells, joined["wait"], joined["n"])
         key_list, partners = list(keys), list(groups)
         for cell in np.flatnonzero(sessions).tolist():
             waits, n = by_cell(cell)
@@ -282,31 +282,33 @@ def _bucket_of_quarters(days: list[int], tz: ZoneInfo, bucket: str):
 
 
 def _waits_by_cell(cells: np.ndarray, waits: np.ndarray, n: np.ndarray):
-    """A function of a cell giving its (waits, sessions) summed by wait. Counted in one array
-    of cells × waits where that is small (waits are mostly seconds), else sorted: a year's
-    triples are millions at ten million sessions, and a sort of them cost more than the chart."""
-    if not len(cells):
-        return lambda cell: (waits, n)
-    width = int(waits.max()) + 1
-    cell_count = int(cells.max()) + 1
-    if cell_count * width <= DENSE_CELLS:
-        table = _summed(cells * width + waits, n, cell_count * width).reshape(cell_count, width)
+    """A function of a cell giving its (waits, sessions) summed by wait."""
+    cells, waits, n = by_cell_and_wait(cells, waits, n, int(cells.max()) + 1 if len(cells) else 0)
 
-        def of_cell(cell):
-            if cell >= cell_count:
-                return waits[:0], n[:0]
-            present = np.flatnonzero(table[cell])
-            return present, table[cell, present]
-
-        return of_cell
-    order = np.lexsort((waits, cells))
-    cells, waits, n = cells[order], waits[order], n[order]
-
-    def of_sorted(cell):
+    def of_cell(cell):
         first, end = np.searchsorted(cells, [cell, cell + 1])
         return waits[first:end], n[first:end]
 
-    return of_sorted
+    return of_cell
+
+
+def by_cell_and_wait(cells: np.ndarray, waits: np.ndarray, n: np.ndarray, size: int):
+    """(cell, wait, sessions) summed by (cell, wait) for cells below `size`, the nonzero ones in
+    that order. Counted in one array of cells × waits where that is small (waits are mostly
+    seconds), else sorted: a year's triples are millions at ten million sessions, and a sort of
+    them cost more than the chart."""
+    if not len(cells):
+        return cells, waits, n
+    waits = waits.astype(np.int64)
+    width = int(waits.max()) + 1
+    if size * width <= DENSE_CELLS:
+        totals = _summed(cells * width + waits, n, size * width)
+        found = np.flatnonzero(totals)
+        return found // width, found % width, totals[found]
+    keys, inverse = np.unique(cells << 32 | waits, return_inverse=True)
+    totals = _summed(inverse, n, len(keys))
+    kept = totals != 0
+    return keys[kept] >> 32, keys[kept] & 0xFFFFFFFF, totals[kept]
 
 
 DENSE_CELLS = 1 << 22  # 32 MB of float64 counts at the most

@@ -5,13 +5,12 @@ partial months), not by the number of sessions in them.
 Each row sums its sessions, handled seconds, duration bands and (wait, count) pairs, so counts,
 minutes, connected rates and the mix are sums of rows. A median duration is found as the overall
 percentiles find theirs (from_rollups.percentiles): the band histogram of the group's rows gives
-the band holding its middle rank, and one query per such band reads the group's sessions in that
-band only (session_agent_duration_idx: agent, then duration). A median wait is exact from the
-rows' (wait, count) pairs.
+the band holding its middle rank, and one query (a UNION ALL with a part per band) reads each
+group's sessions in its band only (session_agent_duration_idx: agent, then duration). A median
+wait is exact from the rows' (wait, count) pairs. Teams are sums of their agents.
 
 Sessions with no agent have no row of their own: their sums are the partner's rows less the
-agents' rows, which every measure here allows (each is a sum), so a partner row counts +1 and an
-agent row −1 towards them.
+agents' rows, which every measure here allows (each is a sum).
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ from sessions_app.rollups import write
 NO_AGENT = write.NO_AGENT  # the group of sessions with no agent (and, by team, of no team)
 TYPES = list(codes.SESSION_TYPES)
 ROW_FIELDS = ("session_type", "status", "sessions", "seconds", "durations", "waits")
-AGENT_DURATION_INDEX = "session_agent_duration_idx"
 
 
 @dataclass
@@ -148,7 +146,7 @@ def _sums_of(entries: _Entries) -> _Sums:
         connected=summed(entries.sessions * entries.connected),
         mix=summed(entries.sessions, slot * width + entries.kind, width),
         histogram=summed(bands["n"], cells, write.BANDS),
-        waits=_by_group_and_wait(
+        waits=from_rollups.by_cell_and_wait(
             wait_rows, waits["wait"].astype(np.int64), waits["n"].astype(np.int64), size
         ),
         members={int(pk): {int(pk)} for pk in ids.tolist()},
@@ -166,7 +164,7 @@ def _as_no_agent(sums: _Sums, sign: int) -> _Sums:
         connected=sign * sums.connected.sum(keepdims=True),
         mix=sign * sums.mix.sum(axis=0, keepdims=True),
         histogram=sign * sums.histogram.sum(axis=0, keepdims=True),
-        waits=_by_group_and_wait(one, waits, sign * n, 1),
+        waits=from_rollups.by_cell_and_wait(one, waits, sign * n, 1),
         members={NO_AGENT: {NO_AGENT}},
     )
 
@@ -217,7 +215,7 @@ def _regrouped(sums: _Sums, keys: np.ndarray | None = None) -> _Sums:
         connected=summed(sums.connected),
         mix=summed(sums.mix),
         histogram=summed(sums.histogram),
-        waits=_by_group_and_wait(slot[rows], waits, n, size),
+        waits=from_rollups.by_cell_and_wait(slot[rows], waits, n, size),
         members=dict(members),
     )
 
@@ -225,26 +223,6 @@ def _regrouped(sums: _Sums, keys: np.ndarray | None = None) -> _Sums:
 def _team_sums(agents: _Sums) -> _Sums:
     """The agents' sums added up by team (NO_AGENT: agents in no team, and no agent)."""
     return _regrouped(agents, from_rollups.teams_of(agents.ids))
-
-
-def _by_group_and_wait(group: np.ndarray, wait: np.ndarray, n: np.ndarray, size: int):
-    """(group, wait, sessions) summed by (group, wait), the nonzero ones in that order. Counted
-    in one array where it is small (waits are mostly seconds, so it is); sorted otherwise."""
-    if not len(group):
-        return group, wait, n
-    width = int(wait.max()) + 1
-    if size * width <= DENSE_CELLS:
-        totals = _ints(np.bincount(group * width + wait, weights=n, minlength=size * width))
-        cells = np.flatnonzero(totals)
-        return cells // width, cells % width, totals[cells]
-    keys, inverse = np.unique(group << 32 | wait, return_inverse=True)
-    totals = _ints(np.bincount(inverse, weights=n))
-    kept = totals != 0
-    keys = keys[kept]
-    return keys >> 32, keys & 0xFFFFFFFF, totals[kept]
-
-
-DENSE_CELLS = 1 << 22  # 32 MB of float64 counts at the most
 
 
 def _ints(values: np.ndarray) -> np.ndarray:
@@ -377,7 +355,7 @@ def _durations_in_bands(sessions: QuerySet, wanted: dict[int, set[int]]) -> dict
     # group only, so at most 298 parts.
     query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
     out: dict[tuple, list] = defaultdict(list)
-    for agent, duration, n in from_rollups.indexed_rows(query, AGENT_DURATION_INDEX):
+    for agent, duration, n in from_rollups.indexed_rows(query, from_rollups.AGENT_DURATION_INDEX):
         out[(write.band_of(duration), agent or NO_AGENT)].append((duration, n))
     return out
 

@@ -349,15 +349,35 @@ def _durations_in_bands(sessions: QuerySet, wanted: dict[int, set[int]]) -> dict
             counts = sessions.order_by().filter(who & in_band).values("agent", "duration")
             # COUNT(*), not of the id, which the index does not hold: read from the index alone.
             parts.append(counts.annotate(n=Count("*")).values_list("agent", "duration", "n"))
-    if not parts:
-        return {}
-    # SQLite caps a compound SELECT at 500 terms: there are 297 bands, and no agent is in one
-    # group only, so at most 298 parts.
-    query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
     out: dict[tuple, list] = defaultdict(list)
-    for agent, duration, n in from_rollups.indexed_rows(query, from_rollups.AGENT_DURATION_INDEX):
-        out[(write.band_of(duration), agent or NO_AGENT)].append((duration, n))
+    for chunk in _chunks(parts):
+        query = chunk[0].union(*chunk[1:], all=True) if len(chunk) > 1 else chunk[0]
+        for agent, duration, n in from_rollups.indexed_rows(
+            query, from_rollups.AGENT_DURATION_INDEX
+        ):
+            out[(write.band_of(duration), agent or NO_AGENT)].append((duration, n))
     return out
+
+
+# What one statement may hold: SQLite's compound SELECT takes 500 terms (there are 297 bands,
+# and the sessions with no agent are in one group, so at most 298 parts), and a stock SQLite
+# 32,766 parameters, which each part's filter repeats (the user's partners among them).
+MAX_PARTS = 400
+MAX_PARAMETERS = 30_000
+
+
+def _chunks(parts: list[QuerySet]) -> list[list[QuerySet]]:
+    """The parts in runs that each fit in one statement."""
+    chunks: list[list[QuerySet]] = []
+    size = MAX_PARAMETERS
+    for part in parts:
+        n = len(part.query.sql_with_params()[1])
+        if size + n > MAX_PARAMETERS or len(chunks[-1]) >= MAX_PARTS:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(part)
+        size += n
+    return chunks
 
 
 def _wait_medians(sums: _Sums) -> dict[int, int]:

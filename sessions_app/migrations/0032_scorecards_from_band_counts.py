@@ -4,7 +4,9 @@
 # every sync and could not be summed into month rows. Dropping them loses nothing: the rows'
 # duration bands and waits, and the sessions themselves, answer the same medians exactly.
 # The new session index is one agent's sessions by duration; on PostgreSQL it is built in one
-# pass over the table, during which writes to the sessions wait.
+# pass over the table, during which writes to the sessions wait. Migrating back to 0031 brings
+# the two columns back empty: the code of before 0032 then needs `manage.py rebuild_rollups` to
+# fill them, or its scorecards count only the sessions of the partial days.
 
 from django.db import migrations, models
 

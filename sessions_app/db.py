@@ -1,7 +1,9 @@
 """Plain executemany INSERT and upsert statements, built from a model's own metadata so column
-names cannot drift from the models. Values go in as the database stores them (db_datetime)."""
+names cannot drift from the models. Values go in as the database stores them (db_datetime).
+And one_snapshot, for reads that must see one state of the database."""
 
 import hashlib
+from contextlib import contextmanager
 from datetime import UTC
 
 from django.db import connection, transaction
@@ -151,3 +153,20 @@ def update_many(model, fields, rows) -> None:
         # Identifiers come from model metadata, quoted; every value is a bound parameter.
         sql = f"UPDATE {table} SET {sets} WHERE {pk} = %s"  # noqa: S608
         cursor.executemany(sql, rows)
+
+
+@contextmanager
+def one_snapshot():
+    """Every read inside sees the database as its first read did: on PostgreSQL, a REPEATABLE
+    READ transaction. A figure that reads rollup rows and then the sessions of one duration band
+    (a percentile, a scorecard's medians) would otherwise count a sync that committed between
+    the two reads in one and not the other, a rank off. Inside a transaction already (a test's,
+    a write's) that one stands. SQLite is left to read each statement afresh: its transactions
+    here take the write lock at once (transaction_mode IMMEDIATE), which a page must not hold."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield

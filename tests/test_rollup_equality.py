@@ -841,3 +841,45 @@ def test_hundreds_of_stale_months_are_read_by_their_days_in_one_query():
         expected = _figures(flt)
     assert _figures(flt) == expected
     assert figures.totals(sel).sessions == 36
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_between_the_rows_and_the_band_read_does_not_shift_a_median(monkeypatch):
+    """The scorecards read rollup rows, then the sessions of one band: a session committed by
+    another connection in between is seen by neither (one snapshot), so the median is the rows'
+    own. SQLite reads each statement afresh (see db.one_snapshot)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("one snapshot across statements is PostgreSQL's (REPEATABLE READ)")
+    import psycopg
+
+    from sessions_app.figures import scorecards
+
+    partner = Partner.objects.create(name="p", glance_partner_id=9)
+    user = get_user_model().objects.create_user("r", password="pw-r-Xy9!")
+    Membership.objects.create(user=user, partner=partner, role=Role.VIEWER)
+    base = datetime(2026, 3, 3, 9, tzinfo=UTC)
+    factories.store(partner, *[
+        factories.record(i + 1, base + timedelta(hours=i), duration=d, agent="ann.a.b")
+        for i, d in enumerate([100, 101, 102])
+    ])  # fmt: skip
+    data = QueryDict("start=2026-03-01&end=2026-03-10")
+    sel = selection.select(SessionFilter(data, user=user, tz=UTC, today=date(2026, 3, 20)))
+    table = Session._meta.db_table
+    columns = [f.column for f in Session._meta.concrete_fields if f.column != "id"]
+    copied = ", ".join(
+        {"glance_id": "glance_id + 1000", "duration": "100"}.get(c, c) for c in columns
+    )
+    real = scorecards._durations_in_bands
+
+    def with_a_commit_between(sessions, wanted):
+        with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+            other.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) "
+                f"SELECT {copied} FROM {table} WHERE glance_id = 1"
+            )
+        return real(sessions, wanted)
+
+    monkeypatch.setattr(scorecards, "_durations_in_bands", with_a_commit_between)
+    (row,) = figures.agent_scorecard(sel)
+    assert (row.sessions, row.median_duration) == (3, 101)
+    assert Session.objects.filter(partner=partner).count() == 4  # the other commit happened

@@ -21,7 +21,7 @@ from django.db import OperationalError, connection
 from django.db.models import Count, QuerySet
 
 from sessions_app import codes, waiting
-from sessions_app.db import fetch_rows
+from sessions_app.db import fetch_rows, one_snapshot
 from sessions_app.figures import from_sessions as raw
 from sessions_app.figures.kinds import (
     DURATION_BINS,
@@ -38,6 +38,11 @@ AGENT_DURATION_INDEX = "session_agent_duration_idx"
 
 
 def totals(sel: Selection) -> Totals:
+    with one_snapshot():  # the rows and the percentiles' bands of one state of the sessions
+        return _totals(sel)
+
+
+def _totals(sel: Selection) -> Totals:
     rows = read_rollups(
         sel, "status", "sessions", "guests", "durations", "agent_ids", "country_codes"
     )

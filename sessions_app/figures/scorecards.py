@@ -24,7 +24,7 @@ from django.db.models import Aggregate, BigIntegerField, BinaryField, Count, Q, 
 from django.db.models.functions import Cast
 
 from sessions_app import codes
-from sessions_app.db import fetch_rows
+from sessions_app.db import fetch_rows, one_snapshot
 from sessions_app.figures import from_rollups
 from sessions_app.figures.kinds import AgentFigures
 from sessions_app.figures.selection import Selection
@@ -62,11 +62,13 @@ class _Entries:
 
 def agent_figures(sel: Selection, by_team: bool = False) -> dict[int | None, AgentFigures]:
     """Every agent's figures (with `by_team`, every team's: each agent counted in its team; None
-    for agents in no team and sessions with no agent)."""
-    sums = _agent_sums(sel)
-    if by_team:
-        sums = _team_sums(sums)
-    medians = _medians(sel, sums)
+    for agents in no team and sessions with no agent). The rows and the medians' bands are read
+    in one snapshot (the agents page holds one over both scorecards)."""
+    with one_snapshot():
+        sums = _agent_sums(sel)
+        if by_team:
+            sums = _team_sums(sums)
+        medians = _medians(sel, sums)
     waits = _wait_medians(sums)
     return {
         (int(pk) if pk != NO_AGENT else None): AgentFigures(

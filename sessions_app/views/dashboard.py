@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 
 from sessions_app import codes, figures, timezones, waiting
 from sessions_app.accounts import access
+from sessions_app.db import one_snapshot
 from sessions_app.figures import charts, geo, kpis, selection
 from sessions_app.figures.filters import SessionFilter
 from sessions_app.http import json_bytes, json_response
@@ -133,8 +134,9 @@ AGENT_SORTS = {
 def agent_list(request):
     flt = session_filter(request)
     sel = selection.select(flt)
-    rows = figures.agent_scorecard(sel)
-    teams = figures.team_scorecard(sel, rows)
+    with one_snapshot():  # the teams are sums of the agents' rows, read once
+        rows = figures.agent_scorecard(sel)
+        teams = figures.team_scorecard(sel, rows)
     teams.sort(key=lambda row: (row.team is None, -row.sessions))
     sort = request.GET.get("sort", "-sessions")
     key = sort.lstrip("-")

@@ -254,11 +254,9 @@ def service_over_time(
         quarters = np.frombuffer(
             b"".join(bytes(row[3]) if row[3] else empty for row in rows), write.DTYPE
         )
-        sessions = _summed(cells.ravel(), quarters, len(keys) * width)
+        sessions = counts_by_cell(cells.ravel(), quarters, len(keys) * width)
         blobs = [bytes(row[4]) if row[4] else b"" for row in rows]
-        lengths = np.fromiter(map(len, blobs), np.int64, len(rows)) // write.WAIT.itemsize
-        joined = np.frombuffer(b"".join(blobs), write.WAIT)
-        of_row = np.repeat(np.arange(len(rows)), lengths)
+        joined, of_row = records_of(blobs, write.WAIT, np.arange(len(rows)))
         wait_cells = cells[of_row, joined["quarter"].astype(np.int64)]
         by_cell = _waits_by_cell(wait_cells, joined["wait"], joined["n"])
         key_list, partners = list(keys), list(groups)
@@ -307,11 +305,11 @@ def by_cell_and_wait(cells: np.ndarray, waits: np.ndarray, n: np.ndarray, size: 
     waits = waits.astype(np.int64)
     width = int(waits.max()) + 1
     if size * width <= DENSE_CELLS:
-        totals = _summed(cells * width + waits, n, size * width)
+        totals = counts_by_cell(cells * width + waits, n, size * width)
         found = np.flatnonzero(totals)
         return found // width, found % width, totals[found]
     keys, inverse = np.unique(cells << 32 | waits, return_inverse=True)
-    totals = _summed(inverse, n, len(keys))
+    totals = counts_by_cell(inverse, n, len(keys))
     kept = totals != 0
     return keys[kept] >> 32, keys[kept] & 0xFFFFFFFF, totals[kept]
 
@@ -319,8 +317,15 @@ def by_cell_and_wait(cells: np.ndarray, waits: np.ndarray, n: np.ndarray, size: 
 DENSE_CELLS = 1 << 22  # 32 MB of float64 counts at the most
 
 
-def _summed(cells: np.ndarray, counts: np.ndarray, size: int) -> np.ndarray:
+def counts_by_cell(cells: np.ndarray, counts: np.ndarray, size: int) -> np.ndarray:
+    """The counts summed by cell, `size` cells (bincount's float sums, rounded back)."""
     return np.rint(np.bincount(cells, weights=counts, minlength=size)).astype(np.int64)
+
+
+def records_of(blobs: list[bytes], dtype: np.dtype, owner: np.ndarray):
+    """Every blob's records in one array, and for each record its blob's `owner` entry."""
+    lengths = np.fromiter(map(len, blobs), np.int64, len(blobs)) // dtype.itemsize
+    return np.frombuffer(b"".join(blobs), dtype), np.repeat(owner, lengths)
 
 
 def _waits(blob) -> np.ndarray:

@@ -121,7 +121,7 @@ def _agent_sums(sel: Selection) -> _Sums:
     if not sel.by_agent:
         partner_rows = _rows(sel.coarse)
         others.append(_part([NO_AGENT] * len(partner_rows), partner_rows))
-        parts.append(_as_no_agent(by_agent, sign=-1))
+        parts.append(_less_as_no_agent(by_agent))
     parts.append(_sums_of(_Entries.joined(others)))
     sums = _regrouped(_concatenated(parts))
     sel.memo["agent sums"] = sums
@@ -134,11 +134,11 @@ def _sums_of(entries: _Entries) -> _Sums:
     size = len(ids)
 
     def summed(values, cells=slot, width=1):
-        out = np.bincount(cells, weights=values, minlength=size * width)
-        return _ints(out).reshape(size, width) if width > 1 else _ints(out)
+        out = from_rollups.counts_by_cell(cells, values, size * width)
+        return out.reshape(size, width) if width > 1 else out
 
-    bands, band_rows = _flat(entries.bands, write.SPARSE, slot)
-    waits, wait_rows = _flat(entries.waits, write.WAIT, slot)
+    bands, band_rows = from_rollups.records_of(entries.bands, write.SPARSE, slot)
+    waits, wait_rows = from_rollups.records_of(entries.waits, write.WAIT, slot)
     width = len(TYPES) + 1
     cells = band_rows * write.BANDS + bands["band"].astype(np.int64)
     return _Sums(
@@ -155,18 +155,19 @@ def _sums_of(entries: _Entries) -> _Sums:
     )
 
 
-def _as_no_agent(sums: _Sums, sign: int) -> _Sums:
-    """All of these sums as one row of no agent, times `sign`."""
+def _less_as_no_agent(sums: _Sums) -> _Sums:
+    """All of these sums, negated, as one row of no agent: what the agents' rows take off the
+    partner's."""
     rows, waits, n = sums.waits
     one = np.zeros(len(rows), np.int64)
     return _Sums(
         ids=np.array([NO_AGENT], np.int64),
-        count=sign * sums.count.sum(keepdims=True),
-        seconds=sign * sums.seconds.sum(keepdims=True),
-        connected=sign * sums.connected.sum(keepdims=True),
-        mix=sign * sums.mix.sum(axis=0, keepdims=True),
-        histogram=sign * sums.histogram.sum(axis=0, keepdims=True),
-        waits=from_rollups.by_cell_and_wait(one, waits, sign * n, 1),
+        count=-sums.count.sum(keepdims=True),
+        seconds=-sums.seconds.sum(keepdims=True),
+        connected=-sums.connected.sum(keepdims=True),
+        mix=-sums.mix.sum(axis=0, keepdims=True),
+        histogram=-sums.histogram.sum(axis=0, keepdims=True),
+        waits=from_rollups.by_cell_and_wait(one, waits, -n, 1),
         members={NO_AGENT: {NO_AGENT}},
     )
 
@@ -227,10 +228,6 @@ def _team_sums(agents: _Sums) -> _Sums:
     return _regrouped(agents, from_rollups.teams_of(agents.ids))
 
 
-def _ints(values: np.ndarray) -> np.ndarray:
-    return np.rint(values).astype(np.int64)
-
-
 # --- reading --------------------------------------------------------------------------------
 
 
@@ -287,12 +284,6 @@ def _one_band(duration: int) -> bytes:
 
 def _one_wait(wait: int | None) -> bytes:
     return b"" if wait is None else np.array([(0, wait, 1)], write.WAIT).tobytes()
-
-
-def _flat(blobs: list[bytes], dtype: np.dtype, slot: np.ndarray):
-    """Every entry's records in one array, and the slot of the entry each came from."""
-    lengths = np.fromiter(map(len, blobs), np.int64, len(blobs)) // dtype.itemsize
-    return np.frombuffer(b"".join(blobs), dtype), np.repeat(slot, lengths)
 
 
 # --- medians --------------------------------------------------------------------------------

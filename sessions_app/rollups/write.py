@@ -349,8 +349,13 @@ MEASURES = [
 def measures_of(model: type[Model]) -> list[str]:
     """The MEASURES a rollup model has: a migration's historical model may predate some (its
     rebuild then fills the ones it has, and the migration that adds a measure rebuilds again)."""
+    return _fields_of(model, MEASURES)
+
+
+def _fields_of(model: type[Model], names) -> list[str]:
+    """Those of `names` that the (perhaps historical) model has, in their order."""
     present = {f.name for f in model._meta.concrete_fields}
-    return [name for name in MEASURES if name in present]
+    return [name for name in names if name in present]
 
 
 # Measures that rollup rows no longer keep, which the historical models of the migrations
@@ -362,8 +367,7 @@ RETIRED = ("agent_durations", "agent_waits")
 
 
 def retired_of(model: type[Model]) -> list[str]:
-    present = {f.name for f in model._meta.concrete_fields}
-    return [name for name in RETIRED if name in present]
+    return _fields_of(model, RETIRED)
 
 
 def _from_db(name: str, value):

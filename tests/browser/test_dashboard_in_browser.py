@@ -6,6 +6,7 @@ import re
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
 
 from tests.helpers.browser import log_in, screenshot, wait_for_charts
 from tests.helpers.queue import run_queued
@@ -64,6 +65,9 @@ def test_the_agents_page_and_an_agent(page, live_server, world):
     page.goto(f"{live_server.url}/agents/")
     assert page.locator("table.scorecard tbody tr").count() > 1
     page.locator("table.scorecard tbody tr a").first.click()
+    # The agents page has no charts, so waiting for charts before the agent's page has loaded
+    # would pass at once on the old page (it did, once, in CI).
+    page.wait_for_url(re.compile(r".*/agents/\d+/.*"))
     wait_for_charts(page)
     assert drawn(page, "agent-trend").count() == 1
 
@@ -107,8 +111,9 @@ def test_a_view_is_saved_from_the_filter_bar_and_reopened_from_views(page, live_
     page.click("details.save-view summary")
     page.fill("details.save-view input[name=name]", "Screen shares this week")
     page.click("details.save-view button[type=submit]")
-    page.wait_for_load_state()
-    assert "Saved the view “Screen shares this week”" in page.inner_text("body")
+    # expect() retries until the page after the POST shows it; wait_for_load_state() could
+    # return at once on the page the form was on.
+    expect(page.locator("body")).to_contain_text("Saved the view “Screen shares this week”")
     page.click("nav >> text=Views")
     page.click("text=Screen shares this week")
     page.wait_for_url(re.compile(r".*/sessions/\?preset=7d&type=G$"))

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sessions_app import db as bulk
-from sessions_app.models import AgentRollup, Guest, Session, SessionRollup
+from sessions_app.models import Agent, AgentRollup, Guest, Session, SessionRollup
 from sessions_app.rollups import write
 from tests.factories import guest, record, store
 
@@ -91,3 +91,20 @@ def _rollup_rows(partner):
         )
         for model, keyed in ((SessionRollup, []), (AgentRollup, ["agent_id"]))
     }
+
+
+# The array syntax's own characters: quotes, backslashes, braces, commas, its NULL, blanks.
+ARRAY_SYNTAX = ['say "hi"', "back\\slash", "{brace}", "a,b", "NULL", "", " padded ", '\\"', "東京"]
+
+
+def test_a_lookup_finds_exactly_the_values_asked_for_whatever_they_hold(partner):
+    """select_in's values go to PostgreSQL as one array literal (db.array_literal): every
+    value must come back as itself, and only the values asked for."""
+    agents = [Agent.objects.create(partner=partner, user_name=name) for name in ARRAY_SYNTAX]
+    asked = ARRAY_SYNTAX[::2]
+    rows = bulk.select_in(
+        Agent, ["user_name", "id"], where={"partner": partner.pk}, key="user_name", values=asked
+    )
+    assert sorted(rows) == sorted((a.user_name, a.pk) for a in agents if a.user_name in asked)
+    by_id = bulk.select_in(Agent, ["id"], where={}, key="id", values=[agents[1].pk, 10**12])
+    assert by_id == [(agents[1].pk,)]

@@ -94,17 +94,20 @@ def store_sessions(partner: Partner, records: list[SessionRecord]) -> WriteResul
             (*_session_row(partner, record, agents, now, to_db), fingerprints.get(glance_id))
             for glance_id, record in latest.items()
         ]
-        insert_many(
+        written = insert_many(
             Session,
             ["partner", "glance_id", *SESSION_FIELDS],
             session_rows,
             conflict=["partner", "glance_id"],
             update=SESSION_FIELDS,
+            returning=["glance_id", "id"],
         )
         new_ids = [glance_id for glance_id in latest if glance_id not in stored]
-        pks = {glance_id: row.pk for glance_id, row in stored.items()} | _session_pks(
-            partner, new_ids
-        )
+        if written is not None:  # PostgreSQL said, in the same statement
+            pks = dict(written)
+        else:
+            pks = {glance_id: row.pk for glance_id, row in stored.items()}
+            pks |= _session_pks(partner, new_ids)
         _replace_guests(latest, pks, [row.pk for row in stored.values()], cut, to_db)
         write.apply(partner.pk, removed, _contributions(latest, session_rows))
     # Re-read and written again: its compared fields changed, or its fingerprint did (a guest's

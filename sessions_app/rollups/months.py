@@ -105,7 +105,7 @@ def _summed(columns: dict[str, list], group: np.ndarray, size: int) -> list["wri
             durations=durations[g],
             agents=agents[g],
             countries=countries[g],
-            agent_ids=np.array(sorted(int(i) for i in agents[g]), np.int64).tobytes(),
+            agent_ids=write._int64s(sorted(int(i) for i in agents[g])),
             country_codes=orjson.dumps(sorted(countries[g])).decode(),
             places=places[g],
             place_sessions=place_sessions[g],

@@ -440,14 +440,14 @@ def _merge(row, delta: Delta, place_ids: dict) -> None:
     row.guests += delta.guests
     row.seconds += delta.seconds
     row.quarters = _add_array(row.quarters, delta.quarters, QUARTERS)
-    row.durations = _add_sparse(row.durations, delta.durations)
+    row.durations = _add_records(row.durations, delta.durations, SPARSE_RECORD)
     row.agents = _add_counts(row.agents, delta.agents)
     row.countries = _add_counts(row.countries, delta.countries)
     row.agent_ids = _int64s(sorted(int(i) for i in row.agents))
     row.country_codes = orjson.dumps(sorted(row.countries)).decode()
     row.places = _add_places(row.places, delta.places, place_ids)
     row.place_sessions = _add_places(row.place_sessions, delta.place_sessions, place_ids)
-    row.waits = _add_waits(row.waits, delta.waits)
+    row.waits = _add_records(row.waits, delta.waits, WAIT_RECORD)
 
 
 def _add_array(stored, change: dict, size: int) -> bytes:
@@ -463,10 +463,6 @@ def _int64s(values: list[int]) -> bytes:
     return struct.pack(f"<{len(values)}q", *values)
 
 
-def _add_sparse(stored, change: dict) -> bytes:
-    return _add_records(stored, change, SPARSE_RECORD)
-
-
 # Durations by band are mostly zeros (a day's sessions of one type and status touch a few dozen
 # of 297 bands): stored as (band, count) pairs they are a quarter of the size, and reading a
 # year of them is most of what the overview's percentiles cost.
@@ -477,12 +473,6 @@ def sum_sparse(blobs: Iterable[Blob | None], size: int) -> np.ndarray:
     """The sum of many sparse arrays, in one numpy operation."""
     pairs = np.frombuffer(b"".join(bytes(blob) for blob in blobs if blob), SPARSE)
     return np.bincount(pairs["band"], weights=pairs["n"], minlength=size).astype(np.int64)
-
-
-def array_of(stored: Blob | None, size: int) -> np.ndarray:
-    if not stored:
-        return np.zeros(size, DTYPE)
-    return np.frombuffer(bytes(stored), DTYPE)
 
 
 # Visitors by place: (Place id, count) pairs, sorted by id.
@@ -505,10 +495,6 @@ NO_AGENT = 0  # no Agent row has id 0: the scorecards' group of sessions with no
 WAIT = np.dtype([("quarter", "<u1"), ("wait", "<u4"), ("n", "<u4")])
 
 
-def _add_waits(stored, change: dict) -> bytes:
-    return _add_records(stored, change, WAIT_RECORD)
-
-
 # The same records as struct formats: a row of an agent's day holds a handful of records, and
 # packing a handful with struct costs a fraction of building a numpy array of them (merging
 # rows was most of a sync page's rollup work). Little-endian, unpadded: numpy's bytes exactly.
@@ -520,18 +506,16 @@ WAIT_RECORD = struct.Struct("<BII")
 def _add_records(stored, change: dict, record: struct.Struct) -> bytes:
     """Stored records (key fields, then n) plus {key: n}, as records sorted by key, zero counts
     dropped; a key is a number, or a tuple where the record has several key fields."""
+    single = len(record.format) == 3  # "<", one key field, then n
     if stored:
-        single = len(record.format) == 3  # "<" and one key field, then n
         counts = {(r[0] if single else r[:-1]): r[-1] for r in record.iter_unpack(bytes(stored))}
         for key, n in change.items():
             counts[key] = counts.get(key, 0) + n
     else:
         counts = change
     kept = sorted(item for item in counts.items() if item[1])
-    if not kept:
-        return b""
     pack = record.pack
-    if len(record.format) == 3:
+    if single:
         return b"".join([pack(key, n) for key, n in kept])
     return b"".join([pack(*key, n) for key, n in kept])
 

@@ -237,7 +237,7 @@ def quick_sync(partner: Partner, now: datetime | None = None) -> SyncRun | None:
 ANALYZE_AFTER = 1000  # new sessions in one sync that make the planner's statistics stale
 
 
-def refresh_planner_statistics(models=None) -> None:
+def refresh_planner_statistics() -> None:
     """Fresh planner statistics after a sync that changed the tables' size a lot.
 
     SQLite keeps none unless told to: without them it reads the session list of several
@@ -249,7 +249,7 @@ def refresh_planner_statistics(models=None) -> None:
         if connection.vendor == "sqlite":
             cursor.execute("ANALYZE")
         elif connection.vendor == "postgresql":
-            tables = models or (Session, Guest, SessionRollup, AgentRollup, Agent)
+            tables = (Session, Guest, SessionRollup, AgentRollup, Agent)
             names = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in tables)
             cursor.execute(f"ANALYZE {names}")
 

@@ -13,6 +13,7 @@ from sessions_app.notify import reports
 from sessions_app.notify.wallboard import refresh_live_counts
 from sessions_app.sync.retention import apply_retention
 from sessions_app.sync.run import SyncBusy, full_sync, quick_sync
+from sessions_app.sync.status import run_connection_test
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,16 @@ def refresh_live_counts_task(partner_pk: int) -> str:
         return f"partner {partner_pk}: not found"
     row = refresh_live_counts(partner)
     return f"{partner}: live counts {row.error or f'{row.active} active, {row.waiting} waiting'}"
+
+
+def connection_test_task(partner_pk: int, request_pk: int) -> str:
+    """An admin's connection test (`request_pk`: the audit event of their asking), run here so
+    the web request never waits on Glance; the partner page shows the answer it stores."""
+    partner = Partner.objects.filter(pk=partner_pk).first()
+    if partner is None:
+        return f"partner {partner_pk}: not found, nothing to test"
+    result = run_connection_test(partner, request_pk)
+    return f"{partner}: connection test {'passed' if result.ok else 'failed'}: {result.message}"
 
 
 def send_password_reset_task(email: str, domain: str, use_https: bool) -> str:

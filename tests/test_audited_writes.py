@@ -28,6 +28,7 @@ from sessions_app.models import (
     SavedView,
 )
 from sessions_app.notify import alerts, reports, wallboard
+from sessions_app.sync import status
 from sessions_app.sync.retention import apply_retention
 from tests.factories import record, store
 from tests.helpers.queue import queued
@@ -173,6 +174,13 @@ def test_a_requested_sync_and_its_event(rows, monkeypatch):
     act = partial(partners.request_sync, partner, request=request)
     asked = lambda: bool(queued("sessions_app.tasks.sync_partner_task"))  # noqa: E731
     both_or_neither(monkeypatch, act, asked, "sync_requested")
+
+
+def test_a_requested_connection_test_and_its_event(rows, monkeypatch):
+    partner, _, _, request = rows
+    act = partial(status.request_connection_test, partner, request=request)
+    asked = lambda: bool(queued("sessions_app.tasks.connection_test_task"))  # noqa: E731
+    both_or_neither(monkeypatch, act, asked, "connection_tested")
 
 
 def test_a_new_user_and_its_event(rows, monkeypatch):

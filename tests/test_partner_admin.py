@@ -1,14 +1,21 @@
 """Partner administration in the browser: credentials, connection test, sync now, access."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 from django_q.models import OrmQ
 
 from sessions_app.models import AuditEvent, Membership, Partner
+from sessions_app.sync.status import TEST_LOST
 from tests.helpers.glance import OTHER_ID, OTHER_KEY
+from tests.helpers.queue import queued, run_queued
+from tests.helpers.servers import LocalServer
+
+JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture
@@ -84,26 +91,157 @@ def test_replacing_the_key_is_audited_without_the_key(admin_client, world, glanc
     assert "brand-new-key-4321" not in str(event.details) + event.summary
 
 
-def test_the_connection_test_shows_todays_counts(admin_client, world):
+TEST_TASK = "sessions_app.tasks.connection_test_task"
+
+
+def test_the_connection_test_is_queued_and_its_answer_shown(admin_client, world, glance):
     body = admin_client.post(f"/partners/{world.a.pk}/test/", follow=True).content.decode()
+    assert "Connection test queued" in body and "Testing the connection" in body
+    assert glance.calls("PartnerSessionCounts") == []  # the web request did not call Glance
+    ((partner_pk, asked_pk),) = queued(TEST_TASK)
+    assert partner_pk == world.a.pk
+    run_queued(TEST_TASK)
+    body = admin_client.get(f"/partners/{world.a.pk}/").content.decode()
     assert "Connected. Glance counts" in body and "Today at Glance (UTC)" in body
-    assert AuditEvent.objects.get(action="connection_tested").details == {"ok": True}
+    assert "Testing the connection" not in body
+    answer = AuditEvent.objects.get(action="connection_tested", details__answers=asked_pk)
+    assert answer.details["ok"] is True and answer.actor == world.users["admin"]
+    assert sum(count for _, _, count, _ in answer.details["counts"]) == int(
+        re.search(r"Glance counts (\d+) ended sessions", body).group(1)
+    )
 
 
 def test_the_connection_test_explains_a_refused_key(admin_client, world, settings):
     settings.GLANCE_MAX_RETRIES = 0
     world.a.set_api_key("wrong-key")
     world.a.save()
-    body = admin_client.post(f"/partners/{world.a.pk}/test/", follow=True).content.decode()
+    admin_client.post(f"/partners/{world.a.pk}/test/")
+    run_queued(TEST_TASK)
+    body = admin_client.get(f"/partners/{world.a.pk}/").content.decode()
     assert f"Glance refused partner id {world.a.glance_partner_id} or its API key" in body
-    assert "wrong-key" not in body
+    assert "Today at Glance" not in body and "wrong-key" not in body
+    answer = AuditEvent.objects.filter(action="connection_tested").first()
+    assert answer.details["ok"] is False and answer.details["counts"] == []
 
 
 def test_the_connection_test_explains_an_unreachable_service(admin_client, world):
     world.a.api_url = "http://127.0.0.1:9/services/activityservice.asmx"
     world.a.save()
-    body = admin_client.post(f"/partners/{world.a.pk}/test/", follow=True).content.decode()
+    admin_client.post(f"/partners/{world.a.pk}/test/")
+    run_queued(TEST_TASK)
+    body = admin_client.get(f"/partners/{world.a.pk}/").content.decode()
     assert "Glance could not be reached: cannot connect to http://127.0.0.1:9/" in body
+
+
+def test_the_connection_test_explains_a_malformed_answer(admin_client, world):
+    broken = LocalServer(status=200, body=b'{"d": [{"type": "C", "cou', headers=JSON)
+    try:
+        world.a.api_url = broken.url + "/services/activityservice.asmx"
+        world.a.save(update_fields=["api_url"])
+        admin_client.post(f"/partners/{world.a.pk}/test/")
+        run_queued(TEST_TASK)
+    finally:
+        broken.stop()
+    body = admin_client.get(f"/partners/{world.a.pk}/").content.decode()
+    assert "Glance answered with an error: " in body and "malformed answer" in body
+    assert "Today at Glance" not in body and '"cou' not in body
+
+
+def test_the_connection_test_explains_a_key_that_cannot_be_decrypted(admin_client, world):
+    Partner.objects.filter(pk=world.a.pk).update(api_key_encrypted="made-with-another-key")
+    admin_client.post(f"/partners/{world.a.pk}/test/")
+    run_queued(TEST_TASK)
+    body = admin_client.get(f"/partners/{world.a.pk}/").content.decode()
+    assert "cannot be decrypted with FIELD_ENCRYPTION_KEY" in body
+    assert "Enter the API key again." in body
+
+
+def test_a_connection_test_that_breaks_still_answers_the_admin(admin_client, world, monkeypatch):
+    def broken(partner):
+        raise RuntimeError("a bug of ours")
+
+    monkeypatch.setattr("sessions_app.sync.status.check_connection", broken)
+    admin_client.post(f"/partners/{world.a.pk}/test/")
+    with pytest.raises(RuntimeError):  # the worker records the task as failed, too
+        run_queued(TEST_TASK)
+    body = admin_client.get(f"/partners/{world.a.pk}/").content.decode()
+    assert "The connection test stopped on an unexpected error" in body
+    assert "a bug of ours" not in body
+
+
+def test_a_double_click_queues_one_connection_test(admin_client, world):
+    admin_client.post(f"/partners/{world.a.pk}/test/")
+    body = admin_client.post(f"/partners/{world.a.pk}/test/", follow=True).content.decode()
+    assert "A connection test of this partner is queued already" in body
+    assert len(queued(TEST_TASK)) == 1
+    assert AuditEvent.objects.filter(action="connection_tested").count() == 1
+
+
+def test_a_connection_test_that_never_ran_may_be_asked_again(admin_client, world):
+    admin_client.post(f"/partners/{world.a.pk}/test/")
+    OrmQ.objects.all().delete()  # the task is lost: no worker ever runs it
+    AuditEvent.objects.filter(action="connection_tested").update(
+        at=timezone.now() - TEST_LOST - timedelta(seconds=1)
+    )
+    body = admin_client.get(f"/partners/{world.a.pk}/").content.decode()
+    assert "has had no answer for 10 minutes: is the background worker (manage.py qcluster)" in body
+    admin_client.post(f"/partners/{world.a.pk}/test/")
+    assert len(queued(TEST_TASK)) == 1
+
+
+def test_an_answer_about_the_old_key_is_not_shown_once_the_key_changed(admin_client, world, glance):
+    admin_client.post(f"/partners/{world.a.pk}/test/")
+    run_queued(TEST_TASK)
+    data = form_data(
+        glance, glance_partner_id=world.a.glance_partner_id, api_key="brand-new-key-4321"
+    )
+    admin_client.post(f"/partners/{world.a.pk}/edit/", data)
+    body = admin_client.get(f"/partners/{world.a.pk}/").content.decode()
+    assert "Connected. Glance counts" not in body and "Today at Glance" not in body
+    assert "The API key or endpoint has changed since the last connection test" in body
+
+
+def test_a_test_queued_before_a_key_change_tests_the_new_key(admin_client, world, glance):
+    admin_client.post(f"/partners/{world.a.pk}/test/")
+    data = form_data(glance, glance_partner_id=world.a.glance_partner_id, api_key="wrong-key-99")
+    admin_client.post(f"/partners/{world.a.pk}/edit/", data)
+    run_queued(TEST_TASK)  # the worker reads the partner as it is when the task runs
+    body = admin_client.get(f"/partners/{world.a.pk}/").content.decode()
+    assert "Glance refused partner id" in body and "Connected. Glance counts" not in body
+
+
+def test_the_connection_test_never_stores_or_shows_the_key(admin_client, world):
+    key = world.a.api_key
+    admin_client.post(f"/partners/{world.a.pk}/test/")
+    assert key not in str(queued(TEST_TASK))
+    (summary,) = run_queued(TEST_TASK)
+    body = admin_client.get(f"/partners/{world.a.pk}/").content.decode()
+    feed = admin_client.get(f"/partners/{world.a.pk}/status.json").content.decode()
+    events = AuditEvent.objects.filter(action="connection_tested")
+    stored = [str(event.details) + event.summary for event in events]
+    assert len(stored) == 2 and not [text for text in [*stored, summary, body, feed] if key in text]
+
+
+def test_another_partners_admin_neither_starts_nor_sees_its_connection_test(client, world):
+    client.force_login(world.users["superuser"])
+    client.post(f"/partners/{world.b.pk}/test/")
+    run_queued(TEST_TASK)
+    client.force_login(world.users["admin"])  # admin of A only
+    assert client.post(f"/partners/{world.b.pk}/test/").status_code == 404
+    assert client.get(f"/partners/{world.b.pk}/status.json").status_code == 404
+    assert queued(TEST_TASK) == []
+    assert "Connection test" not in client.get(f"/partners/{world.a.pk}/").content.decode()
+
+
+def test_the_status_feed_tells_the_page_when_the_answer_is_in(admin_client, world):
+    feed = f"/partners/{world.a.pk}/status.json"
+    assert admin_client.get(feed).json()["connection_test"] == ""
+    admin_client.post(f"/partners/{world.a.pk}/test/")
+    waiting = admin_client.get(feed).json()["connection_test"]
+    page = admin_client.get(f"/partners/{world.a.pk}/").content.decode()
+    assert waiting.startswith("queued:") and f'data-connection-test="{waiting}"' in page
+    run_queued(TEST_TASK)
+    assert admin_client.get(feed).json()["connection_test"].startswith("passed:")
 
 
 def test_sync_now_queues_a_manual_sync(admin_client, world):
@@ -127,6 +265,7 @@ def test_the_status_feed_reports_a_running_sync(admin_client, world):
         "percent": 25,
         "finishing": False,
         "failing": False,
+        "connection_test": "",
     }
     page = admin_client.get(f"/partners/{world.a.pk}/").content.decode()
     assert 'data-running="1"' in page and "window 1 of 4 · 7 pages" in page
@@ -241,14 +380,6 @@ def test_sync_now_during_a_running_sync_queues_nothing(admin_client, world):
     world.a.sync_runs.create(trigger="schedule")
     body = admin_client.post(f"/partners/{world.a.pk}/sync/", follow=True).content.decode()
     assert "running already" in body and not OrmQ.objects.exists()
-
-
-def test_a_failed_connection_test_shows_no_counts(admin_client, world, settings):
-    settings.GLANCE_MAX_RETRIES = 0
-    world.a.set_api_key("wrong-key")
-    world.a.save()
-    body = admin_client.post(f"/partners/{world.a.pk}/test/", follow=True).content.decode()
-    assert "Today at Glance" not in body
 
 
 def test_a_new_endpoint_needs_the_key_typed_again(admin_client, world, glance):

@@ -15,7 +15,7 @@ from sessions_app.forms import AlertRuleForm, GrantAccessForm, PartnerForm
 from sessions_app.http import json_response
 from sessions_app.models import Role, SyncRun
 from sessions_app.sync import completeness
-from sessions_app.sync.status import run_connection_test, sync_status
+from sessions_app.sync.status import connection_test, request_connection_test, sync_status
 
 
 def _require_any_admin(user):
@@ -65,7 +65,7 @@ def partner_detail(request, pk):
         "memberships": partner.memberships.select_related("user"),
         "grant_form": GrantAccessForm(),
         "recent_runs": partner.sync_runs.all()[:10],
-        "counts": request.session.pop(f"counts-{partner.pk}", None),  # from a connection test
+        "connection_test": connection_test(partner),
         "quick_sync_minutes": settings.GLANCE_QUICK_SYNC_MINUTES,
         "lookback_hours": settings.GLANCE_LOOKBACK_HOURS,
     }
@@ -86,13 +86,16 @@ def partner_edit(request, pk):
 @login_required
 @require_POST
 def partner_test(request, pk):
+    """Queues the test: the worker asks Glance, and the partner page shows its answer."""
     partner = access.get_partner_for(request.user, pk, Role.ADMIN)
-    result = run_connection_test(partner, request=request)
-    (messages.success if result.ok else messages.error)(request, result.message)
-    if result.ok:
-        request.session[f"counts-{partner.pk}"] = [
-            [c.session_type, c.status, c.count, c.average_duration] for c in result.counts
-        ]
+    if request_connection_test(partner, request=request):
+        messages.success(request, "Connection test queued; its answer shows below in a moment.")
+    else:
+        messages.info(
+            request,
+            "A connection test of this partner is queued already; its answer shows below when "
+            "it is ready.",
+        )
     return redirect("partner_detail", pk=partner.pk)
 
 
@@ -114,9 +117,11 @@ def partner_sync(request, pk):
 @login_required
 @require_GET
 def partner_status(request, pk):
-    """The partner page polls this while a sync runs, to move its progress bar."""
+    """The partner page polls this, to move a running sync's progress bar, and to reload when a
+    sync or a connection test has ended."""
     partner = access.get_partner_for(request.user, pk, Role.ADMIN)
     status = sync_status(partner)
+    test = connection_test(partner)
     run = status.running
     # Not the quick pass's runs: each would reload the page, losing a half-typed form.
     latest = partner.sync_runs.exclude(trigger=SyncRun.Trigger.QUICK).only("pk", "state").first()
@@ -131,6 +136,7 @@ def partner_status(request, pk):
             "percent": run.progress_percent if run else 100,
             "finishing": run.finishing if run else False,
             "failing": status.failing,
+            "connection_test": test.token if test else "",
         }
     )
 

@@ -1,5 +1,6 @@
 // Keeps the partner page's sync health current: while a sync runs, its progress bar moves
-// every two seconds; when a sync starts or ends, the page reloads to show the outcome.
+// every two seconds; when a sync starts or ends, or a connection test is answered, the page
+// reloads to show the outcome.
 (function () {
   "use strict";
   const box = document.getElementById("sync-health");
@@ -18,7 +19,8 @@
       const response = await fetch(box.dataset.statusUrl, { credentials: "same-origin" });
       if (response.ok) {
         const status = await response.json();
-        if (status.latest !== box.dataset.latest) {
+        if (status.latest !== box.dataset.latest ||
+            status.connection_test !== box.dataset.connectionTest) {
           window.location.reload();
           return;
         }

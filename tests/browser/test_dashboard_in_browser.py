@@ -136,6 +136,21 @@ def test_the_wallboard_fills_itself_under_the_policy(page, live_server, world):
     assert page.outside_requests == []
 
 
+def test_the_partner_page_shows_a_connection_test_when_the_worker_has_answered(
+    page, live_server, world
+):
+    log_in(page, live_server, "admin")
+    page.goto(f"{live_server.url}/partners/{world.a.pk}/")
+    page.click("button:has-text('Test connection')")
+    expect(page.locator("#connection-test")).to_contain_text("Testing the connection")
+    run_queued("sessions_app.tasks.connection_test_task")  # the worker's turn
+    # The page's poller sees the answer and reloads: no click, no reload by the test.
+    expect(page.locator("#connection-test")).to_contain_text(
+        "Connected. Glance counts", timeout=15000
+    )
+    assert page.get_by_text("Today at Glance (UTC)").is_visible()
+
+
 def listed_count(page) -> int:
     text = page.locator("main").inner_text()
     return int(re.search(r"([\d,]+) sessions\. Times in", text).group(1).replace(",", ""))

@@ -124,3 +124,23 @@ def test_a_daily_schedule_applies_retention(db):
         "sessions_app.tasks.apply_retention_task",
         "D",
     )
+
+
+def test_the_daily_schedule_is_made_again_after_a_flush(db):
+    # A flush (as every transaction=True test ends with) empties the table migration 0003
+    # wrote it into; before, nothing made it again, and retention stopped.
+    call_command("flush", interactive=False, verbosity=0)
+    schedule = Schedule.objects.get(name="apply-retention")
+    assert schedule.func == "sessions_app.tasks.apply_retention_task"
+    assert timezone.now() < schedule.next_run <= timezone.now() + timedelta(days=1)
+
+
+def test_a_migrate_puts_the_schedule_right_and_keeps_its_rhythm(db):
+    next_run = timezone.now() + timedelta(hours=5)
+    Schedule.objects.filter(name="apply-retention").update(func="x.y", next_run=next_run)
+    call_command("migrate", verbosity=0)
+    schedule = Schedule.objects.get(name="apply-retention")
+    assert (schedule.func, schedule.next_run) == (
+        "sessions_app.tasks.apply_retention_task",
+        next_run,
+    )

@@ -1,14 +1,15 @@
 """Two django-q2 Schedules per enabled partner, kept in step with the partner as it is saved,
 disabled or deleted: the full pass at its interval, and the quick pass every
-GLANCE_QUICK_SYNC_MINUTES; and one per emailed report, at its hour in its time zone. django-q2
-does not make schedule names unique, so the name is the key and every write goes through
-update_or_create(name=…)."""
+GLANCE_QUICK_SYNC_MINUTES; one per emailed report, at its hour in its time zone; and the daily
+retention run, made again by every migrate. django-q2 does not make schedule names unique, so
+the name is the key and every write goes through update_or_create(name=…)."""
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.apps import apps as global_apps
 from django.conf import settings
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 from django_q.models import Schedule
@@ -144,3 +145,35 @@ def _report_saved(sender, instance, raw=False, **kwargs):
 @receiver(post_delete, sender=ReportSchedule)
 def _report_deleted(sender, instance, **kwargs):
     Schedule.objects.filter(name=report_schedule_name(instance.pk)).delete()
+
+
+# --- retention ------------------------------------------------------------------------------
+
+RETENTION_SCHEDULE = "apply-retention"
+RETENTION_TASK = "sessions_app.tasks.apply_retention_task"
+RETENTION_AT = time(3, 30)  # UTC, a quiet hour
+
+
+@receiver(post_migrate)
+def _ensure_retention_schedule(
+    sender, app_config=None, apps=global_apps, using="default", **kwargs
+):
+    """The daily retention run, made (or put right) after every migrate, and after the flush
+    that empties a database (which also sends post_migrate). Migration 0003 wrote it once; a row
+    kept only by a migration is gone for good once the table is flushed or the row deleted in
+    the admin, and retention then silently stops. Its rhythm is kept: next_run is set only when
+    the schedule is made."""
+    if app_config is None or app_config.label != "sessions_app":
+        return
+    try:
+        model = apps.get_model("django_q", "Schedule")
+    except LookupError:  # django_q's tables are not (or no longer) there
+        return
+    now = timezone.now().astimezone(UTC)
+    first = datetime.combine(now.date(), RETENTION_AT, tzinfo=UTC)
+    kept = {"func": RETENTION_TASK, "schedule_type": "D", "repeats": -1}  # D: daily
+    model.objects.using(using).update_or_create(
+        name=RETENTION_SCHEDULE,
+        defaults=kept,
+        create_defaults={**kept, "next_run": first if first > now else first + timedelta(days=1)},
+    )

@@ -112,6 +112,10 @@ def select_in(model, fields, *, where: dict, key: str, values: list, chunk: int 
     meta, quote = model._meta, connection.ops.quote_name
     column = lambda name: quote(meta.get_field(name).column)  # noqa: E731
     conditions = " AND ".join(f"{column(name)} = %s" for name in where)
+    if meta.get_field(key).get_internal_type() in _INTEGER_TYPES:
+        # No stored key lies outside 64 bits, and either database fails on a value that does
+        # (an id from Glance past 2**63) where it should match nothing.
+        values = [v for v in values if v is None or _INT64[0] <= v <= _INT64[1]]
     rows = []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -119,7 +123,10 @@ def select_in(model, fields, *, where: dict, key: str, values: list, chunk: int 
             # there are (a subquery of them looked like a hundred, and a few days' rollup rows
             # were found by scanning the partner's), and a thousand placeholders, or a list of
             # a thousand strings for psycopg to quote, cost more than the lookup itself.
-            cast = meta.get_field(key).db_type(connection)
+            # The type without its length: a cast to varchar(255) cuts a longer value, which
+            # would then match the stored one it begins with.
+            field = meta.get_field(key)
+            cast = field.db_type(connection).split("(")[0]
             sql = (
                 f"SELECT {', '.join(column(name) for name in fields)} "  # noqa: S608
                 f"FROM {quote(meta.db_table)} WHERE "
@@ -139,6 +146,12 @@ def select_in(model, fields, *, where: dict, key: str, values: list, chunk: int 
             cursor.execute(sql, [*where.values(), *part])
             rows += cursor.fetchall()
     return rows
+
+
+_INTEGER_TYPES = {"IntegerField", "BigIntegerField", "PositiveIntegerField", "SmallIntegerField",
+                  "PositiveBigIntegerField", "PositiveSmallIntegerField", "AutoField",
+                  "BigAutoField", "SmallAutoField", "ForeignKey"}  # fmt: skip
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 def array_literal(values) -> str:

@@ -108,3 +108,24 @@ def test_a_lookup_finds_exactly_the_values_asked_for_whatever_they_hold(partner)
     assert sorted(rows) == sorted((a.user_name, a.pk) for a in agents if a.user_name in asked)
     by_id = bulk.select_in(Agent, ["id"], where={}, key="id", values=[agents[1].pk, 10**12])
     assert by_id == [(agents[1].pk,)]
+
+
+def test_a_lookup_matches_no_value_the_column_could_not_hold(partner):
+    """A value longer than its column does not match the stored one it begins with (a cast to
+    varchar(255) would cut it), and an id past 64 bits matches nothing rather than failing."""
+    stored = Agent.objects.create(partner=partner, user_name="x" * 255)
+    too_long = bulk.select_in(
+        Agent, ["id"], where={"partner": partner.pk}, key="user_name", values=["x" * 300]
+    )
+    assert too_long == []
+    exact = bulk.select_in(
+        Agent, ["id"], where={"partner": partner.pk}, key="user_name", values=["x" * 255]
+    )
+    assert exact == [(stored.pk,)]
+    store(partner, record(5, START))
+    for huge in (2**63, 2**64, -(2**63) - 1):
+        rows = bulk.select_in(
+            Session, ["glance_id"], where={"partner": partner.pk}, key="glance_id",
+            values=[huge, 5],
+        )  # fmt: skip
+        assert rows == [(5,)]

@@ -319,10 +319,10 @@ class _PageWriter:
     def _refresh_statistics(self) -> None:
         """A backfill outgrows PostgreSQL's statistics of its partner's rows within minutes,
         and autovacuum may not catch up: each page's lookup by Glance id then reads all the
-        partner's rows so far, slower with every page. So the sessions' and guests' statistics
-        are refreshed each time the partner's own rows double. Its own, not the table's: a
-        second partner's backfill, begun when the first's filled the table, looked to the
-        planner like a partner of no rows until the table doubled, and each page's lookup read
+        partner's rows so far, slower with every page. So the statistics of the sessions'
+        partner column are refreshed each time the partner's own rows double. Its own, not the
+        table's: a second partner's backfill, begun when the first's filled the table, looked to
+        the planner like a partner of no rows until the table doubled, and each page's lookup read
         every row of it so far (a 1,000,000-session PostgreSQL backfill fell to a few hundred
         sessions/s). Only the sessions' partner column: the rest waits for the end of the run
         (docs/performance-notes.md)."""

@@ -6,10 +6,12 @@ raw tables makes."""
 
 import os
 import sqlite3
+from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import orjson
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -29,6 +31,7 @@ from sessions_app.models import (
     AgentRollupMonth,
     Membership,
     Partner,
+    Place,
     Role,
     Session,
     SessionRollup,
@@ -397,6 +400,113 @@ def test_ingest_keeps_the_rows_a_rebuild_makes():
     assert StaleRollupMonth.objects.filter(partner=partner).count() == 1  # March, rebuilt
     months.compact(partner.pk, now=SUMMED_BY)
     assert _month_rows(partner) == summed
+
+
+def _next_ids_from(model, first: int) -> None:
+    """The model's next rows numbered from `first` on."""
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence(%s, 'id'), %s, false)", [table, first]
+            )
+        else:  # Django's SQLite ids are AUTOINCREMENT: the next is one past sqlite_sequence's
+            cursor.execute("DELETE FROM sqlite_sequence WHERE name = %s", [table])
+            cursor.execute("INSERT INTO sqlite_sequence VALUES (%s, %s)", [table, first - 1])
+
+
+_RECORDS = {
+    "durations": (write.SPARSE, "band"),
+    "places": (write.PLACE_PAIR, "place"),
+    "place_sessions": (write.PLACE_PAIR, "place"),
+    "waits": (write.WAIT, "wait"),
+}
+
+
+def _records(blob, measure: str, by_wait: bool = False) -> dict:
+    """A row's records of one measure as {key: n}, held to the form every row keeps them in:
+    sorted by key, each key once, no zero count."""
+    dtype, key = _RECORDS[measure]
+    records = np.frombuffer(bytes(blob or b""), dtype)
+    keys = records[["quarter", "wait"]].tolist() if measure == "waits" else records[key].tolist()
+    assert keys == sorted(set(keys)), f"{measure}: records out of order or repeated"
+    assert all(records["n"]), f"{measure}: a zero count kept"
+    if by_wait:
+        assert not records["quarter"].any(), "a month row keeps its waits under quarter 0"
+    return dict(zip(records[key].tolist() if by_wait else keys, records["n"].tolist(), strict=True))
+
+
+@pytest.mark.django_db
+def test_a_month_row_is_its_days_summed_record_by_record():
+    """Each month row holds exactly its days' sums, key by key, with place ids past 16 bits and
+    agent ids past 32 (as a long-lived PostgreSQL database numbers them), and keeps the form
+    day rows keep: records sorted by key, each once, no zero counts; its agents' ids and its
+    countries sorted."""
+    _next_ids_from(Place, 70_000)
+    _next_ids_from(Agent, 2**33)
+    partner = Partner.objects.create(name="p", glance_partner_id=9)
+    g = factories.guest
+    records = []
+    for i in range(60):  # March 30th to April 2nd, two months and their edge
+        start = datetime(2026, 3, 30, 6, tzinfo=UTC) + timedelta(hours=1.5 * i, seconds=i)
+        guests = [
+            g(country=["US", "DE", "CA"][i % 3], region=["MA", None][i % 2],
+              city=["Boston", "Berlin", "Toronto", None][i % 4], start=start),
+            g("agent", start=start + timedelta(seconds=i % 9)),
+        ]  # fmt: skip
+        records.append(factories.record(
+            i + 1, start, type="CGV"[i % 3], status="CX"[i % 2], duration=(i * 97) % 4000,
+            agent=["ann.acme.glance.net", "bob.acme.glance.net", None][i // 2 % 3], guests=guests,
+        ))  # fmt: skip
+    factories.store(partner, *records)
+    factories.store(partner, *[_changed(r) for r in records[::5]])  # some counts go to zero
+    assert Place.objects.order_by("id").first().pk >= 70_000
+    assert Agent.objects.order_by("id").first().pk >= 2**33
+    months.compact(partner.pk, now=SUMMED_BY)
+    pairs = ((SessionRollup, SessionRollupMonth), (AgentRollup, AgentRollupMonth))
+    for day_model, month_model in pairs:
+        expected: dict = {}
+        for row in day_model.objects.filter(partner=partner):
+            key = (getattr(row, "agent_id", None), write.day_number(write.month_start(
+                write.day_of(row.day))), row.session_type, row.status)  # fmt: skip
+            sums = expected.setdefault(key, defaultdict(Counter))
+            for name in ("sessions", "guests", "seconds"):
+                sums["ints"][name] += getattr(row, name)
+            for name in _RECORDS:
+                sums[name].update(_records(getattr(row, name), name))
+            sums["waits by wait"].update(
+                {wait: n for (_, wait), n in _records(row.waits, "waits").items()}
+            )
+            sums["agents"].update(row.agents)
+            sums["countries"].update(row.countries)
+            _hold_sorted_names(row)
+        months_read = {}
+        for row in month_model.objects.filter(partner=partner):
+            key = (getattr(row, "agent_id", None), row.day, row.session_type, row.status)
+            _hold_sorted_names(row)
+            months_read[key] = {
+                "ints": {name: getattr(row, name) for name in ("sessions", "guests", "seconds")},
+                **{
+                    name: _records(getattr(row, name), name) for name in _RECORDS if name != "waits"
+                },
+                "waits by wait": _records(row.waits, "waits", by_wait=True),
+                "agents": row.agents,
+                "countries": row.countries,
+            }
+        assert len(months_read) == len(expected) > 4
+        for key, sums in expected.items():
+            assert months_read[key] == {
+                name: dict(counts) if name == "ints" else {k: n for k, n in counts.items() if n}
+                for name, counts in sums.items()
+                if name != "waits"
+            }, key
+        assert min(p for month in months_read.values() for p in month["places"]) >= 70_000
+
+
+def _hold_sorted_names(row) -> None:
+    """A row's agent ids and country codes are its agents' and countries', sorted."""
+    assert np.frombuffer(bytes(row.agent_ids), np.int64).tolist() == sorted(map(int, row.agents))
+    assert orjson.loads(row.country_codes) == sorted(row.countries)
 
 
 def _month_rows(partner) -> dict:

@@ -363,8 +363,9 @@ def csv_row_function(exporter: Exporter) -> Callable[[list], list]:
 
 
 def csv_lines(exporter: Exporter, on_row: Callable[[], None]) -> Iterator[str]:
-    """The CSV file in pieces, by Python's csv module (on PostgreSQL the database writes the
-    same file itself: exports/copy_csv.py)."""
+    """The CSV file in pieces, by Python's csv module: the reference the databases' own writers
+    are held to (exports/copy_csv.py on PostgreSQL, exports/sqlite_csv.py for SQLite's file of
+    sessions), and SQLite's file of guests."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC)  # every text field quoted
 

@@ -1,0 +1,296 @@
+"""CSV of sessions on SQLite, written by the database: one SELECT makes each session's line.
+
+The file formats.csv_lines writes, byte for byte: the same columns in the same order, each date
+in the export's zone and in UTC as ISO 8601 with its offset, booleans as true/false, text quoted
+(as the csv module's QUOTE_NONNUMERIC does) and numbers not, and the same formula guard. Python
+then only joins the lines: building, converting and writing a list of values per row in Python
+was two thirds of a SQLite export (exports/copy_csv.py does the same on PostgreSQL).
+
+What SQLite cannot do as Python does is done by Python, once per export or for the rare value:
+the names of the partners and agents (an agent's name may be derived from its Glance user name)
+are guarded and quoted once each and joined from a temporary table; the formula guard's
+substitution runs in Python (a function SQLite calls) only for a value holding a formula lead;
+and a local date outside the span whose clock changes the query carries is converted in Python.
+The guests' file stays formats' own.
+"""
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+from django.db.models import F
+
+from sessions_app import codes, waiting
+from sessions_app.exports import formats
+from sessions_app.models import Agent
+from sessions_app.models.sessions import name_from_user_name
+
+CHUNK = formats.CHUNK
+# The span of local dates converted in SQL: the filter's period, and after it as long as a
+# session may run; a date outside (or a period longer than this) is converted in Python.
+AFTER_PERIOD = timedelta(days=31)
+LONGEST_SPAN = timedelta(days=366 * 30)
+_TEXT = "%Y-%m-%d %H:%M:%S"  # how SQLite holds Django's datetimes: UTC, naive
+
+# The session columns the query reads, as the names the line's expressions use.
+_INNER = {
+    "x_id": "id",
+    "x_partner": "partner_id",
+    "x_glance_id": "glance_id",
+    "x_type": "session_type",
+    "x_status": "status",
+    "x_start": "start_time",
+    "x_end": "end_time",
+    "x_duration": "duration",
+    "x_key": "key",
+    "x_width": "width",
+    "x_height": "height",
+    "x_kbytes": "kbytes",
+    "x_reverse": "is_reverse",
+    "x_agent": "agent_id",
+    "x_guests": "guest_count",
+    "x_wait": "wait_seconds",
+    "x_target": "partner__service_level_seconds",
+    "x_countries": "visitor_countries",
+}
+_PEOPLE = "glancedash_export_people"  # a temporary table: the export's partners and agents
+
+
+def quoted(text: str | None) -> str:
+    """Text as the csv module writes it with QUOTE_NONNUMERIC, None as the empty text."""
+    return '"' + (text or "").replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal of `text`."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+EMPTY = _literal('""')  # the field the csv module writes for None and ""
+QUOTE = _literal('"')
+
+
+def _guarded(text: str | None) -> str | None:
+    return formats.neutralise_csv(text) if text else text
+
+
+def _quote_sql(expression: str) -> str:
+    doubled = f"replace({expression}, {QUOTE}, {_literal(chr(34) * 2)})"
+    return f"(CASE WHEN {expression} IS NULL THEN {EMPTY} ELSE {QUOTE} || {doubled} || {QUOTE} END)"
+
+
+_LEADS = " OR ".join(
+    f"instr(%(x)s, {lead}) > 0" for lead in ("'='", "'+'", "'-'", "'@'", "char(9)", "char(13)")
+)
+
+
+def _guard_sql(expression: str) -> str:
+    """formats.neutralise_csv: a value with no formula lead in it (most) passes as it is."""
+    leads = _LEADS % {"x": expression}
+    return f"(CASE WHEN {leads} THEN glancedash_guard({expression}) ELSE {expression} END)"
+
+
+def _text(expression: str) -> str:
+    return _quote_sql(_guard_sql(expression))
+
+
+def _int(expression: str) -> str:
+    return f"ifnull({expression}, {EMPTY})"
+
+
+def _in(expression: str, values, params: list) -> str:
+    params.extend(values)
+    return f"{expression} IN ({', '.join(['%s'] * len(values))})"
+
+
+def _dated(expression: str, text: str) -> str:
+    """`text` quoted, where the date `expression` is not null."""
+    return f"(CASE WHEN {expression} IS NULL THEN {EMPTY} ELSE {QUOTE} || {text} || {QUOTE} END)"
+
+
+def _utc_sql(expression: str) -> str:
+    """formats._iso_utc_text: "2026-03-01 10:00:00[.ffffff]" as "2026-03-01T10:00:00[…]+00:00"."""
+    x = expression
+    return _dated(x, f"substr({x}, 1, 10) || 'T' || substr({x}, 12) || '+00:00'")
+
+
+def _offset_text(offset: timedelta) -> str:
+    """An offset as datetime.isoformat writes it: ±HH:MM, and :SS where it has seconds."""
+    seconds = int(offset.total_seconds())
+    sign, seconds = ("-" if seconds < 0 else "+"), abs(seconds)
+    text = f"{sign}{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+    return text + (f":{seconds % 60:02d}" if seconds % 60 else "")
+
+
+def clock_changes(tz: ZoneInfo, first: datetime, end: datetime) -> list[tuple[datetime, timedelta]]:
+    """[(from when, the offset from then on)] of the zone over [first, end), in UTC: the offset
+    at `first`, then each change, found to the second."""
+    step = timedelta(hours=6)
+    offset = lambda moment: moment.astimezone(tz).utcoffset()  # noqa: E731
+    changes = [(first, offset(first))]
+    moment = first
+    while moment < end:
+        later = min(moment + step, end)
+        if offset(later) != changes[-1][1]:
+            # The offset changes after low, at or before high: clocks change on a whole second.
+            low, high = int(moment.timestamp()), int(later.timestamp())
+            while high - low > 1:
+                middle = (low + high) // 2
+                same = offset(datetime.fromtimestamp(middle, UTC)) == changes[-1][1]
+                low, high = (middle, high) if same else (low, middle)
+            at = datetime.fromtimestamp(high, UTC)
+            changes.append((at, offset(at)))
+        moment = later
+    return changes
+
+
+def _local_sql(expression: str, tz: ZoneInfo, first: datetime, end: datetime) -> str:
+    """The UTC text as ISO 8601 in the zone with its offset, as datetime.isoformat writes it:
+    the wall clock moved by the offset of the row's moment (one branch per span of one offset),
+    its fraction of a second kept; outside [first, end), Python's own conversion."""
+    x = expression
+    python = f"glancedash_local({x})"
+    branches = [f"WHEN {x} < {_literal(first.strftime(_TEXT))} THEN {python}"]
+    changes = clock_changes(tz, first, end)
+    for i, (_, offset) in enumerate(changes):
+        until = changes[i + 1][0] if i + 1 < len(changes) else end
+        moved = f"{int(offset.total_seconds()):+d} seconds"
+        wall = f"strftime('%Y-%m-%dT%H:%M:%S', substr({x}, 1, 19), {_literal(moved)})"
+        branches.append(
+            f"WHEN {x} < {_literal(until.strftime(_TEXT))} "
+            f"THEN {wall} || substr({x}, 20) || {_literal(_offset_text(offset))}"
+        )
+    return _dated(x, f"(CASE {' '.join(branches)} ELSE {python} END)")
+
+
+def _local_span(exporter) -> tuple[datetime, datetime]:
+    period = exporter.filter.period
+    end = period.end.astimezone(UTC) + AFTER_PERIOD
+    first = max(period.start.astimezone(UTC) - timedelta(days=1), end - LONGEST_SPAN)
+    return first.replace(microsecond=0), end.replace(microsecond=0)
+
+
+def _outcomes(params: list) -> tuple[str, str]:
+    """The outcome and the waiting outcome (figures.outcome_of, waiting.waiting_outcome)."""
+    status = "ifnull(s.x_status, '')"
+    outcome = (
+        f"CASE WHEN {_in(status, sorted(codes.CONNECTED_STATUSES), params)} "
+        f"THEN {_literal(quoted('connected'))} "
+        f"WHEN {_in(status, sorted(codes.NOT_CONNECTED_STATUSES), params)} "
+        f"THEN {_literal(quoted('not_connected'))} ELSE {_literal(quoted('other'))} END"
+    )
+    waiting_outcome = (
+        f"CASE WHEN {_in(status, sorted(waiting.ABANDONED_STATUSES), params)} "
+        f"THEN {_literal(quoted(waiting.ABANDONED))} "
+        f"WHEN NOT ({_in(status, sorted(waiting.ANSWERED_STATUSES), params)}) THEN {EMPTY} "
+        f"WHEN s.x_wait IS NULL THEN {_literal(quoted(waiting.UNKNOWN))} "
+        f"WHEN s.x_wait <= s.x_target THEN {_literal(quoted(waiting.IN_TIME))} "
+        f"ELSE {_literal(quoted(waiting.LATE))} END"
+    )
+    return outcome, waiting_outcome
+
+
+def line_statement(exporter) -> tuple[str, list]:
+    """The SELECT of one CSV line per session (formats.SESSION_COLUMNS), and its parameters."""
+    params: list = []
+    tz = exporter.tz
+    start, end = _utc_sql("s.x_start"), _utc_sql("s.x_end")
+    utc = {"start_utc": start, "end_utc": end}
+    if getattr(tz, "key", None) != "UTC":
+        first, last = _local_span(exporter)
+        start, end = (
+            _local_sql("s.x_start", tz, first, last),
+            _local_sql("s.x_end", tz, first, last),
+        )
+    outcome, waiting_outcome = _outcomes(params)
+    yes, no = _literal(quoted("true")), _literal(quoted("false"))
+    flag = f"CASE WHEN s.x_reverse THEN {yes} ELSE {no} END"
+    columns = {
+        "partner": _int("p.partner"),
+        "session_id": _int("s.x_glance_id"),
+        "type": _text("s.x_type"),
+        "status": _text("s.x_status"),
+        "outcome": outcome,
+        "time_to_join_s": _int("s.x_wait"),
+        "waiting_outcome": waiting_outcome,
+        "start": start,
+        "end": end,
+        **utc,
+        "duration_s": _int("s.x_duration"),
+        "key": _text("s.x_key"),
+        "width": _int("s.x_width"),
+        "height": _int("s.x_height"),
+        "kbytes": _int("s.x_kbytes"),
+        "reverse": f"CASE WHEN s.x_reverse IS NULL THEN {EMPTY} ELSE {flag} END",
+        "agent": _int("a.agent"),  # already CSV fields: only a missing agent is filled in
+        "agent_name": _int("a.agent_name"),
+        "team": _int("a.team"),
+        "agent_partner_user_id": _int("a.partner_user_id"),
+        "guest_count": _int("s.x_guests"),
+        "guest_countries": _text("s.x_countries"),
+    }
+    line = " || ',' || ".join(f"({columns[c.key]})" for c in formats.SESSION_COLUMNS)
+    inner = {alias: F(name) for alias, name in _INNER.items()}
+    inner_sql, inner_params = exporter.sessions.order_by().values(**inner).query.sql_with_params()
+    sql = (
+        f"SELECT {line} FROM ({inner_sql}) AS s "  # noqa: S608 (our SQL; values are parameters)
+        f"LEFT JOIN temp.{_PEOPLE} p ON p.kind = 'p' AND p.id = s.x_partner "
+        f"LEFT JOIN temp.{_PEOPLE} a ON a.kind = 'a' AND a.id = s.x_agent "
+        "ORDER BY s.x_start, s.x_id"
+    )
+    return sql, [*params, *inner_params]
+
+
+def _people(exporter) -> list[tuple]:
+    """The export's partners and agents, each name guarded and quoted as its CSV field."""
+    partners = {p.pk: p for p in exporter.filter.shown_partners()}
+    rows = [("p", pk, quoted(_guarded(p.name)), None, None, None, None)
+            for pk, p in partners.items()]  # fmt: skip
+    agents = Agent.objects.filter(partner__in=list(partners)).values_list(
+        "pk", "user_name", "display_name", "team__name", "partner_user_id"
+    )
+    for pk, user_name, display, team, partner_user_id in agents:
+        name = (display or name_from_user_name(user_name)) if user_name else None
+        rows.append((
+            "a", pk, None, quoted(_guarded(user_name or None)), quoted(_guarded(name)),
+            quoted(_guarded(team)), quoted(_guarded(partner_user_id or None)),
+        ))  # fmt: skip
+    return rows
+
+
+def _functions(tz: ZoneInfo) -> None:
+    """What SQLite asks Python for: the guard's substitution, a date far from the period."""
+    raw = connection.connection
+    raw.create_function("glancedash_guard", 1, _guarded, deterministic=True)
+
+    def local(text: str) -> str:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC).astimezone(tz).isoformat()
+
+    raw.create_function("glancedash_local", 1, local, deterministic=True)
+
+
+def csv_lines(exporter, on_row: Callable[[], None]) -> Iterator[str]:
+    """The file in pieces of CHUNK lines: a byte-order mark and the header, then the lines
+    SQLite writes, ended CRLF as the csv module ends them."""
+    if not isinstance(exporter, formats.SessionExporter):
+        yield from formats.csv_lines(exporter, on_row)
+        return
+    connection.ensure_connection()
+    _functions(exporter.tz)
+    sql, params = line_statement(exporter)
+    header = ",".join(quoted(column.key) for column in exporter.columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_PEOPLE} (kind TEXT, id INTEGER, partner TEXT, "
+            "agent TEXT, agent_name TEXT, team TEXT, partner_user_id TEXT, PRIMARY KEY (kind, id))"
+        )
+        cursor.execute(f"DELETE FROM temp.{_PEOPLE}")  # noqa: S608
+        insert = f"INSERT INTO temp.{_PEOPLE} VALUES (%s, %s, %s, %s, %s, %s, %s)"  # noqa: S608
+        cursor.executemany(insert, _people(exporter))
+        cursor.execute(sql, params)
+        yield "\ufeff" + header + "\r\n"
+        while lines := cursor.fetchmany(CHUNK):
+            for _ in lines:
+                on_row()
+            yield "\r\n".join([line for (line,) in lines]) + "\r\n"

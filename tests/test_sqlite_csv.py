@@ -1,0 +1,89 @@
+"""CSV of sessions on SQLite is written by the database (exports/sqlite_csv.py): the file the
+csv module writes (formats.csv_lines), byte for byte, whatever the zone, the data or the span,
+and the one the download serves there."""
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+
+from sessions_app.exports import formats, sqlite_csv
+from sessions_app.exports.jobs import Counter
+from sessions_app.models import Session
+from tests.factories import record, store
+from tests.test_copy_csv import ZONES, _exporter, _hostile_world
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _sqlite_only():
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's own CSV writer; PostgreSQL's is COPY (test_copy_csv)")
+
+
+def _both(user, query: str, zone: str, rows: str = "sessions") -> tuple[str, str, int]:
+    by_python, by_sqlite = Counter(), Counter()
+    expected = "".join(formats.csv_lines(_exporter(user, query, rows, zone), by_python))
+    written = "".join(sqlite_csv.csv_lines(_exporter(user, query, rows, zone), by_sqlite))
+    assert by_sqlite.n == by_python.n
+    return expected, written, by_sqlite.n
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_the_database_writes_the_file_the_csv_module_writes(world, zone):
+    _hostile_world(world)
+    expected, written, n = _both(
+        world.users["analyst"], "preset=custom&start=2026-10-01&end=2026-12-31", zone
+    )
+    assert written == expected and n > 50
+    assert "'=HYPERLINK" in written and "\r\n" in written
+
+
+def test_dates_far_from_the_period_are_converted_exactly(world):
+    """A session ending months after the period (past the span the query converts in SQL), one
+    at a fraction of a second, and one whose end Glance put days before its start (before that
+    span), over a month and over ten years: the same text as the csv module's."""
+    start = datetime(2026, 3, 8, 6, 59, 59, 500000, tzinfo=UTC)  # New York's clocks go forward
+    store(world.a, record(93001, start), record(93002, datetime(2017, 7, 1, 12, tzinfo=UTC)))
+    Session.objects.filter(glance_id=93001).update(end_time=start + timedelta(days=200))
+    Session.objects.filter(glance_id=93002).update(end_time=datetime(2017, 6, 28, tzinfo=UTC))
+    user = world.users["analyst"]
+    for query in ("preset=custom&start=2026-03-01&end=2026-03-31",
+                  "preset=custom&start=2017-01-01&end=2026-12-31"):  # fmt: skip
+        expected, written, n = _both(user, query, "America/New_York")
+        assert written == expected and n >= 1, query
+    assert "2026-09-24T02:59:59.500000-04:00" in written  # 200 days on, in summer time
+    assert "2017-06-27T20:00:00-04:00" in written  # before its start
+
+
+def test_the_guests_file_is_the_csv_modules_own(world):
+    _hostile_world(world)
+    expected, written, _ = _both(
+        world.users["analyst"], "preset=custom&start=2026-10-01&end=2026-12-31", "UTC", "guests"
+    )
+    assert written == expected
+
+
+def test_the_download_on_sqlite_is_the_databases_file(client, world):
+    _hostile_world(world)
+    client.force_login(world.users["analyst"])
+    query = "preset=custom&start=2026-10-01&end=2026-12-31"
+    body = b"".join(client.get(f"/sessions/export.csv?{query}").streaming_content).decode()
+    own = "".join(
+        sqlite_csv.csv_lines(_exporter(world.users["analyst"], query, "sessions", "UTC"), Counter())
+    )
+    assert body == own and "'=HYPERLINK" in body
+
+
+def test_a_clock_change_is_found_to_the_second():
+    tz = ZoneInfo("Europe/Berlin")
+    changes = sqlite_csv.clock_changes(
+        tz, datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
+    )
+    assert [(moment, offset.total_seconds() / 3600) for moment, offset in changes] == [
+        (datetime(2026, 1, 1, tzinfo=UTC), 1),
+        (datetime(2026, 3, 29, 1, tzinfo=UTC), 2),
+        (datetime(2026, 10, 25, 1, tzinfo=UTC), 1),
+    ]

@@ -40,7 +40,7 @@ ZONES = [
 @pytest.fixture(autouse=True)
 def _postgresql_only():
     if connection.vendor != "postgresql":
-        pytest.skip("COPY … TO STDOUT is PostgreSQL's; SQLite's CSV is the csv module's own")
+        pytest.skip("COPY … TO STDOUT is PostgreSQL's; SQLite's own writer: test_sqlite_csv")
 
 
 def _hostile_world(world):

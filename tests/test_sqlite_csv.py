@@ -87,3 +87,13 @@ def test_a_clock_change_is_found_to_the_second():
         (datetime(2026, 3, 29, 1, tzinfo=UTC), 2),
         (datetime(2026, 10, 25, 1, tzinfo=UTC), 1),
     ]
+
+
+def test_the_sql_lead_test_finds_what_the_guards_search_finds():
+    """The SQL passes a value by one GLOB where formats passes it by a regular expression: for
+    every character, alone and between others, both must agree."""
+    values = [c for code in range(1, 0x3000) for c in (chr(code), f"a{chr(code)}b")] + ["🙂-"]
+    with connection.cursor() as cursor:
+        for value in values:
+            cursor.execute(f"SELECT %s GLOB {sqlite_csv._ANY_LEAD}", [value])
+            assert bool(cursor.fetchone()[0]) == bool(formats._ANY_LEAD.search(value)), value

@@ -14,7 +14,7 @@ from django.http import QueryDict
 from sessions_app.exports import copy_csv, formats
 from sessions_app.exports.jobs import Counter, exportable_sessions
 from sessions_app.figures.filters import SessionFilter
-from sessions_app.models import Agent, Partner, Session, Team
+from sessions_app.models import Agent, Membership, Partner, Role, Session, Team
 from tests.factories import guest, record, store
 from tests.test_exports import HOSTILE
 
@@ -137,6 +137,21 @@ def test_only_the_filters_partners_names_travel_into_the_query(world):
     partner_ids, partner_names, agent_ids, *_ = copy_csv._names(exporter)
     assert partner_ids == [world.b.pk] and partner_names == [world.b.name]
     assert set(agent_ids) == set(Agent.objects.filter(partner=world.b).values_list("pk", flat=True))
+
+
+def test_an_agent_in_another_partners_team_keeps_its_names(world):
+    """A team of A holding an agent of B (the admin allows it): the team's export names the
+    agent's B sessions' partner and agent as the csv module does."""
+    user = world.users["analyst"]
+    Membership.objects.create(user=user, partner=world.b, role=Role.ANALYST)
+    team = Team.objects.create(partner=world.a, name="Tier A")
+    agent = Agent.objects.filter(partner=world.b).exclude(user_name="").first()
+    Agent.objects.filter(pk=agent.pk).update(team=team)
+    query = f"preset=30d&team={team.pk}"
+    expected = "".join(formats.csv_lines(_exporter(user, query, "sessions", "UTC"), Counter()))
+    written = b"".join(copy_csv.csv_lines(_exporter(user, query, "sessions", "UTC"), Counter()))
+    got = _parsed(written.decode())
+    assert got == _parsed(expected) and len(got) > 1 and agent.user_name in expected
 
 
 def test_the_exports_zone_stays_with_the_export(world):

@@ -10,7 +10,7 @@ from django.db import connection
 
 from sessions_app.exports import formats, sqlite_csv
 from sessions_app.exports.jobs import Counter
-from sessions_app.models import Session
+from sessions_app.models import Agent, Membership, Role, Session, Team
 from tests.factories import record, store
 from tests.test_copy_csv import ZONES, _exporter, _hostile_world
 
@@ -56,6 +56,55 @@ def test_dates_far_from_the_period_are_converted_exactly(world):
         assert written == expected and n >= 1, query
     assert "2026-09-24T02:59:59.500000-04:00" in written  # 200 days on, in summer time
     assert "2017-06-27T20:00:00-04:00" in written  # before its start
+
+
+def test_a_moment_at_a_clock_change_takes_the_new_offset(world):
+    """Sessions a second either side of New York's changes, and at them, to the microsecond."""
+    changes = (datetime(2026, 3, 8, 7, tzinfo=UTC), datetime(2026, 11, 1, 6, tzinfo=UTC))
+    moments = [
+        change + timedelta(seconds=second, microseconds=fraction)
+        for change in changes
+        for second in (-1, 0, 1)
+        for fraction in (0, 999999)
+    ]
+    store(world.a, *[record(94000 + i, moment) for i, moment in enumerate(moments)])
+    query = "preset=custom&start=2026-03-01&end=2026-11-30"
+    expected, written, _ = _both(world.users["analyst"], query, "America/New_York")
+    assert written == expected
+    assert "2026-03-08T03:00:00-04:00" in written and "2026-03-08T01:59:59-05:00" in written
+
+
+def test_an_agent_in_another_partners_team_keeps_its_names(world):
+    """A team of A holding an agent of B (the admin allows it): the team's export holds the
+    agent's B sessions with their partner's and agent's names, as the csv module writes them."""
+    user = world.users["analyst"]
+    Membership.objects.create(user=user, partner=world.b, role=Role.ANALYST)
+    team = Team.objects.create(partner=world.a, name="Tier A")
+    agent = Agent.objects.filter(partner=world.b).exclude(user_name="").first()
+    Agent.objects.filter(pk=agent.pk).update(team=team)
+    expected, written, n = _both(user, f"preset=30d&team={team.pk}", "UTC")
+    assert written == expected and n > 0 and agent.user_name in written
+
+
+def test_a_second_export_while_the_first_is_read_leaves_both_whole(world, monkeypatch):
+    """Two exports on one connection, the second begun and finished while the first is half
+    read (by other users, of other partners): each file is its own, in full."""
+    monkeypatch.setattr(sqlite_csv, "CHUNK", 3)
+    analyst, superuser = world.users["analyst"], world.users["superuser"]
+    other = f"preset=30d&partner={world.b.pk}"
+    expected = "".join(
+        formats.csv_lines(_exporter(analyst, "preset=30d", "sessions", "UTC"), Counter())
+    )
+    expected_other = "".join(
+        formats.csv_lines(_exporter(superuser, other, "sessions", "UTC"), Counter())
+    )
+    first = sqlite_csv.csv_lines(_exporter(analyst, "preset=30d", "sessions", "UTC"), Counter())
+    begun = [next(first), next(first)]
+    second = "".join(
+        sqlite_csv.csv_lines(_exporter(superuser, other, "sessions", "UTC"), Counter())
+    )
+    assert second == expected_other
+    assert "".join([*begun, *first]) == expected
 
 
 def test_the_guests_file_is_the_csv_modules_own(world):

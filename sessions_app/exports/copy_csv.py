@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from django.db import connection, transaction
 
 from sessions_app import codes, waiting
-from sessions_app.exports import formats
+from sessions_app.exports import formats, jobs
 from sessions_app.glance import fields
 from sessions_app.models import Agent, Guest
 from sessions_app.models.sessions import name_from_user_name
@@ -193,8 +193,9 @@ def _guest_columns(select: _Select, utc_zone: bool) -> None:
 
 def _names(exporter) -> list:
     """[partner ids, their names, agent ids, user names, names, teams, partnerUserIds]: the
-    export's people, guarded as formats guards text, for the query to join by id."""
-    partners = {p.pk: p for p in exporter.filter.shown_partners()}
+    people the export's sessions may have (jobs.exportable_partners), guarded as formats guards
+    text, for the query to join by id."""
+    partners = {p.pk: p for p in jobs.exportable_partners(exporter.filter)}
     agents = Agent.objects.filter(partner__in=list(partners)).values_list(
         "pk", "user_name", "display_name", "team__name", "partner_user_id"
     )

@@ -45,6 +45,16 @@ def exportable_sessions(user):
     return access.sessions_for(user, Role.ANALYST)
 
 
+def exportable_partners(flt: SessionFilter):
+    """The partners whose sessions an export of this filter may hold: those the user may export,
+    narrowed to the ones the filter names. Not only the partners the filter shows (by its agents
+    and teams): a team of one partner may hold another partner's agent."""
+    partners = access.partners_for(flt.user, Role.ANALYST)
+    if flt.values.get("partner"):
+        partners = partners.filter(pk__in=[partner.pk for partner in flt.values["partner"]])
+    return partners
+
+
 def row_count(flt: SessionFilter, sessions, rows: str) -> int:
     if rows == "sessions":
         return sessions.count()

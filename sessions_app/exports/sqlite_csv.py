@@ -14,15 +14,17 @@ and a local date outside the span whose clock changes the query carries is conve
 The guests' file stays formats' own.
 """
 
+import itertools
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from django.db import connection
+from django.db import OperationalError, connection
 from django.db.models import F
 
 from sessions_app import codes, waiting
-from sessions_app.exports import formats
+from sessions_app.exports import formats, jobs
 from sessions_app.models import Agent
 from sessions_app.models.sessions import name_from_user_name
 
@@ -54,7 +56,9 @@ _INNER = {
     "x_target": "partner__service_level_seconds",
     "x_countries": "visitor_countries",
 }
-_PEOPLE = "glancedash_export_people"  # a temporary table: the export's partners and agents
+# Each export's partners and agents go in a temporary table of its own (a second export on the
+# same connection, begun while the first is still read, must not change the first's names).
+_TABLES = itertools.count(1)
 
 
 def quoted(text: str | None) -> str:
@@ -152,7 +156,7 @@ def _local_sql(expression: str, tz: ZoneInfo, first: datetime, end: datetime) ->
     the wall clock moved by the offset of the row's moment (one branch per span of one offset),
     its fraction of a second kept; outside [first, end), Python's own conversion."""
     x = expression
-    python = f"glancedash_local({x})"
+    python = f"glancedash_local({x}, {_literal(tz.key)})"
     branches = [f"WHEN {x} < {_literal(first.strftime(_TEXT))} THEN {python}"]
     changes = clock_changes(tz, first, end)
     for i, (_, offset) in enumerate(changes):
@@ -193,8 +197,9 @@ def _outcomes(params: list) -> tuple[str, str]:
     return outcome, waiting_outcome
 
 
-def line_statement(exporter) -> tuple[str, list]:
-    """The SELECT of one CSV line per session (formats.SESSION_COLUMNS), and its parameters."""
+def line_statement(exporter, people: str) -> tuple[str, list]:
+    """The SELECT of one CSV line per session (formats.SESSION_COLUMNS), and its parameters;
+    `people` names the temporary table of the export's partners and agents (_people)."""
     params: list = []
     tz = exporter.tz
     start, end = _utc_sql("s.x_start"), _utc_sql("s.x_end")
@@ -237,16 +242,17 @@ def line_statement(exporter) -> tuple[str, list]:
     inner_sql, inner_params = exporter.sessions.order_by().values(**inner).query.sql_with_params()
     sql = (
         f"SELECT {line} FROM ({inner_sql}) AS s "  # noqa: S608 (our SQL; values are parameters)
-        f"LEFT JOIN temp.{_PEOPLE} p ON p.kind = 'p' AND p.id = s.x_partner "
-        f"LEFT JOIN temp.{_PEOPLE} a ON a.kind = 'a' AND a.id = s.x_agent "
+        f"LEFT JOIN temp.{people} p ON p.kind = 'p' AND p.id = s.x_partner "
+        f"LEFT JOIN temp.{people} a ON a.kind = 'a' AND a.id = s.x_agent "
         "ORDER BY s.x_start, s.x_id"
     )
     return sql, [*params, *inner_params]
 
 
 def _people(exporter) -> list[tuple]:
-    """The export's partners and agents, each name guarded and quoted as its CSV field."""
-    partners = {p.pk: p for p in exporter.filter.shown_partners()}
+    """The partners and agents the export's sessions may have (jobs.exportable_partners), each
+    name guarded and quoted as its CSV field."""
+    partners = {p.pk: p for p in jobs.exportable_partners(exporter.filter)}
     rows = [("p", pk, quoted(_guarded(p.name)), None, None, None, None)
             for pk, p in partners.items()]  # fmt: skip
     agents = Agent.objects.filter(partner__in=list(partners)).values_list(
@@ -261,15 +267,25 @@ def _people(exporter) -> list[tuple]:
     return rows
 
 
-def _functions(tz: ZoneInfo) -> None:
-    """What SQLite asks Python for: the guard's substitution, a date far from the period."""
+@lru_cache(maxsize=64)
+def _zone(key: str) -> ZoneInfo:
+    return ZoneInfo(key)
+
+
+def _local(text: str, zone: str) -> str:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).astimezone(_zone(zone)).isoformat()
+
+
+def _functions() -> None:
+    """What SQLite asks Python for (the guard's substitution, a date far from the period),
+    registered once a connection: SQLite refuses to register a function while a statement of
+    the connection is being read, as another export's may be."""
     raw = connection.connection
+    if getattr(connection, "_glancedash_csv_functions", None) is raw:
+        return
     raw.create_function("glancedash_guard", 1, _guarded, deterministic=True)
-
-    def local(text: str) -> str:
-        return datetime.fromisoformat(text).replace(tzinfo=UTC).astimezone(tz).isoformat()
-
-    raw.create_function("glancedash_local", 1, local, deterministic=True)
+    raw.create_function("glancedash_local", 2, _local, deterministic=True)
+    connection._glancedash_csv_functions = raw
 
 
 def csv_lines(exporter, on_row: Callable[[], None]) -> Iterator[str]:
@@ -279,20 +295,34 @@ def csv_lines(exporter, on_row: Callable[[], None]) -> Iterator[str]:
         yield from formats.csv_lines(exporter, on_row)
         return
     connection.ensure_connection()
-    _functions(exporter.tz)
-    sql, params = line_statement(exporter)
+    _functions()
+    people = f"glancedash_export_people_{next(_TABLES)}"
+    sql, params = line_statement(exporter, people)
     header = ",".join(quoted(column.key) for column in exporter.columns)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {_PEOPLE} (kind TEXT, id INTEGER, partner TEXT, "
-            "agent TEXT, agent_name TEXT, team TEXT, partner_user_id TEXT, PRIMARY KEY (kind, id))"
-        )
-        cursor.execute(f"DELETE FROM temp.{_PEOPLE}")  # noqa: S608
-        insert = f"INSERT INTO temp.{_PEOPLE} VALUES (%s, %s, %s, %s, %s, %s, %s)"  # noqa: S608
-        cursor.executemany(insert, _people(exporter))
-        cursor.execute(sql, params)
-        yield "\ufeff" + header + "\r\n"
-        while lines := cursor.fetchmany(CHUNK):
-            for _ in lines:
-                on_row()
-            yield "\r\n".join([line for (line,) in lines]) + "\r\n"
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMP TABLE {people} (kind TEXT, id INTEGER, partner TEXT, agent TEXT, "
+                "agent_name TEXT, team TEXT, partner_user_id TEXT, PRIMARY KEY (kind, id))"
+            )
+            insert = f"INSERT INTO temp.{people} VALUES (%s, %s, %s, %s, %s, %s, %s)"  # noqa: S608
+            cursor.executemany(insert, _people(exporter))
+            cursor.execute(sql, params)
+            yield "\ufeff" + header + "\r\n"
+            while lines := cursor.fetchmany(CHUNK):
+                for _ in lines:
+                    on_row()
+                yield "\r\n".join([line for (line,) in lines]) + "\r\n"
+    finally:
+        _drop(people)
+
+
+def _drop(table: str) -> None:
+    """The export's temporary table dropped, where SQLite lets it be: not while another
+    statement of the connection is being read (another export's), when the table stays until the
+    connection closes, holding names the user who exported may see."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS temp.{table}")
+    except OperationalError:
+        pass

@@ -22,6 +22,7 @@ LAYERS = [
         "outbound",
         "http",
         "staticfinders",
+        "queueing",
     },
     {"glance", "accounts"},  # talking to Glance; who may see what, and the audit trail
     {"rollups"},  # the per-day sums kept beside the sessions

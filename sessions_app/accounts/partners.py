@@ -4,10 +4,10 @@ transaction; and an admin's request for a sync now."""
 
 from django.db import transaction
 from django.db.models import F
-from django_q.tasks import async_task
 
 from sessions_app.accounts import audit
 from sessions_app.models import Partner, SyncRun
+from sessions_app.queueing import queue_in_transaction
 
 Action = audit.Action
 
@@ -63,4 +63,6 @@ def request_sync(partner: Partner, *, request) -> None:
             request=request,
             partner=partner,
         )
-        async_task("sessions_app.tasks.sync_partner_task", partner.pk, SyncRun.Trigger.MANUAL)
+        queue_in_transaction(
+            "sessions_app.tasks.sync_partner_task", partner.pk, SyncRun.Trigger.MANUAL
+        )

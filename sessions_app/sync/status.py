@@ -10,13 +10,13 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django_q.models import Schedule
-from django_q.tasks import async_task
 
 from sessions_app import crypto
 from sessions_app.accounts import audit
 from sessions_app.glance.client import GlanceAuthError, GlanceClient, GlanceError, GlanceUnavailable
 from sessions_app.glance.records import SessionCount
 from sessions_app.models import AuditEvent, Partner, SyncRun
+from sessions_app.queueing import queue_in_transaction
 from sessions_app.sync.schedules import schedule_name
 
 log = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ def request_connection_test(partner: Partner, *, request: HttpRequest) -> bool:
             partner=partner,
             queued=True,
         )
-        async_task("sessions_app.tasks.connection_test_task", partner.pk, asked.pk)
+        queue_in_transaction("sessions_app.tasks.connection_test_task", partner.pk, asked.pk)
     return True
 
 

@@ -88,7 +88,7 @@ def _apply_to_partner(partner, now, dry_run) -> RetentionResult:
             )
     # Every day, whatever was deleted: a partner whose syncs change nothing (or that no longer
     # syncs) still has its stale months summed, those of the upgrade that added month rows too.
-    months.compact(partner.pk)
+    months.compact(partner.pk, now=now)  # the same instant the cut was made at
     return result
 
 

@@ -20,8 +20,7 @@ from django.db import connection, transaction
 from sessions_app import codes, waiting
 from sessions_app.exports import formats, jobs
 from sessions_app.glance import fields
-from sessions_app.models import Agent, Guest
-from sessions_app.models.sessions import name_from_user_name
+from sessions_app.models import Guest
 
 CHUNK = formats.CHUNK  # rows per piece of the response
 SORT_MEMORY = "64MB"  # the export's one sort, in memory: a million sessions' raw values
@@ -193,24 +192,12 @@ def _guest_columns(select: _Select, utc_zone: bool) -> None:
 
 def _names(exporter) -> list:
     """[partner ids, their names, agent ids, user names, names, teams, partnerUserIds]: the
-    people the export's sessions may have (jobs.exportable_partners), guarded as formats guards
-    text, for the query to join by id."""
-    partners = {p.pk: p for p in jobs.exportable_partners(exporter.filter)}
-    agents = Agent.objects.filter(partner__in=list(partners)).values_list(
-        "pk", "user_name", "display_name", "team__name", "partner_user_id"
-    )
-    guard = lambda value: formats.neutralise_csv(value) if value else None  # noqa: E731
-    table = [[], [], [], [], [], [], []]
-    for pk, partner in partners.items():
-        table[0].append(pk)
-        table[1].append(guard(partner.name))
-    for pk, user_name, display, team, partner_user_id in agents:
-        table[2].append(pk)
-        table[3].append(guard(user_name))
-        table[4].append(guard((display or name_from_user_name(user_name)) if user_name else None))
-        table[5].append(guard(team))
-        table[6].append(guard(partner_user_id))
-    return table
+    people the export's sessions may have, guarded (jobs.export_people), for the query to join
+    by id."""
+    partners, agents = jobs.export_people(exporter.filter)
+    return [[row[i] for row in partners] for i in range(2)] + [
+        [row[i] for row in agents] for i in range(5)
+    ]
 
 
 def copy_statement(exporter) -> tuple[str, list]:

@@ -15,7 +15,8 @@ from django_q.tasks import async_task
 from sessions_app.accounts import access, audit
 from sessions_app.exports import formats
 from sessions_app.figures.filters import SessionFilter
-from sessions_app.models import ExportJob, Guest, Role
+from sessions_app.models import Agent, ExportJob, Guest, Role
+from sessions_app.models.sessions import name_from_user_name
 
 
 class Counter:
@@ -53,6 +54,27 @@ def exportable_partners(flt: SessionFilter):
     if flt.values.get("partner"):
         partners = partners.filter(pk__in=[partner.pk for partner in flt.values["partner"]])
     return partners
+
+
+def export_people(flt: SessionFilter) -> tuple[list[tuple], list[tuple]]:
+    """The names an export's sessions may carry (exportable_partners), each guarded as formats
+    guards CSV text, None for none: [(partner id, name)] and [(agent id, user name, name, team,
+    partnerUserId)], an agent's name its display name or one made from its Glance user name. What
+    the databases' CSV writers join by id instead of guarding a name per row."""
+    guard = lambda value: formats.neutralise_csv(value) if value else None  # noqa: E731
+    partners = list(exportable_partners(flt))
+    agents = Agent.objects.filter(partner__in=partners).values_list(
+        "pk", "user_name", "display_name", "team__name", "partner_user_id"
+    )
+
+    def named(user_name, display):
+        return (display or name_from_user_name(user_name)) if user_name else None
+
+    people = [
+        (pk, guard(user_name), guard(named(user_name, display)), guard(team), guard(puid))
+        for pk, user_name, display, team, puid in agents
+    ]
+    return [(p.pk, guard(p.name)) for p in partners], people
 
 
 def row_count(flt: SessionFilter, sessions, rows: str) -> int:

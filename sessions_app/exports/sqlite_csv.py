@@ -25,8 +25,6 @@ from django.db.models import F
 
 from sessions_app import codes, waiting
 from sessions_app.exports import formats, jobs
-from sessions_app.models import Agent
-from sessions_app.models.sessions import name_from_user_name
 
 CHUNK = formats.CHUNK
 # The span of local dates converted in SQL: the filter's period, and after it as long as a
@@ -250,21 +248,12 @@ def line_statement(exporter, people: str) -> tuple[str, list]:
 
 
 def _people(exporter) -> list[tuple]:
-    """The partners and agents the export's sessions may have (jobs.exportable_partners), each
-    name guarded and quoted as its CSV field."""
-    partners = {p.pk: p for p in jobs.exportable_partners(exporter.filter)}
-    rows = [("p", pk, quoted(_guarded(p.name)), None, None, None, None)
-            for pk, p in partners.items()]  # fmt: skip
-    agents = Agent.objects.filter(partner__in=list(partners)).values_list(
-        "pk", "user_name", "display_name", "team__name", "partner_user_id"
-    )
-    for pk, user_name, display, team, partner_user_id in agents:
-        name = (display or name_from_user_name(user_name)) if user_name else None
-        rows.append((
-            "a", pk, None, quoted(_guarded(user_name or None)), quoted(_guarded(name)),
-            quoted(_guarded(team)), quoted(_guarded(partner_user_id or None)),
-        ))  # fmt: skip
-    return rows
+    """The partners and agents the export's sessions may have (jobs.export_people), each name
+    as its CSV field."""
+    partners, agents = jobs.export_people(exporter.filter)
+    return [("p", pk, quoted(name), None, None, None, None) for pk, name in partners] + [
+        ("a", pk, None, *map(quoted, names)) for pk, *names in agents
+    ]
 
 
 @lru_cache(maxsize=64)

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC
 
 from django.db import connection, transaction
+from django.db.models import IntegerField
 
 
 def datetime_adapter():
@@ -112,7 +113,8 @@ def select_in(model, fields, *, where: dict, key: str, values: list, chunk: int 
     meta, quote = model._meta, connection.ops.quote_name
     column = lambda name: quote(meta.get_field(name).column)  # noqa: E731
     conditions = " AND ".join(f"{column(name)} = %s" for name in where)
-    if meta.get_field(key).get_internal_type() in _INTEGER_TYPES:
+    field = meta.get_field(key)
+    if isinstance(getattr(field, "target_field", field), IntegerField):  # a key's: its target's
         # No stored key lies outside 64 bits, and either database fails on a value that does
         # (an id from Glance past 2**63) where it should match nothing.
         values = [v for v in values if v is None or _INT64[0] <= v <= _INT64[1]]
@@ -125,7 +127,6 @@ def select_in(model, fields, *, where: dict, key: str, values: list, chunk: int 
             # a thousand strings for psycopg to quote, cost more than the lookup itself.
             # The type without its length: a cast to varchar(255) cuts a longer value, which
             # would then match the stored one it begins with.
-            field = meta.get_field(key)
             cast = field.db_type(connection).split("(")[0]
             sql = (
                 f"SELECT {', '.join(column(name) for name in fields)} "  # noqa: S608
@@ -148,9 +149,6 @@ def select_in(model, fields, *, where: dict, key: str, values: list, chunk: int 
     return rows
 
 
-_INTEGER_TYPES = {"IntegerField", "BigIntegerField", "PositiveIntegerField", "SmallIntegerField",
-                  "PositiveBigIntegerField", "PositiveSmallIntegerField", "AutoField",
-                  "BigAutoField", "SmallAutoField", "ForeignKey"}  # fmt: skip
 _INT64 = (-(2**63), 2**63 - 1)
 
 

@@ -27,10 +27,10 @@ from sessions_app import codes, waiting
 from sessions_app.exports import formats, jobs
 
 CHUNK = formats.CHUNK
-# The span of local dates converted in SQL: the filter's period, and after it as long as a
-# session may run; a date outside (or a period longer than this) is converted in Python.
+# The span of local dates converted in SQL: the filter's period (at most ten years, as the
+# filter takes them), and after it as long as a session may run; a date outside is converted in
+# Python.
 AFTER_PERIOD = timedelta(days=31)
-LONGEST_SPAN = timedelta(days=366 * 30)
 _TEXT = "%Y-%m-%d %H:%M:%S"  # how SQLite holds Django's datetimes: UTC, naive
 
 # The session columns the query reads, as the names the line's expressions use.
@@ -171,7 +171,7 @@ def _local_sql(expression: str, tz: ZoneInfo, first: datetime, end: datetime) ->
 def _local_span(exporter) -> tuple[datetime, datetime]:
     period = exporter.filter.period
     end = period.end.astimezone(UTC) + AFTER_PERIOD
-    first = max(period.start.astimezone(UTC) - timedelta(days=1), end - LONGEST_SPAN)
+    first = period.start.astimezone(UTC) - timedelta(days=1)
     return first.replace(microsecond=0), end.replace(microsecond=0)
 
 

@@ -238,6 +238,9 @@ GLANCE_API_URL = env.str(
     "GLANCE_API_URL", default="https://www.glance.net/services/activityservice.asmx"
 )
 GLANCE_PAGE_SIZE = env.int("GLANCE_PAGE_SIZE", default=500)
+# A sync writes its pages this many sessions at a time (a window's last pages sooner), in one
+# transaction with their rollups: a write's statements and commit are paid once for them all.
+GLANCE_WRITE_BATCH = env.int("GLANCE_WRITE_BATCH", default=5000)
 # Partner endpoints must be https:// unless this is on (the local simulator speaks http://).
 # The dashboard reads rollup rows where the filter allows; off, it reads the raw sessions (the
 # benchmark's naive baseline; the numbers are the same either way).

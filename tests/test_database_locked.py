@@ -59,7 +59,8 @@ class WriteLock:
         return timer
 
 
-def test_a_sync_waits_for_a_lock_taken_mid_sync_and_ends_exact(glance):
+def test_a_sync_waits_for_a_lock_taken_mid_sync_and_ends_exact(glance, settings):
+    settings.GLANCE_WRITE_BATCH = 1  # each page written as it arrives: a lock between pages
     partner = make_partner(glance)
     held = []
 

@@ -33,6 +33,7 @@ def test_a_sync_killed_between_pages_is_completed_by_the_next(glance):
         **os.environ,
         "DATABASE_URL": database_url(),
         "GLANCE_PAGE_SIZE": "50",
+        "GLANCE_WRITE_BATCH": "1",  # each page written as it arrives: a kill between pages
         "GLANCE_SYNC_LEASE_SECONDS": "2",
     }
     proc = subprocess.Popen([sys.executable, "manage.py", "sync_glance"], cwd=ROOT, env=env)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
@@ -301,20 +301,33 @@ class _PageWriter:
         window_end: datetime,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> None:
+        batch = _Batch()
+        try:
+            for answer in pipeline.ahead(
+                self.client.completed_session_answers(window_start, window_end)
+            ):
+                batch.add(answer.page().sessions)
+                if batch.size >= settings.GLANCE_WRITE_BATCH:
+                    self._store(batch, window_start, window_end, on_progress)
+        finally:  # a page that fails to arrive or parse loses none of the pages before it
+            self._store(batch, window_start, window_end, on_progress)
+
+    def _store(self, batch, window_start, window_end, on_progress) -> None:
+        if not batch.pages:
+            return
         run = self.run
-        for answer in pipeline.ahead(
-            self.client.completed_session_answers(window_start, window_end)
-        ):
-            written = store_sessions(self.partner, answer.page().sessions)
-            run.pages += 1
+        records, pages = batch.take()
+        with transaction.atomic():
+            written = store_sessions(self.partner, records)
+            run.pages += pages
             run.sessions_created += written.created
             run.sessions_updated += written.updated
-            if run.sessions_created >= self.analyze_at and connection.vendor == "postgresql":
-                self._refresh_statistics()
             run.save(update_fields=["pages", "sessions_created", "sessions_updated"])
             renew(self.partner, self.token)
-            if on_progress:
-                on_progress(_progress(run, (window_start, window_end)))
+        if run.sessions_created >= self.analyze_at and connection.vendor == "postgresql":
+            self._refresh_statistics()
+        if on_progress:
+            on_progress(_progress(run, (window_start, window_end)))
 
     def _refresh_statistics(self) -> None:
         """A backfill outgrows PostgreSQL's statistics of its partner's rows within minutes,
@@ -336,6 +349,28 @@ class _PageWriter:
         refresh_partner_statistics()
         while self.analyze_at <= created:
             self.analyze_at *= 2
+
+
+class _Batch:
+    """Pages read but not yet written: a backfill writes several pages at once, so a write's
+    fixed costs (its statements, its commit, the rollup rows it reads and rewrites) are paid
+    once for them all."""
+
+    def __init__(self):
+        self.records, self.pages = [], 0
+
+    @property
+    def size(self) -> int:
+        return len(self.records)
+
+    def add(self, records) -> None:
+        self.records += records
+        self.pages += 1
+
+    def take(self):
+        taken = self.records, self.pages
+        self.records, self.pages = [], 0
+        return taken
 
 
 def _progress(run: SyncRun, window) -> Progress:

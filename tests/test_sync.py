@@ -284,11 +284,13 @@ def test_agents_are_added_once_and_updated_only_when_their_validity_changes(db):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="refreshed mid-sync on PostgreSQL")
-def test_postgresql_statistics_keep_up_with_a_long_backfill(glance, partner, monkeypatch):
+def test_postgresql_statistics_keep_up_with_a_long_backfill(glance, partner, monkeypatch,
+                                                           settings):  # fmt: skip
     """Statistics taken before a backfill describe an empty partner; the sync refreshes them
     each time its new sessions double, so the planner knows the rows while the sync runs."""
 
     monkeypatch.setattr(sync_run, "ANALYZE_AFTER", 50)
+    settings.GLANCE_WRITE_BATCH = 1  # a write per page: the refreshes between them are seen
     seen = []  # (sessions stored, sessions the planner knows of), after each page
     sync_partner(
         partner,

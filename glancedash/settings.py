@@ -113,7 +113,8 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'glancedash.sqlite3'}"),
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+if SQLITE:
     # WAL lets the web server read while a sync writes; IMMEDIATE takes the write lock at BEGIN,
     # so two writers queue on the busy timeout instead of failing with "database is locked".
     DATABASES["default"]["OPTIONS"] = {
@@ -243,8 +244,7 @@ GLANCE_PAGE_SIZE = env.int("GLANCE_PAGE_SIZE", default=500)
 # PostgreSQL only by default: on SQLite, writes of 5,000 sessions halved a 300,000-session
 # backfill (1,831 sessions/s against 3,636 page by page; the cause is not yet known), so there
 # each page is written as it arrives.
-_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
-GLANCE_WRITE_BATCH = env.int("GLANCE_WRITE_BATCH", default=1 if _SQLITE else 5000)
+GLANCE_WRITE_BATCH = env.int("GLANCE_WRITE_BATCH", default=1 if SQLITE else 5000)
 # Partner endpoints must be https:// unless this is on (the local simulator speaks http://).
 # The dashboard reads rollup rows where the filter allows; off, it reads the raw sessions (the
 # benchmark's naive baseline; the numbers are the same either way).
